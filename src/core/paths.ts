@@ -23,3 +23,12 @@ export function newRunId(now = new Date()): string {
 export function sessionTag(runId: string): string {
   return runId.replace(/\D/g, '').slice(-4) + runId.slice(-4);
 }
+
+/** The project's root (where fixtures/ lives), wherever the clone is. */
+export function projectRoot(): string {
+  return resolve(new URL('../..', import.meta.url).pathname);
+}
+
+export function fixturePath(...parts: string[]): string {
+  return join(projectRoot(), 'fixtures', ...parts);
+}

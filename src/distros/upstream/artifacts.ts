@@ -1,0 +1,68 @@
+import { join } from 'node:path';
+import type { RunContext } from '../../core/context.js';
+import { ensureArtifact, hashFiles } from '../../core/artifact-cache.js';
+import { hostRun } from '../../core/host-exec.js';
+import { projectRoot } from '../../core/paths.js';
+import type { Arch } from '../../emulation/boards.js';
+import { aptCandidate, artifactContext, type DiskPayload } from '../../emulation/images/guest-images.js';
+import versions from '../../../fixtures/versions.json' with { type: 'json' };
+
+const buildScript = (name: string) => join(projectRoot(), 'fixtures', 'build', name);
+
+async function goVersion(): Promise<string> {
+  const { stdout } = await hostRun('go', ['version']);
+  return stdout.trim();
+}
+
+/** Kubernetes binaries built from Debian's source package (with the reflect2/json-iterator fix), cached per arch. */
+export async function ensureKubernetesBinaries(ctx: RunContext, arch: Arch): Promise<DiskPayload> {
+  const k = versions.kubernetes;
+  const inputs = {
+    arch,
+    source: k.debianSourceVersion,
+    components: k.components,
+    go: await goVersion(),
+    reflect2: await aptCandidate(k.jsonFix.reflect2, 'amd64').catch(() => 'unknown'),
+    jsonIterator: await aptCandidate(k.jsonFix.jsonIterator, 'amd64').catch(() => 'unknown'),
+    script: hashFiles(projectRoot(), ['fixtures/build/kubernetes.sh']),
+  };
+  const artifact = await ensureArtifact(artifactContext(ctx), {
+    kind: 'kubernetes',
+    label: `Kubernetes ${k.version} binaries for ${arch}`,
+    inputs,
+    build: async (out, work, signal) => {
+      ctx.progress.info(`building Kubernetes ${k.version} for ${arch} from Debian source (10-18 min on 2 cores, cached afterwards)`);
+      await hostRun('bash', [buildScript('kubernetes.sh'), k.debianSourceVersion, arch, out, join(ctx.cacheDir, 'src', 'kubernetes'), ...k.components], {
+        signal,
+        env: { ...process.env, GOCACHE: join(ctx.cacheDir, 'go-build') },
+        onLine: (line) => line.startsWith('== ') && ctx.progress.info(line.slice(3)),
+      });
+    },
+  });
+  return { label: `kubernetes ${k.version}`, hostDir: artifact.dir, guestDir: '/opt/edgeproof/bin', key: artifact.key };
+}
+
+/** The images suites run (busybox, pause), built locally for the arch. */
+export async function ensureWorkloadImages(ctx: RunContext, arch: Arch): Promise<DiskPayload> {
+  const artifact = await ensureArtifact(artifactContext(ctx), {
+    kind: 'images',
+    label: `workload images for ${arch}`,
+    inputs: {
+      arch,
+      busybox: await aptCandidate('busybox-static', arch),
+      go: await goVersion(),
+      sources: hashFiles(projectRoot(), ['fixtures/build/workload-images.sh', 'fixtures/build/pause']),
+    },
+    build: async (out, work, signal) => {
+      await hostRun('bash', [buildScript('workload-images.sh'), arch, out, work, join(projectRoot(), 'fixtures', 'build', 'pause')], {
+        signal,
+        env: { ...process.env, GOCACHE: join(ctx.cacheDir, 'go-build') },
+      });
+    },
+  });
+  return { label: 'workload images', hostDir: artifact.dir, guestDir: '/opt/edgeproof/images', key: artifact.key };
+}
+
+export const UPSTREAM_GUEST_PACKAGES = ['iptables', 'containerd', 'runc', 'containernetworking-plugins', 'etcd-server', 'conntrack'];
+export const WORKLOAD_IMAGE = 'edgeproof.local/busybox:1.35';
+export const PAUSE_IMAGE = 'edgeproof.local/pause:3.2';

@@ -1,0 +1,73 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { hostRun } from '../../core/host-exec.js';
+
+/**
+ * The cluster's PKI, issued by the harness with the host's openssl: one CA,
+ * the apiserver's serving certificate, a client certificate per component,
+ * and the service-account key pair. Keys are ECDSA P-256 (fast under
+ * emulation) and stay 0600 in the run dir.
+ */
+export interface ClientIdentity {
+  name: string;
+  commonName: string;
+  organization?: string;
+}
+
+export interface Pki {
+  dir: string;
+  caCert: string;
+  file(name: string): string;
+  read(name: string): string;
+}
+
+export interface PkiRequest {
+  dir: string;
+  apiServerNames: string[];
+  apiServerIps: string[];
+  clients: ClientIdentity[];
+  validDays?: number;
+}
+
+export async function issuePki(request: PkiRequest): Promise<Pki> {
+  const { dir } = request;
+  const days = String(request.validDays ?? 30);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = (name: string) => join(dir, name);
+  const openssl = (...args: string[]) => hostRun('openssl', args, { cwd: dir });
+
+  await newKey(dir, 'ca.key');
+  await openssl('req', '-x509', '-new', '-key', 'ca.key', '-sha256', '-days', days, '-subj', '/CN=edgeproof-ca', '-out', 'ca.crt');
+
+  const sans = [...request.apiServerNames.map((n) => `DNS:${n}`), ...request.apiServerIps.map((ip) => `IP:${ip}`)].join(',');
+  await issue(dir, days, 'apiserver', '/CN=kube-apiserver', `subjectAltName=${sans}\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment`);
+  for (const client of request.clients) {
+    const subject = `${client.organization ? `/O=${client.organization}` : ''}/CN=${client.commonName}`;
+    await issue(dir, days, client.name, subject, 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment');
+  }
+  await newKey(dir, 'sa.key');
+  await openssl('pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub');
+
+  return {
+    dir,
+    caCert: path('ca.crt'),
+    file: path,
+    read: (name) => readFileSync(path(name), 'utf8'),
+  };
+}
+
+async function newKey(dir: string, name: string): Promise<void> {
+  await hostRun('openssl', ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', name], { cwd: dir });
+  await hostRun('chmod', ['600', join(dir, name)]);
+}
+
+async function issue(dir: string, days: string, name: string, subject: string, extensions: string): Promise<void> {
+  await newKey(dir, `${name}.key`);
+  writeFileSync(join(dir, `${name}.ext`), `basicConstraints=CA:FALSE\n${extensions}\n`);
+  await hostRun('openssl', ['req', '-new', '-key', `${name}.key`, '-subj', subject, '-out', `${name}.csr`], { cwd: dir });
+  await hostRun(
+    'openssl',
+    ['x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', days, '-sha256', '-extfile', `${name}.ext`, '-out', `${name}.crt`],
+    { cwd: dir },
+  );
+}

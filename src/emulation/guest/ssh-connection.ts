@@ -1,0 +1,145 @@
+import { Client, utils, type ConnectConfig } from 'ssh2';
+import { createHash } from 'node:crypto';
+import { CommandFailedError, EdgeproofError, WaitTimeoutError } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
+import { sleep } from '../../core/wait.js';
+import type { ExecOptions, ExecResult } from '../machine.js';
+
+const log = logger('ssh');
+
+export interface SshKeyPair {
+  /** OpenSSH private key (kept 0600 in the run dir, never logged). */
+  privateKey: string;
+  /** authorized_keys line. */
+  publicKey: string;
+}
+
+export function generateSshKey(comment: string): SshKeyPair {
+  const pair = utils.generateKeyPairSync('ed25519', { comment });
+  return { privateKey: pair.private, publicKey: pair.public };
+}
+
+export interface SshTarget {
+  host: string;
+  port: number;
+  username: string;
+  privateKey: string;
+  /** Name used in errors: the machine name. */
+  where: string;
+  /** SHA-256 of the host key seen first; later connections must see the same (trust on first use). */
+  hostKeySha256?: string;
+}
+
+/** One SSH connection to a guest, with exec that carries output tails in its errors. */
+export class SshConnection {
+  private constructor(
+    private readonly client: Client,
+    readonly target: SshTarget,
+    readonly hostKeySha256: string,
+  ) {}
+
+  static open(target: SshTarget, readyTimeoutMs = 20_000): Promise<SshConnection> {
+    return new Promise((resolve, reject) => {
+      const client = new Client();
+      let seenKey = '';
+      const config: ConnectConfig = {
+        host: target.host,
+        port: target.port,
+        username: target.username,
+        privateKey: target.privateKey,
+        readyTimeout: readyTimeoutMs,
+        keepaliveInterval: 15_000,
+        keepaliveCountMax: 8,
+        hostVerifier: (key: Buffer) => {
+          seenKey = createHash('sha256').update(key).digest('base64');
+          return !target.hostKeySha256 || target.hostKeySha256 === seenKey;
+        },
+      };
+      client
+        .once('ready', () => resolve(new SshConnection(client, target, seenKey)))
+        .once('error', (error) => {
+          client.end();
+          reject(
+            target.hostKeySha256 && seenKey && seenKey !== target.hostKeySha256
+              ? new EdgeproofError('INTERNAL', `SSH host key of ${target.where} changed (expected ${target.hostKeySha256}, got ${seenKey})`)
+              : error,
+          );
+        })
+        .connect(config);
+    });
+  }
+
+  /** Retries until the guest's sshd accepts the key, within the budget. */
+  static async waitFor(target: SshTarget, budgetMs: number, signal?: AbortSignal, isAlive?: () => string | undefined): Promise<SshConnection> {
+    const deadline = Date.now() + budgetMs;
+    let last = '';
+    while (Date.now() < deadline) {
+      signal?.throwIfAborted();
+      const dead = isAlive?.();
+      if (dead) throw new EdgeproofError('BOOT_FAILED', `${target.where}: ${dead} while waiting for SSH`);
+      try {
+        return await SshConnection.open(target, Math.min(20_000, Math.max(2_000, deadline - Date.now())));
+      } catch (error) {
+        last = (error as Error).message;
+        log('ssh %s not ready: %s', target.where, last);
+        await sleep(500, signal);
+      }
+    }
+    throw new WaitTimeoutError(`SSH on ${target.host}:${target.port}`, budgetMs, last, { where: target.where });
+  }
+
+  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const started = Date.now();
+    return new Promise((resolve, reject) => {
+      this.client.exec(command, (error, channel) => {
+        if (error) return reject(error);
+        let stdout = '';
+        let stderr = '';
+        let exitCode: number | null = null;
+        let exitSignal: string | undefined;
+        let timedOut = false;
+        const onAbort = () => channel.close();
+        const timer = options.timeoutMs
+          ? setTimeout(() => {
+              timedOut = true;
+              channel.signal('KILL');
+              channel.close();
+            }, options.timeoutMs)
+          : undefined;
+        options.signal?.addEventListener('abort', onAbort, { once: true });
+        channel.on('data', (data: Buffer) => (stdout += data.toString()));
+        channel.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
+        channel.on('exit', (code: number | null, signalName?: string) => {
+          exitCode = code;
+          exitSignal = signalName;
+        });
+        channel.on('close', () => {
+          if (timer) clearTimeout(timer);
+          options.signal?.removeEventListener('abort', onAbort);
+          const result: ExecResult = { stdout, stderr, exitCode, durationMs: Date.now() - started, ...(exitSignal ? { signal: exitSignal } : {}) };
+          const failed = exitCode !== 0 || timedOut || options.signal?.aborted;
+          if (failed && options.check !== false) {
+            reject(
+              new CommandFailedError({
+                command,
+                where: this.target.where,
+                exitCode,
+                signal: exitSignal ?? null,
+                timedOut,
+                durationMs: result.durationMs,
+                stdout,
+                stderr: stderr || (options.signal?.aborted ? 'aborted' : ''),
+              }),
+            );
+          } else resolve(result);
+        });
+        if (options.input !== undefined) channel.end(options.input);
+        else channel.end();
+      });
+    });
+  }
+
+  close(): void {
+    this.client.end();
+  }
+}
