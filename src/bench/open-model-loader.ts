@@ -100,29 +100,24 @@ const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 export async function runOpenModel(options: OpenModelOptions): Promise<OpenModelRun> {
   const plan = planRun(options);
   const recorders = new Map(plan.names.map((name) => [name, new OperationRecorder(name)]));
-  const abort = watchAbort(options.signal);
-  const flight = new InFlight(abort);
+  const flight = new InFlight(options.signal);
   const startedAt = new Date().toISOString();
   const t0 = performance.now();
-  try {
-    const dispatch = await dispatchSchedule(plan, t0, recorders, flight);
-    await flight.drain(plan.drainTimeoutMs);
-    return {
-      ...plan.echo,
-      startedAt,
-      elapsedMs: performance.now() - t0,
-      intendedSends: plan.intendedSends,
-      sent: dispatch.sent,
-      achievedRatePerSecond: achievedRate(dispatch.sent, dispatch.lastDispatchAt - t0),
-      interrupted: abort.aborted(),
-      clock: 'performance.now',
-      histogramUnit: 'microseconds',
-      operations: Object.fromEntries([...recorders].map(([name, recorder]) => [name, recorder.figures()])),
-      all: OperationRecorder.combine([...recorders.values()]).figures(),
-    };
-  } finally {
-    abort.dispose();
-  }
+  const dispatch = await dispatchSchedule(plan, t0, recorders, flight);
+  await flight.drain(plan.drainTimeoutMs);
+  return {
+    ...plan.echo,
+    startedAt,
+    elapsedMs: performance.now() - t0,
+    intendedSends: plan.intendedSends,
+    sent: dispatch.sent,
+    achievedRatePerSecond: achievedRate(dispatch.sent, dispatch.lastDispatchAt - t0),
+    interrupted: options.signal?.aborted ?? false,
+    clock: 'performance.now',
+    histogramUnit: 'microseconds',
+    operations: Object.fromEntries([...recorders].map(([name, recorder]) => [name, recorder.figures()])),
+    all: OperationRecorder.combine([...recorders.values()]).figures(),
+  };
 }
 
 // ---------------------------------------------------------------- planning
@@ -259,7 +254,8 @@ async function timedCall(operation: Operation, intendedAt: number, recorder: Ope
 /** The calls in flight, and the waits of the dispatcher, all cut short by an abort. */
 class InFlight {
   private readonly calls = new Set<Promise<void>>();
-  constructor(private readonly abort: AbortWatch) {}
+  private onSlotFreed: (() => void) | undefined;
+  constructor(private readonly signal: AbortSignal | undefined) {}
 
   get size(): number {
     return this.calls.size;
@@ -267,7 +263,10 @@ class InFlight {
 
   add(call: Promise<void>): void {
     this.calls.add(call);
-    void call.finally(() => this.calls.delete(call));
+    void call.finally(() => {
+      this.calls.delete(call);
+      this.onSlotFreed?.();
+    });
   }
 
   /** False when aborted. Sleeps in whole timer ticks until `at` has really passed. */
@@ -275,12 +274,13 @@ class InFlight {
     for (let remaining = at - performance.now(); remaining > 0; remaining = at - performance.now()) {
       if (!(await this.raceAbort(timer(Math.ceil(remaining))))) return false;
     }
-    return !this.abort.aborted();
+    return !this.signal?.aborted;
   }
 
   async waitForSlot(maxInFlight: number): Promise<boolean> {
     while (this.calls.size >= maxInFlight) {
-      if (!(await this.raceAbort(Promise.race(this.calls)))) return false;
+      const slotFreed = new Promise<void>((resolve) => (this.onSlotFreed = resolve));
+      if (!(await this.raceAbort(slotFreed))) return false;
     }
     return true;
   }
@@ -288,14 +288,26 @@ class InFlight {
   /** Waits for the calls still running, at most `timeoutMs`, not at all once aborted. */
   async drain(timeoutMs: number): Promise<void> {
     const deadline = timer(timeoutMs);
-    await Promise.race([Promise.allSettled([...this.calls]), deadline, this.abort.promise]);
+    await this.raceAbort(Promise.race([Promise.allSettled([...this.calls]), deadline]));
     deadline.cancel();
   }
 
+  /** Waits for `wait` or an abort, whichever comes first; false when aborted. Leaves no listener behind. */
   private async raceAbort(wait: Promise<unknown> & { cancel?: () => void }): Promise<boolean> {
-    await Promise.race([wait, this.abort.promise]);
-    wait.cancel?.();
-    return !this.abort.aborted();
+    if (this.signal?.aborted) {
+      wait.cancel?.();
+      return false;
+    }
+    let onAbort = () => {};
+    const aborted = new Promise<void>((resolve) => (onAbort = resolve));
+    this.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await Promise.race([wait, aborted]);
+    } finally {
+      this.signal?.removeEventListener('abort', onAbort);
+      wait.cancel?.();
+    }
+    return !this.signal?.aborted;
   }
 }
 
@@ -305,23 +317,6 @@ function timer(ms: number): Promise<void> & { cancel: () => void } {
     handle = setTimeout(resolve, ms);
   });
   return Object.assign(promise, { cancel: () => clearTimeout(handle) });
-}
-
-interface AbortWatch {
-  promise: Promise<void>;
-  aborted: () => boolean;
-  dispose: () => void;
-}
-
-function watchAbort(signal: AbortSignal | undefined): AbortWatch {
-  if (!signal) return { promise: new Promise<void>(() => {}), aborted: () => false, dispose: () => {} };
-  let onAbort = () => {};
-  const promise = new Promise<void>((resolve) => {
-    onAbort = resolve;
-    if (signal.aborted) resolve();
-  });
-  signal.addEventListener('abort', onAbort, { once: true });
-  return { promise, aborted: () => signal.aborted, dispose: () => signal.removeEventListener('abort', onAbort) };
 }
 
 function achievedRate(sent: number, spanMs: number): number | null {
@@ -447,7 +442,7 @@ export interface LoaderCalibration {
 
 export async function calibrateLoader(options: CalibrationOptions): Promise<LoaderCalibration> {
   const maxInFlight = options.maxInFlight ?? 64;
-  const server = await startNoopServer();
+  const server = await startLocalServer();
   const agent = new http.Agent({ keepAlive: true, maxSockets: maxInFlight });
   try {
     const run = await runOpenModel({
@@ -501,8 +496,6 @@ export async function startLocalServer(handler: http.RequestListener = answerNoC
       }),
   };
 }
-
-const startNoopServer = () => startLocalServer();
 
 function answerNoContent(_request: http.IncomingMessage, response: http.ServerResponse): void {
   response.writeHead(204).end();

@@ -1,4 +1,7 @@
-import { Client, utils, type ConnectConfig } from 'ssh2';
+import ssh2, { type ConnectConfig } from 'ssh2';
+
+const { Client, utils } = ssh2;
+type Client = InstanceType<typeof Client>;
 import { createHash } from 'node:crypto';
 import { CommandFailedError, EdgeproofError, WaitTimeoutError } from '../../core/errors.js';
 import { logger } from '../../core/log.js';

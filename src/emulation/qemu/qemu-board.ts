@@ -20,6 +20,8 @@ const log = logger('qemu');
 
 export const READY_MARKER = /edgeproof-init: EDGEPROOF-READY/;
 const HALT_MARKER = /reboot: (System halted|Power down)/;
+/** Console lines after which the guest will never become ready: fail fast instead of waiting out the budget. */
+const FATAL_MARKER = /edgeproof-initramfs: cannot mount|Kernel panic - not syncing|switch_root: can't execute/;
 
 export interface GuestImages {
   bootKit: BootKit;
@@ -202,6 +204,8 @@ export class QemuMachine implements Machine {
     while (!this.#console.contains(READY_MARKER)) {
       this.ctx.signal.throwIfAborted();
       if (this.#exit) throw this.#bootError(`QEMU exited (code ${this.#exit.code}) before the guest was ready`);
+      const fatal = FATAL_MARKER.exec(this.#console.text)?.[0];
+      if (fatal) throw this.#bootError(`failed to boot: console says "${fatal}"`);
       if (Date.now() > deadline) {
         throw new BootFailedError(this.name, `not ready after ${Math.round(budgetMs / 1000)}s; last console line: ${this.#console.lastLine() || '(empty console)'}`, this.#console.tail(), {
           cause: new WaitTimeoutError('guest ready marker', budgetMs, this.#console.lastLine()),

@@ -1,0 +1,39 @@
+/** The CLI's exit codes: the contract scripts and CI rely on. */
+export const EXIT = {
+  ok: 0,
+  failed: 1,
+  usage: 2,
+  interrupted: 130,
+} as const;
+
+/** 128 + signal number, as shells report it: SIGINT 130, SIGTERM 143. */
+export function exitCodeForSignal(signal: NodeJS.Signals): number {
+  return signal === 'SIGTERM' ? 143 : EXIT.interrupted;
+}
+
+export function exitCodeForError(error: unknown): number {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'USAGE' || code === 'INPUT') return EXIT.usage;
+  if (code === 'INTERRUPTED') {
+    const signal = (error as { signal?: NodeJS.Signals }).signal;
+    return signal ? exitCodeForSignal(signal) : EXIT.interrupted;
+  }
+  return EXIT.failed;
+}
+
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0    ok: every check passed (checks that were skipped or not applicable
+       to this host do not fail a run)
+  1    a check, a budget or the run itself failed (doctor: a required
+       prerequisite is missing)
+  2    usage or input error: unknown board, distro or suite, a bad number
+       or duration, an unknown option
+  130  interrupted by Ctrl-C (SIGINT); 143 for SIGTERM. Results gathered
+       so far are still written; leftovers are swept by \`edgeproof clean\`
+
+Environment:
+  EDGEPROOF_CACHE_DIR    build cache (default ~/.cache/edgeproof)
+  EDGEPROOF_REPORTS_DIR  reports (default ./reports)
+  EDGEPROOF_REAPER=off   do not sweep stale sessions (debugging)
+  DEBUG=edgeproof:*      debug logs per layer (also enabled by --debug)`;

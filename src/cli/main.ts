@@ -1,0 +1,178 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import createDebug from 'debug';
+import { describeError, errorDetail } from '../core/errors.js';
+import { cacheDir as defaultCacheDir, projectRoot, reportsDir as defaultReportsDir } from '../core/paths.js';
+import { distroNames } from '../distros/registry.js';
+import { boardNames } from '../emulation/boards.js';
+import { EXIT, EXIT_CODES_HELP, exitCodeForError, exitCodeForSignal } from './exit-codes.js';
+import { installInterruptHandlers, interruptedBy, type InterruptOptions } from './interrupt.js';
+import { RUN_DEFAULTS, directoryOption, parseRunOptions, suiteNames, type RunFlags, type RunOptions } from './run-options.js';
+
+/**
+ * The `edgeproof` command. Parses and validates, hands over to one command
+ * function, and turns the outcome into an exit code (see EXIT_CODES_HELP).
+ * Command modules are imported when their command runs, so a usage error
+ * answers before the heavy layers (QEMU, Kubernetes client) are loaded.
+ */
+export async function main(argv: string[] = process.argv): Promise<number> {
+  const interruptMode: InterruptOptions = { graceful: false };
+  const removeHandlers = installInterruptHandlers(interruptMode);
+  ignoreBrokenPipe();
+  let exitCode: number = EXIT.ok;
+  const program = buildProgram((code) => (exitCode = code), interruptMode);
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    return reportError(error, argv.includes('--debug') || debugEnabled);
+  } finally {
+    removeHandlers();
+  }
+}
+
+type SetExit = (code: number) => void;
+let debugEnabled = false;
+
+export function buildProgram(setExit: SetExit, interruptMode: InterruptOptions): Command {
+  const program = new Command('edgeproof')
+    .description('Conformance and benchmark harness for lightweight Kubernetes distributions on emulated edge boards')
+    .version(packageVersion(), '-V, --version')
+    .option('--debug', 'print full error details and stacks; enable debug logs (edgeproof:*)')
+    .exitOverride()
+    .showHelpAfterError('(see edgeproof --help)')
+    .addHelpText('after', EXIT_CODES_HELP);
+  program.hook('preAction', (_, action) => {
+    if (program.opts().debug || action.opts().debug) enableDebug();
+  });
+  addRunCommand(program, setExit, interruptMode);
+  addBoardsCommand(program, setExit);
+  addDoctorCommands(program, setExit);
+  addCleanCommand(program, setExit);
+  return program;
+}
+
+function subcommand(program: Command, name: string, description: string): Command {
+  return program.command(name).description(description).showHelpAfterError(`(see edgeproof ${name} --help)`);
+}
+
+function addRunCommand(program: Command, setExit: SetExit, interruptMode: InterruptOptions): void {
+  subcommand(program, 'run', 'bring up a cluster on an emulated board, run the suites, write the reports')
+    .option('--board <name>', `board to emulate: ${boardNames.join(', ')}`, RUN_DEFAULTS.board)
+    .option('--distro <name>', `distribution: ${distroNames.join(', ')}`, RUN_DEFAULTS.distro)
+    .option('--suite <list>', `comma-separated suites: ${suiteNames.join(', ')}`, RUN_DEFAULTS.suite)
+    .option('--memory <size>', "guest memory, e.g. 2G (default: the board's)")
+    .option('--timeout-scale <float>', 'multiply every timeout (default: picked from KVM/TCG)')
+    .option('--reports-dir <dir>', 'where run directories are written', defaultReportsDir())
+    .option('--cache-dir <dir>', 'build cache (default: EDGEPROOF_CACHE_DIR or ~/.cache/edgeproof)')
+    .option('--footprint-window <duration>', 'steady window over which memory is sampled', RUN_DEFAULTS.footprintWindow)
+    .option('--latency-rate <n>', 'API requests per second (open model)', RUN_DEFAULTS.latencyRate)
+    .option('--latency-duration <duration>', 'how long the API latency load runs', RUN_DEFAULTS.latencyDuration)
+    .option('--cold', 'ignore snapshots: boot and install from scratch')
+    .option('--keep', 'leave the cluster running until Ctrl-C')
+    .option('--debug', 'print full error details and stacks; enable debug logs (edgeproof:*)')
+    .addHelpText('after', '\nExamples:\n  edgeproof run\n  edgeproof run --board rpi3b --suite smoke --timeout-scale 1.5\n  edgeproof run --memory 4G --footprint-window 2m --keep')
+    .action(async (flags: RunFlags) => {
+      const options = parseRunOptions({ ...flags, debug: Boolean(flags.debug || program.opts().debug) });
+      setExit(await runUntilInterrupted(options, interruptMode));
+    });
+}
+
+/** Ctrl-C aborts the run, which cleans up and still writes its results; the exit code then says it was interrupted. */
+async function runUntilInterrupted(options: RunOptions, interruptMode: InterruptOptions): Promise<number> {
+  interruptMode.graceful = true;
+  try {
+    const { runCommand } = await import('./run-command.js');
+    const code = await runCommand(options);
+    const signal = interruptedBy();
+    return signal ? exitCodeForSignal(signal) : code;
+  } catch (error) {
+    const signal = interruptedBy();
+    if (!signal) throw error;
+    process.stderr.write(`${describeError(error)}\n`);
+    return exitCodeForSignal(signal);
+  }
+}
+
+function addBoardsCommand(program: Command, setExit: SetExit): void {
+  subcommand(program, 'boards', 'list the boards, their QEMU models, and how they would run on this host')
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { json?: boolean }) => {
+      const { boardsCommand } = await import('./boards-command.js');
+      setExit(await boardsCommand({ json: Boolean(flags.json) }));
+    });
+}
+
+function cacheDirOption(): Option {
+  return new Option('--cache-dir <dir>', 'build cache').default(defaultCacheDir(), 'EDGEPROOF_CACHE_DIR or ~/.cache/edgeproof');
+}
+
+function addDoctorCommands(program: Command, setExit: SetExit): void {
+  subcommand(program, 'doctor', 'check this host for every prerequisite (with the fix), and list the cache')
+    .addOption(cacheDirOption())
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { cacheDir: string; json?: boolean }) => {
+      const { doctorCommand } = await import('./doctor-command.js');
+      setExit(await doctorCommand({ cacheDir: directoryOption(flags.cacheDir, '--cache-dir'), json: Boolean(flags.json) }));
+    });
+  subcommand(program, 'cache', 'list cached artifacts: kind, size on disk, age, last use')
+    .addOption(cacheDirOption())
+    .option('--json', 'machine-readable output')
+    .action(async (flags: { cacheDir: string; json?: boolean }) => {
+      const { cacheCommand } = await import('./doctor-command.js');
+      setExit(cacheCommand({ cacheDir: directoryOption(flags.cacheDir, '--cache-dir'), json: Boolean(flags.json) }));
+    });
+}
+
+function addCleanCommand(program: Command, setExit: SetExit): void {
+  subcommand(program, 'clean', 'sweep what crashed runs left (QEMU processes, scratch disks); optionally the cache and reports')
+    .addOption(cacheDirOption())
+    .option('--reports-dir <dir>', 'reports dir', defaultReportsDir())
+    .option('--cache', 'also delete built artifacts and build caches (Kubernetes sources, Go build cache)')
+    .option('--reports', 'also delete the runs in the reports dir')
+    .action(async (flags: { cacheDir: string; reportsDir: string; cache?: boolean; reports?: boolean }) => {
+      const { cleanCommand } = await import('./clean-command.js');
+      const options = {
+        cacheDir: directoryOption(flags.cacheDir, '--cache-dir'),
+        reportsDir: directoryOption(flags.reportsDir, '--reports-dir'),
+        cache: Boolean(flags.cache),
+        reports: Boolean(flags.reports),
+      };
+      setExit(await cleanCommand(options));
+    });
+}
+
+function reportError(error: unknown, debug: boolean): number {
+  if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+  process.stderr.write(`error: ${debug ? debugDetail(error) : describeError(error)}\n`);
+  return exitCodeForError(error);
+}
+
+/** The long tier: detail, stack and causes. */
+function debugDetail(error: unknown): string {
+  const parts = [errorDetail(error)];
+  if (error instanceof Error && error.stack && !parts[0]?.includes(error.stack)) parts.push(error.stack);
+  if (error instanceof Error && error.cause !== undefined) parts.push(`caused by: ${debugDetail(error.cause)}`);
+  return parts.join('\n');
+}
+
+function enableDebug(): void {
+  debugEnabled = true;
+  createDebug.enable([process.env.DEBUG, 'edgeproof:*'].filter(Boolean).join(','));
+}
+
+function ignoreBrokenPipe(): void {
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(EXIT.ok);
+    throw error;
+  });
+}
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}

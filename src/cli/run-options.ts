@@ -1,0 +1,135 @@
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseDuration } from '../core/duration.js';
+import { UsageError } from '../core/errors.js';
+import { reportsDir as defaultReportsDir } from '../core/paths.js';
+import { distroNames } from '../distros/registry.js';
+import { boardByName, boardMemory, boardNames } from '../emulation/boards.js';
+import { didYouMean } from './suggest.js';
+
+/** What `edgeproof run` asked for, validated: the lead's runCommand trusts every field. */
+export interface RunOptions {
+  board: string;
+  distro: string;
+  suites: string[];
+  /** As typed ('2G', '2048M'); already checked against the board's choices (boardMemory parses it). */
+  memory?: string;
+  /** Multiplies every base timeout; a positive float. Absent: the run picks one from the host. */
+  timeoutScale?: number;
+  /** Absolute. */
+  reportsDir: string;
+  /** Absolute; absent means the default cache (EDGEPROOF_CACHE_DIR or ~/.cache/edgeproof). */
+  cacheDir?: string;
+  footprintWindowMs: number;
+  latencyRate: number;
+  latencyDurationMs: number;
+  cold: boolean;
+  keep: boolean;
+  debug: boolean;
+}
+
+export const suiteNames = ['smoke', 'footprint', 'api-latency'] as const;
+
+export const RUN_DEFAULTS = {
+  board: 'rpi4',
+  distro: 'upstream',
+  suite: suiteNames.join(','),
+  footprintWindow: '30s',
+  latencyRate: '5',
+  latencyDuration: '20s',
+} as const;
+
+/** The flags as commander hands them over: strings, unvalidated. */
+export interface RunFlags {
+  board?: string;
+  distro?: string;
+  suite?: string;
+  memory?: string;
+  timeoutScale?: string;
+  reportsDir?: string;
+  cacheDir?: string;
+  footprintWindow?: string;
+  latencyRate?: string;
+  latencyDuration?: string;
+  cold?: boolean;
+  keep?: boolean;
+  debug?: boolean;
+}
+
+/** Validates every flag up front; throws a UsageError saying what is wrong and how to fix it. */
+export function parseRunOptions(flags: RunFlags): RunOptions {
+  const board = requireChoice(flags.board ?? RUN_DEFAULTS.board, boardNames, 'board', '--board', 'see `edgeproof boards`');
+  const options: RunOptions = {
+    board,
+    distro: requireChoice(flags.distro ?? RUN_DEFAULTS.distro, distroNames, 'distribution', '--distro'),
+    suites: parseSuiteList(flags.suite ?? RUN_DEFAULTS.suite),
+    reportsDir: directoryOption(flags.reportsDir ?? defaultReportsDir(), '--reports-dir'),
+    footprintWindowMs: parseWindow(flags.footprintWindow ?? RUN_DEFAULTS.footprintWindow, '--footprint-window'),
+    latencyRate: parsePositiveNumber(flags.latencyRate ?? RUN_DEFAULTS.latencyRate, '--latency-rate', 'requests per second, e.g. 5 or 0.5'),
+    latencyDurationMs: parseWindow(flags.latencyDuration ?? RUN_DEFAULTS.latencyDuration, '--latency-duration'),
+    cold: Boolean(flags.cold),
+    keep: Boolean(flags.keep),
+    debug: Boolean(flags.debug),
+  };
+  if (flags.memory !== undefined) {
+    boardMemory(boardByName(board), flags.memory);
+    options.memory = flags.memory.trim();
+  }
+  if (flags.timeoutScale !== undefined) {
+    options.timeoutScale = parsePositiveNumber(flags.timeoutScale, '--timeout-scale', 'a factor such as 1, 2.5 or 10 (TCG is about 10)');
+  }
+  if (flags.cacheDir !== undefined) options.cacheDir = directoryOption(flags.cacheDir, '--cache-dir');
+  return options;
+}
+
+export function requireChoice<T extends string>(value: string, choices: readonly T[], noun: string, flag: string, seeAlso?: string): T {
+  const trimmed = value.trim();
+  if ((choices as readonly string[]).includes(trimmed)) return trimmed as T;
+  const hint = `valid ${noun === 'distribution' ? 'distributions' : `${noun}s`}: ${choices.join(', ')}` + (seeAlso ? ` (${seeAlso})` : '');
+  throw new UsageError(`Unknown ${noun} "${trimmed}" for ${flag}${didYouMean(trimmed, choices)}`, hint);
+}
+
+/** 'smoke,footprint' -> ['smoke', 'footprint']: trimmed, deduplicated, each one known. */
+export function parseSuiteList(text: string): string[] {
+  const names = [...new Set(text.split(',').map((s) => s.trim()).filter(Boolean))];
+  if (names.length === 0) {
+    throw new UsageError('--suite needs at least one suite', `valid suites: ${suiteNames.join(', ')} (comma-separated)`);
+  }
+  return names.map((name) => requireChoice(name, suiteNames, 'suite', '--suite'));
+}
+
+const DECIMAL = /^\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+/** A positive, finite decimal number; never truncated to an integer. */
+export function parsePositiveNumber(text: string, flag: string, example: string): number {
+  const trimmed = text.trim();
+  const value = DECIMAL.test(trimmed) ? Number(trimmed) : Number.NaN;
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new UsageError(`Invalid ${flag} "${text}": it must be a positive number`, `write ${example}`);
+  }
+  return value;
+}
+
+const MIN_WINDOW_MS = 1000;
+
+/** A measurement window: a duration of at least a second (samples are taken once a second). */
+export function parseWindow(text: string, flag: string): number {
+  const ms = parseDuration(text, flag);
+  if (ms < MIN_WINDOW_MS) {
+    throw new UsageError(
+      `${flag} ${text} is too short: it must be at least 1s`,
+      'write it with a unit, like "30s" or "2m" (a bare number means milliseconds)',
+    );
+  }
+  return ms;
+}
+
+/** An absolute path that is a directory or does not exist yet. */
+export function directoryOption(path: string, flag: string): string {
+  if (!path.trim()) throw new UsageError(`${flag} needs a directory path`);
+  const absolute = resolve(path);
+  if (existsSync(absolute) && !statSync(absolute).isDirectory()) {
+    throw new UsageError(`${flag} ${path} is not a directory`, 'pass a directory (it is created when missing)');
+  }
+  return absolute;
+}
