@@ -1,4 +1,4 @@
-import { InterruptedError, formatMs } from '../core/errors.js';
+import { InterruptedError, describeError, formatMs } from '../core/errors.js';
 import { exitCodeForSignal } from './exit-codes.js';
 
 /**
@@ -54,4 +54,25 @@ export function installInterruptHandlers(options: InterruptOptions): () => void 
 
 function exitNow(signal: NodeJS.Signals): never {
   process.exit(exitCodeForSignal(signal));
+}
+
+/**
+ * Runs a long task (the run) so that Ctrl-C lets it clean up: while it runs the
+ * first signal only aborts `interruptSignal()`. Once interrupted, the exit code
+ * says so (130 / 143) whatever the task returns or throws.
+ */
+export async function runInterruptibly(task: () => Promise<number>, mode: InterruptOptions): Promise<number> {
+  mode.graceful = true;
+  try {
+    const code = await task();
+    const signal = interruptedBy();
+    return signal ? exitCodeForSignal(signal) : code;
+  } catch (error) {
+    const signal = interruptedBy();
+    if (!signal) throw error;
+    (mode.write ?? ((line: string) => process.stderr.write(`${line}\n`)))(describeError(error));
+    return exitCodeForSignal(signal);
+  } finally {
+    mode.graceful = false;
+  }
 }

@@ -6,9 +6,9 @@ import { describeError, errorDetail } from '../core/errors.js';
 import { cacheDir as defaultCacheDir, projectRoot, reportsDir as defaultReportsDir } from '../core/paths.js';
 import { distroNames } from '../distros/registry.js';
 import { boardNames } from '../emulation/boards.js';
-import { EXIT, EXIT_CODES_HELP, exitCodeForError, exitCodeForSignal } from './exit-codes.js';
-import { installInterruptHandlers, interruptedBy, type InterruptOptions } from './interrupt.js';
-import { RUN_DEFAULTS, directoryOption, parseRunOptions, suiteNames, type RunFlags, type RunOptions } from './run-options.js';
+import { EXIT, EXIT_CODES_HELP, exitCodeForError } from './exit-codes.js';
+import { installInterruptHandlers, runInterruptibly, type InterruptOptions } from './interrupt.js';
+import { RUN_DEFAULTS, directoryOption, parseRunOptions, suiteNames, type RunFlags } from './run-options.js';
 
 /**
  * The `edgeproof` command. Parses and validates, hands over to one command
@@ -75,24 +75,9 @@ function addRunCommand(program: Command, setExit: SetExit, interruptMode: Interr
     .addHelpText('after', '\nExamples:\n  edgeproof run\n  edgeproof run --board rpi3b --suite smoke --timeout-scale 1.5\n  edgeproof run --memory 4G --footprint-window 2m --keep')
     .action(async (flags: RunFlags) => {
       const options = parseRunOptions({ ...flags, debug: Boolean(flags.debug || program.opts().debug) });
-      setExit(await runUntilInterrupted(options, interruptMode));
+      const { runCommand } = await import('./run-command.js');
+      setExit(await runInterruptibly(() => runCommand(options), interruptMode));
     });
-}
-
-/** Ctrl-C aborts the run, which cleans up and still writes its results; the exit code then says it was interrupted. */
-async function runUntilInterrupted(options: RunOptions, interruptMode: InterruptOptions): Promise<number> {
-  interruptMode.graceful = true;
-  try {
-    const { runCommand } = await import('./run-command.js');
-    const code = await runCommand(options);
-    const signal = interruptedBy();
-    return signal ? exitCodeForSignal(signal) : code;
-  } catch (error) {
-    const signal = interruptedBy();
-    if (!signal) throw error;
-    process.stderr.write(`${describeError(error)}\n`);
-    return exitCodeForSignal(signal);
-  }
 }
 
 function addBoardsCommand(program: Command, setExit: SetExit): void {

@@ -110,11 +110,16 @@ class UpstreamCluster implements StartedCluster {
     this.#started = Date.now();
     this.#pki = await ctx.phase('issue PKI', 10_000, () => this.#issuePki());
     await ctx.phase('write node configuration', ctx.scaled(30_000), () => this.#writeNodeFiles(), node);
-    await ctx.phase('start services', ctx.scaled(30_000), () => this.#startServices(), node);
+    // Staged: under TCG, everything starting at once starved the apiserver's
+    // bootstrap (RBAC roles took minutes) and the controller-manager restarted.
+    // The kubelet's own start-up (~40 s of Go init under TCG) overlaps the
+    // apiserver's; the controllers wait until the apiserver is ready.
+    await ctx.phase('start etcd, apiserver and kubelet', ctx.scaled(30_000), () => this.#startServices('control-plane'), node);
     await ctx.phase('etcd ready', ctx.scaled(60_000), (signal) => this.#waitEtcd(signal), node);
     this.#mark('etcdReady');
     await ctx.phase('apiserver ready', ctx.scaled(120_000), (signal) => this.#waitApiserver(signal), node);
     this.#mark('apiserverReady');
+    await ctx.phase('start controllers', ctx.scaled(30_000), () => this.#startServices('controllers'), node);
     await ctx.phase('images imported', ctx.scaled(60_000), (signal) => this.#waitImages(signal), node);
     await ctx.phase('node Ready', ctx.scaled(120_000), (signal) => this.#waitNodeReady(signal), node);
     this.#mark('nodeReady');
@@ -187,13 +192,12 @@ class UpstreamCluster implements StartedCluster {
     );
   }
 
-  async #startServices(): Promise<void> {
-    const services = [
-      { name: 'containerd', command: ['/usr/bin/containerd', '--config', '/etc/containerd/config.toml'] },
-      ...controlPlaneServices(this.#net, this.machine.arch),
-      ...nodeServices(this.#net),
-    ];
+  async #startServices(stage: 'control-plane' | 'controllers'): Promise<void> {
+    const [etcd, apiserver, ...controllers] = controlPlaneServices(this.#net, this.machine.arch);
+    const containerd = { name: 'containerd', command: ['/usr/bin/containerd', '--config', '/etc/containerd/config.toml'] };
+    const services = stage === 'control-plane' ? [etcd!, apiserver!, containerd, ...nodeServices(this.#net)] : controllers;
     await this.machine.exec(services.map(superviseCommand).join('\n'));
+    if (stage === 'controllers') return;
     // Image import runs in the guest while the control plane starts.
     await this.machine.exec(
       `setsid -f sh -c 'for i in $(seq 1 120); do [ -S /run/containerd/containerd.sock ] && break; sleep 0.5; done; ` +

@@ -1,0 +1,87 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { UsageError } from '../core/errors.js';
+import { parsePositiveNumber, parseRunOptions, parseSuiteList } from './run-options.js';
+
+describe('parseRunOptions', () => {
+  test('defaults make a complete, valid run', () => {
+    const options = parseRunOptions({});
+    expect(options).toMatchObject({
+      board: 'rpi4',
+      distro: 'upstream',
+      suites: ['smoke', 'footprint', 'api-latency'],
+      footprintWindowMs: 30_000,
+      latencyRate: 5,
+      latencyDurationMs: 20_000,
+      cold: false,
+      keep: false,
+      debug: false,
+    });
+    expect(options.memory).toBeUndefined();
+    expect(options.timeoutScale).toBeUndefined();
+    expect(options.cacheDir).toBeUndefined();
+  });
+
+  test('every flag is carried over, parsed', () => {
+    const options = parseRunOptions({
+      board: 'rpi3b',
+      suite: ' smoke , footprint,smoke ',
+      memory: '1G',
+      timeoutScale: '2.5',
+      reportsDir: 'some/reports',
+      cacheDir: 'some/cache',
+      footprintWindow: '1m30s',
+      latencyRate: '0.5',
+      latencyDuration: '45s',
+      cold: true,
+      keep: true,
+      debug: true,
+    });
+    expect(options).toMatchObject({
+      board: 'rpi3b',
+      suites: ['smoke', 'footprint'],
+      memory: '1G',
+      timeoutScale: 2.5,
+      reportsDir: resolve('some/reports'),
+      cacheDir: resolve('some/cache'),
+      footprintWindowMs: 90_000,
+      latencyRate: 0.5,
+      latencyDurationMs: 45_000,
+      cold: true,
+      keep: true,
+      debug: true,
+    });
+  });
+
+  test('the timeout scale stays a float', () => {
+    expect(parsePositiveNumber('1.75', '--timeout-scale', '')).toBe(1.75);
+    expect(parsePositiveNumber('.5', '--timeout-scale', '')).toBe(0.5);
+    expect(parsePositiveNumber('1e1', '--timeout-scale', '')).toBe(10);
+  });
+
+  test.each(['', 'abc', '-1', '0', '1,5', '0x10', 'NaN', '1e400'])('%j is not a positive number', (text) => {
+    expect(() => parsePositiveNumber(text, '--timeout-scale', 'a factor')).toThrow(UsageError);
+  });
+
+  test('an empty suite list is a usage error naming the valid suites', () => {
+    expect(() => parseSuiteList(' , ')).toThrow(/at least one suite/);
+  });
+
+  test('a near-miss board name gets a suggestion', () => {
+    expect(() => parseRunOptions({ board: 'rpi' })).toThrow(/did you mean "rpi4"/);
+  });
+
+  test('measurement windows shorter than a second are refused (a bare number is milliseconds)', () => {
+    expect(() => parseRunOptions({ footprintWindow: '30' })).toThrow(/at least 1s/);
+    expect(() => parseRunOptions({ latencyDuration: '500ms' })).toThrow(/at least 1s/);
+  });
+
+  test('a reports dir that is a file is refused', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ep-cli-'));
+    writeFileSync(join(dir, 'file'), 'x');
+    expect(() => parseRunOptions({ reportsDir: join(dir, 'file') })).toThrow(/not a directory/);
+    rmSync(dir, { recursive: true });
+  });
+});

@@ -1,0 +1,38 @@
+import { ApiException, AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { KubeApiError } from '../core/errors.js';
+
+/**
+ * The one place where client-node's exceptions become KubeApiError, so the
+ * rest of the code sees a stable code, the HTTP status and the API's reason.
+ */
+export async function kube<T>(operation: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof ApiException) {
+      const body = parseBody(error.body);
+      throw new KubeApiError(operation, error.code, body?.message ?? body?.reason ?? String(error.body).slice(0, 200), { cause: error });
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    throw new KubeApiError(operation, undefined, message, { cause: error });
+  }
+}
+
+function parseBody(body: unknown): { message?: string; reason?: string } | undefined {
+  if (body && typeof body === 'object') return body as { message?: string; reason?: string };
+  if (typeof body !== 'string') return undefined;
+  try {
+    return JSON.parse(body) as { message?: string; reason?: string };
+  } catch {
+    return { message: body.slice(0, 200) };
+  }
+}
+
+export interface KubeClients {
+  core: CoreV1Api;
+  apps: AppsV1Api;
+}
+
+export function kubeClients(kc: KubeConfig): KubeClients {
+  return { core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api) };
+}
