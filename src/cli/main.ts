@@ -4,7 +4,6 @@ import { Command, CommanderError, Option } from 'commander';
 import createDebug from 'debug';
 import { describeError, errorDetail } from '../core/errors.js';
 import { cacheDir as defaultCacheDir, projectRoot, reportsDir as defaultReportsDir } from '../core/paths.js';
-import { distroNames } from '../distros/registry.js';
 import { boardNames } from '../emulation/boards.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeForError } from './exit-codes.js';
 import { installInterruptHandlers, runInterruptibly, type InterruptOptions } from './interrupt.js';
@@ -60,7 +59,7 @@ function subcommand(program: Command, name: string, description: string): Comman
 function addRunCommand(program: Command, setExit: SetExit, interruptMode: InterruptOptions): void {
   subcommand(program, 'run', 'bring up a cluster on an emulated board, run the suites, write the reports')
     .option('--board <name>', `board to emulate: ${boardNames.join(', ')}`, RUN_DEFAULTS.board)
-    .option('--distro <name>', `distribution: ${distroNames.join(', ')}`, RUN_DEFAULTS.distro)
+    .option('--distro <name>', 'Kubernetes distribution to install', RUN_DEFAULTS.distro)
     .option('--suite <list>', `comma-separated suites: ${suiteNames.join(', ')}`, RUN_DEFAULTS.suite)
     .option('--memory <size>', "guest memory, e.g. 2G (default: the board's)")
     .option('--timeout-scale <float>', 'multiply every timeout (default: picked from KVM/TCG)')
@@ -74,7 +73,7 @@ function addRunCommand(program: Command, setExit: SetExit, interruptMode: Interr
     .option('--debug', 'print full error details and stacks; enable debug logs (edgeproof:*)')
     .addHelpText('after', '\nExamples:\n  edgeproof run\n  edgeproof run --board rpi3b --suite smoke --timeout-scale 1.5\n  edgeproof run --memory 4G --footprint-window 2m --keep')
     .action(async (flags: RunFlags) => {
-      const options = parseRunOptions({ ...flags, debug: Boolean(flags.debug || program.opts().debug) });
+      const options = await parseRunOptions({ ...flags, debug: Boolean(flags.debug || program.opts().debug) });
       const { runCommand } = await import('./run-command.js');
       setExit(await runInterruptibly(() => runCommand(options), interruptMode));
     });

@@ -6,8 +6,8 @@ import { UsageError } from '../core/errors.js';
 import { parsePositiveNumber, parseRunOptions, parseSuiteList } from './run-options.js';
 
 describe('parseRunOptions', () => {
-  test('defaults make a complete, valid run', () => {
-    const options = parseRunOptions({});
+  test('defaults make a complete, valid run', async () => {
+    const options = await parseRunOptions({});
     expect(options).toMatchObject({
       board: 'rpi4',
       distro: 'upstream',
@@ -24,8 +24,8 @@ describe('parseRunOptions', () => {
     expect(options.cacheDir).toBeUndefined();
   });
 
-  test('every flag is carried over, parsed', () => {
-    const options = parseRunOptions({
+  test('every flag is carried over, parsed', async () => {
+    const options = await parseRunOptions({
       board: 'rpi3b',
       suite: ' smoke , footprint,smoke ',
       memory: '1G',
@@ -69,19 +69,23 @@ describe('parseRunOptions', () => {
     expect(() => parseSuiteList(' , ')).toThrow(/at least one suite/);
   });
 
-  test('a near-miss board name gets a suggestion', () => {
-    expect(() => parseRunOptions({ board: 'rpi' })).toThrow(/did you mean "rpi4"/);
+  test('a near-miss board name gets a suggestion', async () => {
+    await expect(parseRunOptions({ board: 'rpi' })).rejects.toThrow(/did you mean "rpi4"/);
   });
 
-  test('measurement windows shorter than a second are refused (a bare number is milliseconds)', () => {
-    expect(() => parseRunOptions({ footprintWindow: '30' })).toThrow(/at least 1s/);
-    expect(() => parseRunOptions({ latencyDuration: '500ms' })).toThrow(/at least 1s/);
+  test('an unknown distribution lists the registered ones', async () => {
+    await expect(parseRunOptions({ distro: 'k9s' })).rejects.toThrow(/Unknown distribution "k9s"/);
   });
 
-  test('a reports dir that is a file is refused', () => {
+  test('measurement windows shorter than a second are refused (a bare number is milliseconds)', async () => {
+    await expect(parseRunOptions({ footprintWindow: '30' })).rejects.toThrow(/at least 1s/);
+    await expect(parseRunOptions({ latencyDuration: '500ms' })).rejects.toThrow(/at least 1s/);
+  });
+
+  test('a reports dir that is a file is refused', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ep-cli-'));
     writeFileSync(join(dir, 'file'), 'x');
-    expect(() => parseRunOptions({ reportsDir: join(dir, 'file') })).toThrow(/not a directory/);
+    await expect(parseRunOptions({ reportsDir: join(dir, 'file') })).rejects.toThrow(/not a directory/);
     rmSync(dir, { recursive: true });
   });
 });

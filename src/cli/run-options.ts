@@ -3,7 +3,6 @@ import { resolve } from 'node:path';
 import { parseDuration } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
 import { reportsDir as defaultReportsDir } from '../core/paths.js';
-import { distroNames } from '../distros/registry.js';
 import { boardByName, boardMemory, boardNames } from '../emulation/boards.js';
 import { didYouMean } from './suggest.js';
 
@@ -56,12 +55,16 @@ export interface RunFlags {
   debug?: boolean;
 }
 
-/** Validates every flag up front; throws a UsageError saying what is wrong and how to fix it. */
-export function parseRunOptions(flags: RunFlags): RunOptions {
+/**
+ * Validates every flag up front; throws a UsageError saying what is wrong and
+ * how to fix it. The distribution registry loads every driver (seconds), so it
+ * is imported last, once everything cheap has been checked.
+ */
+export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
   const board = requireChoice(flags.board ?? RUN_DEFAULTS.board, boardNames, 'board', '--board', 'see `edgeproof boards`');
   const options: RunOptions = {
     board,
-    distro: requireChoice(flags.distro ?? RUN_DEFAULTS.distro, distroNames, 'distribution', '--distro'),
+    distro: flags.distro ?? RUN_DEFAULTS.distro,
     suites: parseSuiteList(flags.suite ?? RUN_DEFAULTS.suite),
     reportsDir: directoryOption(flags.reportsDir ?? defaultReportsDir(), '--reports-dir'),
     footprintWindowMs: parseWindow(flags.footprintWindow ?? RUN_DEFAULTS.footprintWindow, '--footprint-window'),
@@ -79,6 +82,8 @@ export function parseRunOptions(flags: RunFlags): RunOptions {
     options.timeoutScale = parsePositiveNumber(flags.timeoutScale, '--timeout-scale', 'a factor such as 1, 2.5 or 10 (TCG is about 10)');
   }
   if (flags.cacheDir !== undefined) options.cacheDir = directoryOption(flags.cacheDir, '--cache-dir');
+  const { distroNames } = await import('../distros/registry.js');
+  options.distro = requireChoice(options.distro, distroNames, 'distribution', '--distro');
   return options;
 }
 

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventLog } from './events.js';
 import { AsyncScope } from './scope.js';
@@ -36,6 +36,7 @@ export class RunContext implements AsyncDisposable {
     this.progress = options.progress === false ? silentProgress : (options.progress ?? createProgress());
     this.timeoutScale = options.timeoutScale ?? 1;
     this.session = new Session(this.cacheDir, this.runId);
+    this.session.track('tempDirs', this.tempDir);
   }
 
   get signal(): AbortSignal {
@@ -84,7 +85,13 @@ export class RunContext implements AsyncDisposable {
   /** Disposes every resource the run made, newest first; the session record goes when that succeeded. */
   async dispose(): Promise<void> {
     await this.scope.dispose();
+    rmSync(this.tempDir, { recursive: true, force: true });
     this.session.close();
+  }
+
+  /** Scratch space of this run in the cache (overlay disks); removed at dispose. */
+  get tempDir(): string {
+    return join(this.cacheDir, 'tmp', this.runId);
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -132,7 +132,7 @@ export class QemuMachine implements Machine {
     this.#console = new ConsoleWatcher(this.consoleLogPath);
     // Unix socket paths are limited to 108 bytes: keep them short, outside the run dir.
     this.#socketDir = mkdtempSync(join(tmpdir(), `ep-${name.slice(0, 40)}-`));
-    this.#diskDir = join(ctx.cacheDir, 'tmp', ctx.runId, name);
+    this.#diskDir = join(ctx.tempDir, name);
     mkdirSync(this.#diskDir, { recursive: true });
     ctx.session.track('tempDirs', this.#socketDir);
     ctx.session.track('tempDirs', this.#diskDir);

@@ -1,0 +1,50 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test as base } from 'vitest';
+import { RunContext } from '../src/core/context.js';
+import { silentProgress, createProgress } from '../src/core/progress.js';
+import { boardByName, type Arch, type Board } from '../src/emulation/boards.js';
+import { generateSshKey, type SshKeyPair } from '../src/emulation/guest/ssh-connection.js';
+import { ensureGuestImages } from '../src/emulation/images/guest-images.js';
+import { QemuBoard, type GuestImages } from '../src/emulation/qemu/qemu-board.js';
+import { UpstreamDistribution } from '../src/distros/upstream/upstream-distribution.js';
+import { processCmdline } from '../src/core/session.js';
+import { readdirSync } from 'node:fs';
+
+/** Integration tests share the real build cache; progress is shown so long builds are visible. */
+export function newRunContext(label: string): RunContext {
+  const runDir = mkdtempSync(join(tmpdir(), `ep-test-${label}-`));
+  return new RunContext({ runDir, timeoutScale: 8, progress: process.env.EDGEPROOF_TEST_QUIET ? silentProgress : createProgress() });
+}
+
+/**
+ * Images per architecture: arm64 boards boot the upstream distribution's disk
+ * (the one the demo uses, so the cache is shared); x86 boots the base disk.
+ */
+export async function imagesFor(ctx: RunContext, arch: Arch): Promise<GuestImages> {
+  if (arch === 'arm64') {
+    const upstream = new UpstreamDistribution();
+    return ensureGuestImages(ctx, { arch, packages: upstream.guestPackages(), payloads: await upstream.diskPayloads(ctx, arch) });
+  }
+  return ensureGuestImages(ctx, { arch, packages: [], payloads: [] });
+}
+
+export async function bootBoard(ctx: RunContext, board: Board | string, key: SshKeyPair = generateSshKey('test'), ports: number[] = []) {
+  const spec = typeof board === 'string' ? boardByName(board) : board;
+  const images = await imagesFor(ctx, spec.arch);
+  return new QemuBoard(spec).withName(`ep-${ctx.tag}-${spec.name}`).withImages(images).withSshKey(key).withForwardedPorts(...ports).start(ctx);
+}
+
+/** PIDs of QEMU processes whose command line carries `marker` (a run's tag). */
+export function qemuProcesses(marker: string): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number)
+    .filter((pid) => {
+      const cmdline = processCmdline(pid);
+      return cmdline !== undefined && cmdline.includes('qemu-system') && cmdline.includes(marker);
+    });
+}
+
+export const test = base;

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { cacheDir, projectRoot, sessionTag } from '../src/core/paths.js';
+import { qemuProcesses } from './fixtures.js';
+
+const cli = join(projectRoot(), 'bin', 'edgeproof.js');
+
+interface Started {
+  child: ChildProcess;
+  runId: string;
+  tag: string;
+  reports: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Starts `edgeproof run` and resolves once QEMU of that run is up (mid-boot). */
+async function startRunUntilQemu(): Promise<Started> {
+  const reports = mkdtempSync(join(tmpdir(), 'ep-interrupt-'));
+  const child = spawn(process.execPath, [cli, 'run', '--suite', 'smoke', '--reports-dir', reports], { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const deadline = Date.now() + 20 * 60_000;
+  for (;;) {
+    const runId = /run (\d{8}-\d{6}-[0-9a-f]{4}):/.exec(output)?.[1];
+    if (runId && qemuProcesses(sessionTag(runId)).length > 0) return { child, runId, tag: sessionTag(runId), reports, output: () => output, exited };
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`run never reached QEMU:\n${output}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+describe('interrupts', () => {
+  it('SIGINT mid-boot stops within seconds, leaves no QEMU or temp dir, writes partial results', async () => {
+    const run = await startRunUntilQemu();
+    const sent = Date.now();
+    run.child.kill('SIGINT');
+    const code = await run.exited;
+    expect(Date.now() - sent).toBeLessThan(30_000);
+    expect(code, run.output()).toBe(130);
+    expect(qemuProcesses(run.tag)).toEqual([]);
+    expect(existsSync(join(cacheDir(), 'tmp', run.runId))).toBe(false);
+    expect(existsSync(join(cacheDir(), 'sessions', `${run.runId}.json`))).toBe(false);
+    const result = JSON.parse(readFileSync(join(run.reports, run.runId, 'result.json'), 'utf8'));
+    expect(result.outcome).toBe('interrupted');
+    expect(result.phases.some((p: { name: string }) => p.name === 'boot')).toBe(true);
+  });
+
+  it('SIGKILL mid-boot: QEMU dies with the harness and the next start sweeps the session', async () => {
+    const run = await startRunUntilQemu();
+    run.child.kill('SIGKILL');
+    await run.exited;
+    const deadline = Date.now() + 10_000;
+    while (qemuProcesses(run.tag).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    expect(qemuProcesses(run.tag)).toEqual([]);
+    const record = join(cacheDir(), 'sessions', `${run.runId}.json`);
+    expect(existsSync(record)).toBe(true);
+    const clean = await execa(process.execPath, [cli, 'clean'], { reject: false });
+    expect(clean.exitCode, clean.stderr).toBe(0);
+    expect(existsSync(record)).toBe(false);
+    expect(existsSync(join(cacheDir(), 'tmp', run.runId))).toBe(false);
+    expect(readdirSync(join(run.reports, run.runId))).toContain('events.jsonl');
+  });
+});
