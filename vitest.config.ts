@@ -16,6 +16,8 @@ export default defineConfig({
           name: 'integration',
           include: ['src/**/*.integration.test.ts', 'test/**/*.integration.test.ts'],
           fileParallelism: false,
+          globalSetup: ['test/global-setup.ts'],
+          sequence: { shuffle: false },
           testTimeout: 30 * 60_000,
           hookTimeout: 30 * 60_000,
         },

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test as base } from 'vitest';
@@ -15,7 +15,10 @@ import { readdirSync } from 'node:fs';
 /** Integration tests share the real build cache; progress is shown so long builds are visible. */
 export function newRunContext(label: string): RunContext {
   const runDir = mkdtempSync(join(tmpdir(), `ep-test-${label}-`));
-  return new RunContext({ runDir, timeoutScale: 8, progress: process.env.EDGEPROOF_TEST_QUIET ? silentProgress : createProgress() });
+  const ctx = new RunContext({ runDir, timeoutScale: 8, progress: process.env.EDGEPROOF_TEST_QUIET ? silentProgress : createProgress() });
+  // Registered first, so removed last: logs and secrets do not outlive the test.
+  ctx.scope.defer('remove test run dir', () => rmSync(runDir, { recursive: true, force: true }));
+  return ctx;
 }
 
 /**

@@ -26,7 +26,7 @@ async function startRunUntilQemu(): Promise<Started> {
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 20 * 60_000;
+  const deadline = Date.now() + 5 * 60_000;
   for (;;) {
     const runId = /run (\d{8}-\d{6}-[0-9a-f]{4}):/.exec(output)?.[1];
     if (runId && qemuProcesses(sessionTag(runId)).length > 0) return { child, runId, tag: sessionTag(runId), reports, output: () => output, exited };

@@ -1,0 +1,23 @@
+import { RunContext } from '../src/core/context.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { imagesFor } from './fixtures.js';
+
+/**
+ * Builds (or verifies) every image the integration tests boot, once, before
+ * any test runs: the cold build (Kubernetes for arm64, root filesystems) takes
+ * longer than a test's timeout and should show its progress.
+ */
+export default async function setup(): Promise<void> {
+  const runDir = mkdtempSync(join(tmpdir(), 'ep-test-images-'));
+  const ctx = new RunContext({ runDir, timeoutScale: 8 });
+  try {
+    for (const arch of ['arm64', 'amd64'] as const) {
+      await ctx.phase(`images for ${arch}`, 90 * 60_000, () => imagesFor(ctx, arch));
+    }
+  } finally {
+    await ctx.dispose();
+    rmSync(runDir, { recursive: true, force: true });
+  }
+}
