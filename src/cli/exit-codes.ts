@@ -13,7 +13,7 @@ export function exitCodeForSignal(signal: NodeJS.Signals): number {
 
 export function exitCodeForError(error: unknown): number {
   const code = (error as { code?: unknown } | null)?.code;
-  if (code === 'USAGE' || code === 'INPUT') return EXIT.usage;
+  if (code === 'USAGE' || code === 'INPUT' || code === 'PREREQUISITE_MISSING') return EXIT.usage;
   if (code === 'INTERRUPTED') {
     const signal = (error as { signal?: NodeJS.Signals }).signal;
     return signal ? exitCodeForSignal(signal) : EXIT.interrupted;
@@ -28,7 +28,8 @@ Exit codes:
   1    a check, a budget or the run itself failed (doctor: a required
        prerequisite is missing)
   2    usage or input error: unknown board, distro or suite, a bad number
-       or duration, an unknown option
+       or duration, an unknown option; or a missing prerequisite (the
+       message gives the command that installs it)
   130  interrupted by Ctrl-C (SIGINT); 143 for SIGTERM. Results gathered
        so far are still written; leftovers are swept by \`edgeproof clean\`
 

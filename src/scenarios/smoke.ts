@@ -5,7 +5,7 @@ import { WaitTimeoutError } from '../core/errors.js';
 import { waitFor } from '../core/wait.js';
 import type { StartedCluster } from '../distros/distribution.js';
 import { fail, pass, runCheck, type CheckOutcome } from './check.js';
-import { kube, kubeClients, type KubeClients } from './kube.js';
+import { apiGet, kube, kubeClients, type KubeClients } from './kube.js';
 import { clusterIpService, httpProbePod, webDeployment } from './workloads.js';
 
 const SUITE = 'smoke';
@@ -60,15 +60,13 @@ async function nodesReady(ctx: RunContext, clients: KubeClients, cluster: Starte
 
 async function apiHealth(cluster: StartedCluster): Promise<CheckOutcome> {
   const kc = cluster.kubeConfig();
-  const server = kc.getCurrentCluster()!.server;
-  const results: Record<string, number> = {};
+  const results: Record<string, { status: number; body: string }> = {};
   for (const path of ['/readyz', '/livez']) {
-    const options = await kc.applyToFetchOptions({ method: 'GET' });
-    const response = await fetch(`${server}${path}`, options as RequestInit).catch((error: Error) => ({ status: 0, statusText: error.message }));
-    results[path] = response.status;
+    const { status, body } = await apiGet(kc, path).catch((error: Error) => ({ status: 0, body: error.message }));
+    results[path] = { status, body: body.trim().slice(0, 200) };
   }
-  const bad = Object.entries(results).filter(([, status]) => status !== 200);
-  return bad.length === 0 ? pass({ status: results }) : fail(`${bad.map(([p, s]) => `${p} answered ${s}`).join(', ')}`, { status: results });
+  const bad = Object.entries(results).filter(([, r]) => r.status !== 200);
+  return bad.length === 0 ? pass({ results }) : fail(bad.map(([p, r]) => `${p} answered ${r.status || 'nothing'}: ${r.body}`).join('; '), { results });
 }
 
 async function deployWeb(ctx: RunContext, clients: KubeClients, cluster: StartedCluster, namespace: string): Promise<CheckOutcome> {
@@ -120,7 +118,7 @@ async function httpFromPod(ctx: RunContext, clients: KubeClients, cluster: Start
     if (error instanceof WaitTimeoutError) return fail(error.message, { url, probe: name });
     throw error;
   }
-  const log = await kube('read probe log', () => clients.core.readNamespacedPodLog({ name, namespace })).catch(() => '');
+  const log = await kube('read probe log', () => clients.core.readNamespacedPodLog({ name, namespace })).catch((error: Error) => `(log unavailable: ${error.message})`);
   const body = String(log).trim();
   const evidence = { url, probe: name, probeNode: pod.spec?.nodeName, phase: pod.status?.phase, body: body.slice(0, 200), elapsedMs: Date.now() - started };
   if (pod.status?.phase !== 'Succeeded') return fail(`probe pod ${name} failed to fetch ${url}: ${body || 'no output'}`, evidence);

@@ -63,7 +63,8 @@ export function httpProbePod(name: string, image: string, url: string, timeoutSe
           name: 'probe',
           image,
           imagePullPolicy: 'IfNotPresent',
-          command: ['sh', '-c', `wget -q -T ${Math.max(1, Math.round(timeoutSeconds))} -O - "$0"`, url],
+          // wget's own error goes to the log too; the exit code is the verdict.
+          command: ['sh', '-c', `wget -T ${Math.max(1, Math.round(timeoutSeconds))} -O - "$0" 2>&1; rc=$?; echo "probe-exit=$rc"; exit $rc`, url],
         },
       ],
     },
