@@ -466,3 +466,72 @@ function isNumber(value: number | null): value is number {
   return value !== null;
 }
 
+
+// ---------------------------------------------------------------- in-guest sampling
+
+const SAMPLE_AT = '@@sample-at-ms';
+
+/**
+ * A loop that runs the probe in the node itself on a fixed grid (`intervalMs`)
+ * and prints each sample after a timestamp line. Under emulation an SSH round
+ * trip per sample costs more than the interval; this costs one exec in all.
+ */
+export function footprintLoopScript(targets: FootprintProbeOptions, intervalMs: number, count: number): string {
+  if (!Number.isInteger(intervalMs) || intervalMs < 100 || !Number.isInteger(count) || count < 1) {
+    throw new EdgeproofError('INPUT', `footprint loop needs an interval >= 100 ms and a count >= 1 (got ${intervalMs}, ${count})`);
+  }
+  const probe = footprintProbeScript(targets)
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+  return [
+    'now_ms() { read -r up _ < /proc/uptime; echo "${up%.*}${up#*.}0"; }',
+    `start=$(now_ms); i=0`,
+    `while [ "$i" -lt ${count} ]; do`,
+    `  echo "${SAMPLE_AT} $(date +%s%3N)"`,
+    probe,
+    '  i=$((i + 1))',
+    `  wait_ms=$(( start + i * ${intervalMs} - $(now_ms) ))`,
+    '  if [ "$wait_ms" -gt 0 ]; then sleep "$((wait_ms / 1000)).$(printf %03d $((wait_ms % 1000)))"; fi',
+    'done',
+  ].join('\n');
+}
+
+/** Splits the loop's output into samples stamped with the guest's wall clock. */
+export function parseFootprintLoop(text: string): { samples: FootprintSample[]; failures: string[] } {
+  const samples: FootprintSample[] = [];
+  const failures: string[] = [];
+  const chunks = text.split(`${SAMPLE_AT} `).slice(1);
+  chunks.forEach((chunk, index) => {
+    const at = Number(chunk.slice(0, chunk.indexOf('\n')));
+    try {
+      const sample = parseFootprintSample(chunk);
+      const next = Number(chunks[index + 1]?.slice(0, chunks[index + 1]!.indexOf('\n')));
+      samples.push({ ...sample, at, probeMs: Number.isFinite(next) ? next - at : 0 });
+    } catch (error) {
+      failures.push(error instanceof Error ? error.message : String(error));
+    }
+  });
+  return { samples, failures };
+}
+
+/** Like sampleFootprint, but the sampling loop runs in the node: one exec for the whole window. */
+export async function sampleFootprintInGuest(options: SampleFootprintOptions): Promise<FootprintRun> {
+  const intervalMs = options.intervalMs ?? 1000;
+  const targets = { processNames: options.processNames, cgroupPaths: options.cgroupPaths };
+  const count = Math.max(1, Math.floor(options.durationMs / intervalMs));
+  const output = await options.exec(footprintLoopScript(options, intervalMs, count));
+  const { samples, failures } = parseFootprintLoop(output);
+  if (samples.length === 0) throw new EdgeproofError('INPUT', `Footprint sampling got no sample: ${failures[0] ?? 'empty output'}`);
+  return {
+    intervalMs,
+    durationMs: options.durationMs,
+    baselineUsedBytes: options.baselineUsedBytes,
+    targets,
+    samples,
+    failedProbes: failures.length,
+    failureSamples: [...new Set(failures)].slice(0, 5),
+    interrupted: false,
+    summary: summarizeFootprint(samples, options.baselineUsedBytes, targets),
+  };
+}

@@ -34,8 +34,8 @@ export const RUN_DEFAULTS = {
   distro: 'upstream',
   suite: suiteNames.join(','),
   footprintWindow: '30s',
-  latencyRate: '5',
-  latencyDuration: '20s',
+  latencyRate: '2',
+  latencyDuration: '30s',
 } as const;
 
 /** The flags as commander hands them over: strings, unvalidated. */

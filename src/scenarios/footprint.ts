@@ -1,7 +1,7 @@
 import type { RunContext } from '../core/context.js';
 import { PrerequisiteMissingError } from '../core/errors.js';
 import { sleep } from '../core/wait.js';
-import { sampleFootprint, type FootprintRun, type MemoryBaseline } from '../bench/footprint.js';
+import { sampleFootprintInGuest, type FootprintRun, type MemoryBaseline } from '../bench/footprint.js';
 import type { Summary } from '../bench/stats.js';
 import type { ClusterNode, StartedCluster } from '../distros/distribution.js';
 import { fail, pass, runCheck, type CheckOutcome } from './check.js';
@@ -39,8 +39,8 @@ async function measureNode(ctx: RunContext, cluster: StartedCluster, node: Clust
   const targets = cluster.footprintTargets(node);
   ctx.progress.info(`settling ${Math.round(options.settleMs / 1000)}s, then sampling every ${options.intervalMs ?? 1000} ms for ${Math.round(options.windowMs / 1000)}s`);
   await sleep(options.settleMs, ctx.signal);
-  const run = await sampleFootprint({
-    exec: async (command) => (await machine.exec(command, { timeoutMs: ctx.scaled(10_000) })).stdout,
+  const run = await sampleFootprintInGuest({
+    exec: async (command) => (await machine.exec(command, { timeoutMs: options.windowMs + ctx.scaled(30_000), signal: ctx.signal })).stdout,
     processNames: targets.processNames,
     cgroupPaths: targets.cgroupPaths,
     baselineUsedBytes: baseline.usedBytes,
@@ -59,6 +59,8 @@ async function measureNode(ctx: RunContext, cluster: StartedCluster, node: Clust
     settleMs: options.settleMs,
     windowMs: options.windowMs,
     samples: run.samples.length,
+    intervalMs: run.intervalMs,
+    probeMsMax: Math.max(...run.samples.map((sample) => sample.probeMs)),
     failedProbes: run.failedProbes,
     baselineUsedBytes: baseline.usedBytes,
     claimsMB: options.claimsMB,

@@ -120,8 +120,11 @@ async function httpFromPod(ctx: RunContext, clients: KubeClients, cluster: Start
   }
   const log = await kube('read probe log', () => clients.core.readNamespacedPodLog({ name, namespace })).catch((error: Error) => `(log unavailable: ${error.message})`);
   const body = String(log).trim();
-  const evidence = { url, probe: name, probeNode: pod.spec?.nodeName, phase: pod.status?.phase, body: body.slice(0, 200), elapsedMs: Date.now() - started };
+  const marker = /edgeproof-marker \S+/.exec(body)?.[0];
+  const evidence = { url, probe: name, probeNode: pod.spec?.nodeName, phase: pod.status?.phase, status: body.split('\n')[0]?.trim(), body: marker ?? body.slice(0, 300), elapsedMs: Date.now() - started };
+  const statusLine = body.split('\n')[0]?.trim() ?? '';
   if (pod.status?.phase !== 'Succeeded') return fail(`probe pod ${name} failed to fetch ${url}: ${body || 'no output'}`, evidence);
+  if (!/^HTTP\/1\.[01] 200\b/.test(statusLine)) return fail(`${url} answered "${statusLine || 'nothing'}", not 200`, evidence);
   if (!body.includes('edgeproof-marker')) return fail(`the answer from ${url} lacks the web pod's marker`, evidence);
   return pass(evidence);
 }

@@ -46,10 +46,14 @@ export function clusterIpService(name: string, selectorApp: string): V1Service {
 }
 
 /**
- * A one-shot probe pod: fetches `url` with busybox wget and exits; its log is
- * the response body (or the error), its exit code the verdict.
+ * A one-shot probe pod: sends an HTTP/1.0 GET to `url` with busybox nc
+ * (Debian's static busybox wget segfaults in a bare image: glibc NSS) and
+ * exits; its log is the raw response (or nc's error), its exit code nc's.
  */
 export function httpProbePod(name: string, image: string, url: string, timeoutSeconds: number, nodeName?: string): V1Pod {
+  const target = new URL(url);
+  const port = target.port || '80';
+  const script = 'printf "GET %s HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n" "$2" "$0" | nc -w "$3" "$0" "$1" 2>&1; rc=$?; echo; echo "probe-exit=$rc"; exit $rc';
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -63,8 +67,7 @@ export function httpProbePod(name: string, image: string, url: string, timeoutSe
           name: 'probe',
           image,
           imagePullPolicy: 'IfNotPresent',
-          // wget's own error goes to the log too; the exit code is the verdict.
-          command: ['sh', '-c', `wget -T ${Math.max(1, Math.round(timeoutSeconds))} -O - "$0" 2>&1; rc=$?; echo "probe-exit=$rc"; exit $rc`, url],
+          command: ['sh', '-c', script, target.hostname, port, `${target.pathname}${target.search}`, String(Math.max(1, Math.round(timeoutSeconds)))],
         },
       ],
     },
