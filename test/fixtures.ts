@@ -18,6 +18,7 @@ export function newRunContext(label: string): RunContext {
   const ctx = new RunContext({ runDir, timeoutScale: 8, progress: process.env.EDGEPROOF_TEST_QUIET ? silentProgress : createProgress() });
   // Registered first, so removed last: logs and secrets do not outlive the test.
   ctx.scope.defer('remove test run dir', () => rmSync(runDir, { recursive: true, force: true }));
+  ctx.events.emit({ type: 'run-start', runId: ctx.runId, argv: [], config: { test: label } });
   return ctx;
 }
 

@@ -295,7 +295,6 @@ export interface FootprintRun {
  */
 export async function sampleFootprint(options: SampleFootprintOptions): Promise<FootprintRun> {
   const intervalMs = options.intervalMs ?? 1000;
-  const targets = { processNames: options.processNames, cgroupPaths: options.cgroupPaths };
   const script = footprintProbeScript(options);
   const samples: FootprintSample[] = [];
   const failures: string[] = [];
@@ -311,6 +310,11 @@ export async function sampleFootprint(options: SampleFootprintOptions): Promise<
   if (samples.length === 0 && !interrupted) {
     throw new EdgeproofError('INPUT', `Footprint sampling got no sample in ${failures.length} probes: ${failures[0] ?? 'no probe ran'}`);
   }
+  return footprintRun(options, intervalMs, samples, failures, interrupted);
+}
+
+function footprintRun(options: SampleFootprintOptions, intervalMs: number, samples: FootprintSample[], failures: string[], interrupted: boolean): FootprintRun {
+  const targets = { processNames: options.processNames, cgroupPaths: options.cgroupPaths };
   return {
     intervalMs,
     durationMs: options.durationMs,
@@ -518,20 +522,9 @@ export function parseFootprintLoop(text: string): { samples: FootprintSample[]; 
 /** Like sampleFootprint, but the sampling loop runs in the node: one exec for the whole window. */
 export async function sampleFootprintInGuest(options: SampleFootprintOptions): Promise<FootprintRun> {
   const intervalMs = options.intervalMs ?? 1000;
-  const targets = { processNames: options.processNames, cgroupPaths: options.cgroupPaths };
   const count = Math.max(1, Math.floor(options.durationMs / intervalMs));
   const output = await options.exec(footprintLoopScript(options, intervalMs, count));
   const { samples, failures } = parseFootprintLoop(output);
   if (samples.length === 0) throw new EdgeproofError('INPUT', `Footprint sampling got no sample: ${failures[0] ?? 'empty output'}`);
-  return {
-    intervalMs,
-    durationMs: options.durationMs,
-    baselineUsedBytes: options.baselineUsedBytes,
-    targets,
-    samples,
-    failedProbes: failures.length,
-    failureSamples: [...new Set(failures)].slice(0, 5),
-    interrupted: false,
-    summary: summarizeFootprint(samples, options.baselineUsedBytes, targets),
-  };
+  return footprintRun(options, intervalMs, samples, failures, false);
 }

@@ -11,6 +11,7 @@ import {
   kubeOperations,
   newBenchRunId,
   podBody,
+  UNSCHEDULED,
   podRevisionPatch,
 } from './kube-operations.js';
 
@@ -97,6 +98,12 @@ describe('request bodies', () => {
     expect(body.spec?.containers).toEqual([{ name: 'sleep', image: 'edgeproof/busybox:1', imagePullPolicy: 'Never', command: ['sleep', '3600'] }]);
     expect(body.spec).toMatchObject({ terminationGracePeriodSeconds: 0, restartPolicy: 'Never', automountServiceAccountToken: false });
     expect(body.metadata?.labels?.[BENCH_RUN_LABEL]).toBe('abc');
+  });
+
+  it('pods name a scheduler that does not exist only when asked to, so they stay Pending', () => {
+    const options = { podImage: 'i', podImagePullPolicy: 'Never' as const, podCommand: ['sleep', '1'] };
+    expect(podBody('p', 'abc', { ...options, schedulerName: UNSCHEDULED }).spec?.schedulerName).toBe('edgeproof-unscheduled');
+    expect(podBody('p', 'abc', options).spec).not.toHaveProperty('schedulerName');
   });
 
   it('the pod update is a label merge patch; cleanup selects by run label', () => {

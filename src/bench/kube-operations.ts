@@ -33,6 +33,8 @@ export interface KubeOperationsOptions {
   podImagePullPolicy?: 'Never' | 'IfNotPresent';
   /** Default `['sleep', '3600']`. */
   podCommand?: string[];
+  /** Default UNSCHEDULED (pods stay Pending); undefined lets the default scheduler place them. */
+  schedulerName?: string | undefined;
   /** Names and labels carry it; default 8 random hex characters. */
   runId?: string;
 }
@@ -78,12 +80,25 @@ export function configMapBody(name: string, runId: string, revision = 0): V1Conf
   };
 }
 
-export function podBody(name: string, runId: string, options: Required<Pick<KubeOperationsOptions, 'podImage' | 'podImagePullPolicy' | 'podCommand'>>): V1Pod {
+/**
+ * Pods of the API-latency load name a scheduler that does not exist, so they
+ * stay Pending: the figures measure the API and its datastore, not container
+ * start-up, which on an emulated node would starve the apiserver (pod
+ * start-up has its own benchmark). Set `schedulerName: undefined` to run them.
+ */
+export const UNSCHEDULED = 'edgeproof-unscheduled';
+
+export function podBody(
+  name: string,
+  runId: string,
+  options: Required<Pick<KubeOperationsOptions, 'podImage' | 'podImagePullPolicy' | 'podCommand'>> & { schedulerName?: string | undefined },
+): V1Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name, labels: benchLabels(runId) },
     spec: {
+      ...(options.schedulerName ? { schedulerName: options.schedulerName } : {}),
       containers: [{ name: 'sleep', image: options.podImage, imagePullPolicy: options.podImagePullPolicy, command: options.podCommand }],
       restartPolicy: 'Never',
       terminationGracePeriodSeconds: 0,
@@ -188,6 +203,7 @@ export function kubeOperations(kc: KubeConfig, options: KubeOperationsOptions): 
     podImage: options.podImage,
     podImagePullPolicy: options.podImagePullPolicy ?? 'IfNotPresent',
     podCommand: options.podCommand ?? ['sleep', '3600'],
+    schedulerName: 'schedulerName' in options ? options.schedulerName : UNSCHEDULED,
   } as const;
   const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 

@@ -85,6 +85,7 @@ function judge(ctx: RunContext, operation: string, figures: OperationFigures, ac
     operation, sloMs, scaledSloMs, timeoutScale: ctx.timeoutScale, count: figures.count, errors: figures.errors,
     errorSamples: figures.errorSamples, p99Ms: figures.latency?.p99Ms, achievedRatePerSecond: achievedRate,
     withinRawSlo: figures.latency ? figures.latency.p99Ms <= sloMs : false,
+    podsScheduled: false,
   };
   if (!figures.latency) return fail(`no successful ${operation} call (${figures.errors} errors: ${figures.errorSamples[0] ?? 'none sent'})`, evidence);
   if (figures.errors > 0) return fail(`${figures.errors} of ${figures.sent} ${operation} calls failed: ${figures.errorSamples[0]}`, evidence);
