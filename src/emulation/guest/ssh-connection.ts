@@ -94,48 +94,51 @@ export class SshConnection {
   exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
     const started = Date.now();
     return new Promise((resolve, reject) => {
+      let stdout = '';
+      let stderr = '';
+      let exitCode: number | null = null;
+      let exitSignal: string | undefined;
+      let settled = false;
+      const finish = (timedOut: boolean) => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        const result: ExecResult = { stdout, stderr, exitCode, durationMs: Date.now() - started, ...(exitSignal ? { signal: exitSignal } : {}) };
+        const aborted = options.signal?.aborted ?? false;
+        if ((exitCode !== 0 || timedOut || aborted) && options.check !== false) {
+          reject(
+            new CommandFailedError({
+              command,
+              where: this.target.where,
+              exitCode,
+              signal: exitSignal ?? null,
+              timedOut,
+              durationMs: result.durationMs,
+              stdout,
+              stderr: stderr || (aborted ? 'aborted' : ''),
+            }),
+          );
+        } else resolve(result);
+      };
+      // A frozen or dead guest never closes the channel: settle on the timer, not on close.
+      const timer = options.timeoutMs ? setTimeout(() => finish(true), options.timeoutMs) : undefined;
+      const onAbort = () => finish(false);
+      options.signal?.addEventListener('abort', onAbort, { once: true });
       this.client.exec(command, (error, channel) => {
-        if (error) return reject(error);
-        let stdout = '';
-        let stderr = '';
-        let exitCode: number | null = null;
-        let exitSignal: string | undefined;
-        let timedOut = false;
-        const onAbort = () => channel.close();
-        const timer = options.timeoutMs
-          ? setTimeout(() => {
-              timedOut = true;
-              channel.signal('KILL');
-              channel.close();
-            }, options.timeoutMs)
-          : undefined;
-        options.signal?.addEventListener('abort', onAbort, { once: true });
+        if (error) {
+          settled = true;
+          if (timer) clearTimeout(timer);
+          return reject(error);
+        }
+        if (settled) return channel.close();
         channel.on('data', (data: Buffer) => (stdout += data.toString()));
         channel.stderr.on('data', (data: Buffer) => (stderr += data.toString()));
         channel.on('exit', (code: number | null, signalName?: string) => {
           exitCode = code;
           exitSignal = signalName;
         });
-        channel.on('close', () => {
-          if (timer) clearTimeout(timer);
-          options.signal?.removeEventListener('abort', onAbort);
-          const result: ExecResult = { stdout, stderr, exitCode, durationMs: Date.now() - started, ...(exitSignal ? { signal: exitSignal } : {}) };
-          const failed = exitCode !== 0 || timedOut || options.signal?.aborted;
-          if (failed && options.check !== false) {
-            reject(
-              new CommandFailedError({
-                command,
-                where: this.target.where,
-                exitCode,
-                signal: exitSignal ?? null,
-                timedOut,
-                durationMs: result.durationMs,
-                stdout,
-                stderr: stderr || (options.signal?.aborted ? 'aborted' : ''),
-              }),
-            );
-          } else resolve(result);
-        });
+        channel.on('close', () => finish(false));
         if (options.input !== undefined) channel.end(options.input);
         else channel.end();
       });
