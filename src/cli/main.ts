@@ -68,7 +68,7 @@ function addRunCommand(program: Command, setExit: SetExit, interruptMode: Interr
     .option('--footprint-window <duration>', 'steady window over which memory is sampled', RUN_DEFAULTS.footprintWindow)
     .option('--latency-rate <n>', 'API requests per second (open model)', RUN_DEFAULTS.latencyRate)
     .option('--latency-duration <duration>', 'how long the API latency load runs', RUN_DEFAULTS.latencyDuration)
-    .option('--cold', 'ignore snapshots: boot and install from scratch')
+    .option('--cold', 'boot and install from scratch (every run does today: snapshot restores are not implemented yet)')
     .option('--keep', 'leave the cluster running until Ctrl-C')
     .option('--debug', 'print full error details and stacks; enable debug logs (edgeproof:*)')
     .addHelpText('after', '\nExamples:\n  edgeproof run\n  edgeproof run --board rpi3b --suite smoke --timeout-scale 1.5\n  edgeproof run --memory 4G --footprint-window 2m --keep')
