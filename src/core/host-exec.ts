@@ -26,16 +26,35 @@ export async function hostRun(file: string, args: string[], options: HostRunOpti
     ...(options.env ? { env: options.env } : {}),
     ...(options.input !== undefined ? { input: options.input } : { stdin: 'ignore' }),
     ...(options.timeoutMs ? { timeout: options.timeoutMs } : {}),
-    ...(options.signal ? { cancelSignal: options.signal } : {}),
+    // Its own process group, so an abort ends the whole tree (a build's go or mmdebstrap children too).
+    ...(options.signal ? { detached: true } : {}),
     ...(options.onLine ? { lines: false } : {}),
   };
   const child = execa(file, args, execaOptions);
+  const killGroup = () => {
+    if (!child.pid) return;
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+      setTimeout(() => {
+        try {
+          process.kill(-child.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, 5_000).unref();
+    } catch {
+      // already gone
+    }
+  };
+  if (options.signal?.aborted) killGroup();
+  options.signal?.addEventListener('abort', killGroup, { once: true });
   if (options.onLine) {
     const onData = (chunk: Buffer) => chunk.toString().split('\n').filter(Boolean).forEach(options.onLine!);
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
   }
   const result = await child;
+  options.signal?.removeEventListener('abort', killGroup);
   const stdout = String(result.stdout ?? '');
   const stderr = String(result.stderr ?? '');
   if (result.failed) {
@@ -47,7 +66,7 @@ export async function hostRun(file: string, args: string[], options: HostRunOpti
       timedOut: result.timedOut,
       durationMs: Date.now() - started,
       stdout,
-      stderr: stderr || (result.isCanceled ? 'cancelled' : String(result.message ?? '')),
+      stderr: stderr || (options.signal?.aborted ? 'cancelled' : String(result.message ?? '')),
     });
   }
   return { stdout, stderr };

@@ -115,14 +115,23 @@ class UpstreamCluster implements StartedCluster {
     // The kubelet's own start-up (~40 s of Go init under TCG) overlaps the
     // apiserver's; the controllers wait until the apiserver is ready.
     await ctx.phase('start etcd, apiserver and kubelet', ctx.scaled(30_000), () => this.#startServices('control-plane'), node);
-    await ctx.phase('etcd ready', ctx.scaled(60_000), (signal) => this.#waitEtcd(signal), node);
+    await this.#waitPhase('etcd ready', 60_000, (signal, budgetMs) => this.#waitEtcd(signal, budgetMs));
     this.#mark('etcdReady');
-    await ctx.phase('apiserver ready', ctx.scaled(120_000), (signal) => this.#waitApiserver(signal), node);
+    await this.#waitPhase('apiserver ready', 120_000, (signal, budgetMs) => this.#waitApiserver(signal, budgetMs));
     this.#mark('apiserverReady');
     await ctx.phase('start controllers', ctx.scaled(30_000), () => this.#startServices('controllers'), node);
-    await ctx.phase('images imported', ctx.scaled(60_000), (signal) => this.#waitImages(signal), node);
-    await ctx.phase('node Ready', ctx.scaled(120_000), (signal) => this.#waitNodeReady(signal), node);
+    await this.#waitPhase('images imported', 60_000, (signal, budgetMs) => this.#waitImages(signal, budgetMs));
+    await this.#waitPhase('node Ready', 120_000, (signal, budgetMs) => this.#waitNodeReady(signal, budgetMs));
     this.#mark('nodeReady');
+  }
+
+  /**
+   * A phase that is one wait: the wait's own budget runs out first, so its
+   * timeout error (with the last observation) is the one reported.
+   */
+  #waitPhase(name: string, baseMs: number, wait: (signal: AbortSignal, budgetMs: number) => Promise<void>): Promise<void> {
+    const budgetMs = this.ctx.scaled(baseMs);
+    return this.ctx.phase(name, budgetMs + 15_000, (signal) => wait(signal, budgetMs), this.machine.name);
   }
 
   #mark(name: string): void {
@@ -206,7 +215,7 @@ class UpstreamCluster implements StartedCluster {
     );
   }
 
-  async #waitEtcd(signal: AbortSignal): Promise<void> {
+  async #waitEtcd(signal: AbortSignal, budgetMs: number): Promise<void> {
     await waitFor(
       async () => {
         const result = await this.machine.exec(
@@ -215,35 +224,34 @@ class UpstreamCluster implements StartedCluster {
         );
         return /"health":\s*"true"/.test(result.stdout) ? { done: true, value: undefined } : { done: false, observed: lastLine(result.stdout + result.stderr) || 'no answer on 127.0.0.1:2379' };
       },
-      { what: 'etcd /health', budgetMs: this.ctx.scaled(60_000), pollMs: 1000, where: this.machine.name, signal },
+      { what: 'etcd /health', budgetMs, pollMs: 1000, where: this.machine.name, signal },
     );
   }
 
-  async #waitApiserver(signal: AbortSignal): Promise<void> {
+  async #waitApiserver(signal: AbortSignal, budgetMs: number): Promise<void> {
     const endpoint = this.machine.hostEndpoint(API_PORT);
     const pki = this.#pki!;
     await waitFor(
       async () => {
         const { status, body } = await httpsGet(endpoint, '/readyz', pki);
         if (status === 200) return { done: true, value: undefined };
-        const restarts = await this.#restarts('kube-apiserver');
-        return { done: false, observed: `HTTP ${status} ${lastLine(body)}${restarts ? ` (apiserver restarted ${restarts}x)` : ''}` };
+        return { done: false, observed: `HTTP ${status} ${lastLine(body)}; ${await this.#serviceState('kube-apiserver')}` };
       },
-      { what: 'kube-apiserver /readyz', budgetMs: this.ctx.scaled(120_000), pollMs: 1000, where: this.machine.name, signal },
+      { what: 'kube-apiserver /readyz', budgetMs, pollMs: 1000, where: this.machine.name, signal },
     );
   }
 
-  async #waitImages(signal: AbortSignal): Promise<void> {
+  async #waitImages(signal: AbortSignal, budgetMs: number): Promise<void> {
     await waitFor(
       async () => {
         const result = await this.machine.exec('test -f /run/edgeproof/images-imported && echo ok || tail -n 2 /var/log/edgeproof/image-import.log', { check: false, signal });
         return result.stdout.trim() === 'ok' ? { done: true, value: undefined } : { done: false, observed: lastLine(result.stdout) || 'importing' };
       },
-      { what: 'workload images imported into containerd', budgetMs: this.ctx.scaled(60_000), pollMs: 1000, where: this.machine.name, signal },
+      { what: 'workload images imported into containerd', budgetMs, pollMs: 1000, where: this.machine.name, signal },
     );
   }
 
-  async #waitNodeReady(signal: AbortSignal): Promise<void> {
+  async #waitNodeReady(signal: AbortSignal, budgetMs: number): Promise<void> {
     const api = this.kubeConfig().makeApiClient(CoreV1Api);
     const name = this.machine.name;
     await waitFor(
@@ -255,13 +263,18 @@ class UpstreamCluster implements StartedCluster {
         if (ready?.status === 'True') return { done: true, value: undefined };
         return { done: false, observed: `Ready=${ready?.status ?? 'unknown'}: ${ready?.message ?? ready?.reason ?? ''}` };
       },
-      { what: `node ${name} Ready`, budgetMs: this.ctx.scaled(120_000), pollMs: 1000, where: name, signal },
+      { what: `node ${name} Ready`, budgetMs, pollMs: 1000, where: name, signal },
     );
   }
 
-  async #restarts(service: string): Promise<number> {
-    const result = await this.machine.exec(`cat /run/edgeproof/${service}.restarts 2>/dev/null || echo 0`, { check: false });
-    return Number(result.stdout.trim()) || 0;
+  /** Restart count and last log line of a supervised service: what a timeout reports as last seen. */
+  async #serviceState(service: string): Promise<string> {
+    const result = await this.machine.exec(
+      `echo "$(cat /run/edgeproof/${service}.restarts 2>/dev/null || echo 0)"; tail -n 1 /var/log/edgeproof/${service}.log 2>/dev/null`,
+      { check: false, timeoutMs: 10_000 },
+    );
+    const [restarts, ...log] = result.stdout.trim().split('\n');
+    return `${service} restarted ${restarts || 0}x, last log: ${log.join(' ').slice(0, 200) || '(empty)'}`;
   }
 
   /** Exports the service logs (kind's rule: logs before delete). */
