@@ -32,24 +32,26 @@ export interface Board {
   kvmCapable: boolean;
 }
 
+const rpi4 = {
+  name: 'rpi4',
+  description: 'Raspberry Pi 4-class: QEMU virt + Cortex-A72, 4 cores, virtio disk and NIC',
+  arch: 'arm64',
+  qemuBinary: 'qemu-system-aarch64',
+  machine: 'virt',
+  cpu: 'cortex-a72',
+  cpus: 4,
+  memoryMiB: 2048,
+  memoryChoicesMiB: [1024, 2048, 4096, 8192],
+  disk: 'virtio',
+  rootDevice: '/dev/vda',
+  nic: 'virtio',
+  console: 'ttyAMA0',
+  haltsInsteadOfPowerOff: false,
+  kvmCapable: false,
+} as const satisfies Board;
+
 export const boards = {
-  rpi4: {
-    name: 'rpi4',
-    description: 'Raspberry Pi 4-class: QEMU virt + Cortex-A72, 4 cores, virtio disk and NIC',
-    arch: 'arm64',
-    qemuBinary: 'qemu-system-aarch64',
-    machine: 'virt',
-    cpu: 'cortex-a72',
-    cpus: 4,
-    memoryMiB: 2048,
-    memoryChoicesMiB: [1024, 2048, 4096, 8192],
-    disk: 'virtio',
-    rootDevice: '/dev/vda',
-    nic: 'virtio',
-    console: 'ttyAMA0',
-    haltsInsteadOfPowerOff: false,
-    kvmCapable: false,
-  },
+  rpi4,
   rpi3b: {
     name: 'rpi3b',
     description: 'Raspberry Pi 3 Model B: QEMU raspi3b, 4x Cortex-A53, 1 GiB, SD card, USB network',
@@ -69,21 +71,10 @@ export const boards = {
     kvmCapable: false,
   },
   'arm64-virt': {
+    ...rpi4,
     name: 'arm64-virt',
     description: 'Generic arm64 VM: QEMU virt + Cortex-A72, 2 cores',
-    arch: 'arm64',
-    qemuBinary: 'qemu-system-aarch64',
-    machine: 'virt',
-    cpu: 'cortex-a72',
     cpus: 2,
-    memoryMiB: 2048,
-    memoryChoicesMiB: [1024, 2048, 4096, 8192],
-    disk: 'virtio',
-    rootDevice: '/dev/vda',
-    nic: 'virtio',
-    console: 'ttyAMA0',
-    haltsInsteadOfPowerOff: false,
-    kvmCapable: false,
   },
   'x86-vm': {
     name: 'x86-vm',
