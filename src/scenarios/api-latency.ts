@@ -81,8 +81,9 @@ function recordLatency(ctx: RunContext, operation: string, figures: OperationFig
 function judge(ctx: RunContext, operation: string, figures: OperationFigures, achievedRate: number | null): CheckOutcome {
   const sloMs = sloMsFor(operation);
   const scaledSloMs = sloMs * ctx.timeoutScale;
+  // sloMs is the threshold judged (the SLO times the run's timeout scale); rawSloMs the SIG figure itself.
   const evidence = {
-    operation, sloMs, scaledSloMs, timeoutScale: ctx.timeoutScale, count: figures.count, errors: figures.errors,
+    operation, sloMs: scaledSloMs, rawSloMs: sloMs, timeoutScale: ctx.timeoutScale, count: figures.count, errors: figures.errors,
     errorSamples: figures.errorSamples, p99Ms: figures.latency?.p99Ms, achievedRatePerSecond: achievedRate,
     withinRawSlo: figures.latency ? figures.latency.p99Ms <= sloMs : false,
     podsScheduled: false,
