@@ -58,6 +58,10 @@ export class SshConnection {
           return !target.hostKeySha256 || target.hostKeySha256 === seenKey;
         },
       };
+      // A connection can fail again after it settled (QEMU killed mid-handshake or
+      // after ready): keep a handler for the whole life of the client, or Node
+      // treats the event as an uncaught exception.
+      client.on('error', (error: Error) => log('ssh %s: %s', target.where, error.message));
       client
         .once('ready', () => resolve(new SshConnection(client, target, seenKey)))
         .once('error', (error) => {
