@@ -2,6 +2,9 @@ import type { Arch } from './boards.js';
 
 export type MachineCapability = 'power-off' | 'power-on' | 'freeze' | 'partition' | 'reboot' | 'console' | 'snapshot';
 
+/** What made a machine: reports and checks say which backend a figure comes from. */
+export type BackendName = 'qemu' | 'container' | 'ssh' | 'existing';
+
 export interface ExecOptions {
   input?: string | Buffer;
   timeoutMs?: number;
@@ -25,8 +28,16 @@ export interface ExecResult {
 export interface Machine extends AsyncDisposable {
   readonly name: string;
   readonly arch: Arch;
-  /** The address Kubernetes and other nodes use for this machine. */
+  readonly backend: BackendName;
+  /** The address Kubernetes and other nodes use for this machine (its private-network address in a multi-node cluster). */
   readonly address: string;
+  /**
+   * The cgroup (relative to each v1 controller's root) under which everything
+   * the distribution runs on this machine must live: '' for a VM or a board
+   * (the whole hierarchy is its own), the node's own subtree for a container
+   * that shares the host's hierarchy.
+   */
+  readonly cgroupRoot: string;
   readonly capabilities: ReadonlySet<MachineCapability>;
   /** Where the serial console is captured, when there is one. */
   readonly consoleLogPath?: string;
@@ -40,6 +51,13 @@ export interface Machine extends AsyncDisposable {
   thaw(): Promise<void>;
   /** Hard power-off: no shutdown, the disk stays. */
   powerOff(): Promise<void>;
+  /** Starts a powered-off machine again from the same disk; resolves when it answers commands. */
+  powerOn(): Promise<void>;
+  /** Hard reset (no shutdown); resolves when it answers commands again. */
+  reboot(): Promise<void>;
+  /** Cuts the machine off the cluster's private network (the harness keeps its own access); `heal` restores it. */
+  partition(): Promise<void>;
+  heal(): Promise<void>;
   dispose(): Promise<void>;
 }
 

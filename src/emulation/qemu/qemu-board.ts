@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunContext } from '../../core/context.js';
-import { BootFailedError, EdgeproofError, WaitTimeoutError } from '../../core/errors.js';
+import { BootFailedError, EdgeproofError, PrerequisiteMissingError, WaitTimeoutError } from '../../core/errors.js';
 import { hostRun } from '../../core/host-exec.js';
 import { logger } from '../../core/log.js';
 import { once } from '../../core/scope.js';
@@ -99,7 +99,9 @@ interface BootOptions {
 
 /** A running QEMU board: SSH for commands, QMP for power and faults, the console on disk. */
 export class QemuMachine implements Machine {
+  readonly backend = 'qemu';
   readonly address = '10.0.2.15';
+  readonly cgroupRoot = '';
   readonly arch;
   readonly capabilities: ReadonlySet<MachineCapability>;
   readonly consoleLogPath: string;
@@ -289,6 +291,22 @@ export class QemuMachine implements Machine {
   async powerOff(): Promise<void> {
     this.ctx.events.emit({ type: 'fault', node: this.name, fault: 'power-off' });
     await this.#kill();
+  }
+
+  async powerOn(): Promise<void> {
+    throw new PrerequisiteMissingError(`power-on of QEMU board ${this.name}`, 'not implemented yet for QEMU boards');
+  }
+
+  async reboot(): Promise<void> {
+    throw new PrerequisiteMissingError(`reboot of QEMU board ${this.name}`, 'not implemented yet for QEMU boards');
+  }
+
+  async partition(): Promise<void> {
+    throw new PrerequisiteMissingError(`a private network for QEMU board ${this.name}`, 'not implemented yet for QEMU boards');
+  }
+
+  async heal(): Promise<void> {
+    await this.partition();
   }
 
   /** Guest-initiated halt; boards without PSCI power-off halt, so the console is watched and QEMU ended. */
