@@ -1,10 +1,10 @@
 import { existsSync, lstatSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
-import { execa } from 'execa';
 import { EdgeproofError } from '../core/errors.js';
 import { projectRoot } from '../core/paths.js';
 import { processStartTime, sweepStaleSessions, type SessionRecord, type SweepReport } from '../core/session.js';
+import { sweepContainers } from '../emulation/container/docker-engine.js';
 import { BUILD_CACHE_AREAS, sizeOnDisk } from './cache-listing.js';
 import { EXIT } from './exit-codes.js';
 import { formatBytes } from './format.js';
@@ -29,7 +29,7 @@ export async function cleanCommand(options: CleanOptions, out: NodeJS.WritableSt
   const print: Print = (line) => out.write(`${line}\n`);
   refuseDangerousRoot(options.cacheDir, 'cache dir');
   if (options.reports) refuseDangerousRoot(options.reportsDir, 'reports dir');
-  printSweep(await sweepStaleSessions(options.cacheDir, sweepDockerLeftovers), print);
+  printSweep(await sweepStaleSessions(options.cacheDir, sweepContainers), print);
   const live = liveSessions(options.cacheDir);
   let freed = removeOrphanScratch(options.cacheDir, live, print);
   let exitCode: number = EXIT.ok;
@@ -157,14 +157,3 @@ export function refuseDangerousRoot(dir: string, what: string): void {
   }
 }
 
-/** Removes containers and networks a crashed run left (labelled dev.edgeproof/session); returns problems. */
-async function sweepDockerLeftovers(containers: string[], networks: string[]): Promise<string[]> {
-  const problems: string[] = [];
-  const run = async (args: string[]) => {
-    const result = await execa('docker', args, { reject: false, timeout: 60_000 });
-    if (result.exitCode !== 0) problems.push(`docker ${args.join(' ')}: ${String(result.stderr || result.message).trim()}`);
-  };
-  if (containers.length) await run(['rm', '--force', '--volumes', ...containers]);
-  if (networks.length) await run(['network', 'rm', ...networks]);
-  return problems;
-}

@@ -5,6 +5,7 @@ import { RunContext } from '../core/context.js';
 import { EdgeproofError, PrerequisiteMissingError, describeError } from '../core/errors.js';
 import { newRunId } from '../core/paths.js';
 import { sweepStaleSessions } from '../core/session.js';
+import { sweepContainers } from '../emulation/container/docker-engine.js';
 import { boardByName, boardMemory, type Board } from '../emulation/boards.js';
 import { generateSshKey } from '../emulation/guest/ssh-connection.js';
 import { ensureGuestImages } from '../emulation/images/guest-images.js';
@@ -46,7 +47,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
     ...(cacheDir ? { cacheDir } : {}),
     timeoutScale: options.timeoutScale ?? defaultTimeoutScale(board, accel.accel),
   });
-  const swept = await sweepStaleSessions(ctx.cacheDir);
+  const swept = await sweepStaleSessions(ctx.cacheDir, sweepContainers);
   if (swept.sessions.length) ctx.progress.info(`swept ${swept.sessions.length} stale session(s): ${swept.killed.length} process(es) killed, ${swept.removedDirs.length} dir(s) removed`);
   const onInterrupt = () => ctx.abort(interruptSignal().reason);
   interruptSignal().addEventListener('abort', onInterrupt, { once: true });

@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'INTERRUPTED'
   | 'BOOT_FAILED'
   | 'CACHE_CORRUPT'
+  | 'NETWORK_UNAVAILABLE'
+  | 'NODE_JOIN_FAILED'
   | 'INTERNAL';
 
 export class EdgeproofError extends Error {

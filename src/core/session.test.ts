@@ -102,7 +102,7 @@ describe('Session', () => {
 
     session.untrack('processes', (p) => p.pid === 123);
     session.untrack('tempDirs', (d) => d === '/tmp/a');
-    expect(read().resources).toEqual({ processes: [], tempDirs: [], containers: ['ep-x-registry'], networks: [] });
+    expect(read().resources).toEqual({ processes: [], tempDirs: [], containers: ['ep-x-registry'], networks: [], cgroupDirs: [] });
     expect(readdirSync(join(cacheDir, 'sessions'))).toEqual(['run-1.json']);
 
     session.close();
@@ -187,13 +187,13 @@ describe('sweepStaleSessions', () => {
   });
 
   it('hands containers and networks to the sweeper and reports its errors', async () => {
-    const calls: [string[], string[]][] = [];
-    writeRecord('with-containers', { pid: deadPid(), startTime: '1' }, { containers: ['ep-1-registry'], networks: ['ep-1-net'] });
-    const report = await sweepStaleSessions(cacheDir, async (containers, networks) => {
-      calls.push([containers, networks]);
+    const calls: [string[], string[], string[]][] = [];
+    writeRecord('with-containers', { pid: deadPid(), startTime: '1' }, { containers: ['ep-1-registry'], networks: ['ep-1-net'], cgroupDirs: ['edgeproof/1'] });
+    const report = await sweepStaleSessions(cacheDir, async ({ containers, networks, cgroupDirs }) => {
+      calls.push([containers, networks, cgroupDirs ?? []]);
       return ['network ep-1-net: has active endpoints'];
     });
-    expect(calls).toEqual([[['ep-1-registry'], ['ep-1-net']]]);
+    expect(calls).toEqual([[['ep-1-registry'], ['ep-1-net'], ['edgeproof/1']]]);
     expect(report.containers).toEqual(['ep-1-registry']);
     expect(report.networks).toEqual(['ep-1-net']);
     expect(report.errors).toEqual(['network ep-1-net: has active endpoints']);

@@ -15,6 +15,8 @@ export interface SessionResources {
   tempDirs: string[];
   containers: string[];
   networks: string[];
+  /** Cgroup subtrees (relative to each v1 controller) made for node containers, removed deepest first. */
+  cgroupDirs?: string[];
 }
 
 export interface SessionRecord {
@@ -59,18 +61,19 @@ export class Session {
       ownerPid: process.pid,
       ownerStartTime: processStartTime(process.pid) ?? '',
       startedAt: new Date().toISOString(),
-      resources: { processes: [], tempDirs: [], containers: [], networks: [] },
+      resources: { processes: [], tempDirs: [], containers: [], networks: [], cgroupDirs: [] },
     };
     this.#save();
   }
 
-  track<K extends keyof SessionResources>(kind: K, item: SessionResources[K][number]): void {
-    (this.record.resources[kind] as unknown[]).push(item);
+  track<K extends keyof SessionResources>(kind: K, item: NonNullable<SessionResources[K]>[number]): void {
+    const list = (this.record.resources[kind] ??= []) as unknown[];
+    if (!list.includes(item)) list.push(item);
     this.#save();
   }
 
-  untrack<K extends keyof SessionResources>(kind: K, match: (item: SessionResources[K][number]) => boolean): void {
-    const list = this.record.resources[kind] as SessionResources[K][number][];
+  untrack<K extends keyof SessionResources>(kind: K, match: (item: NonNullable<SessionResources[K]>[number]) => boolean): void {
+    const list = (this.record.resources[kind] ?? []) as NonNullable<SessionResources[K]>[number][];
     (this.record.resources[kind] as unknown[]) = list.filter((item) => !match(item));
     this.#save();
   }
@@ -96,7 +99,8 @@ export interface SweepReport {
   errors: string[];
 }
 
-export type ContainerSweeper = (containers: string[], networks: string[]) => Promise<string[]>;
+/** Removes a stale session's containers, networks and node cgroups; returns what could not be removed. */
+export type ContainerSweeper = (resources: Pick<SessionResources, 'containers' | 'networks' | 'cgroupDirs'>) => Promise<string[]>;
 
 function ownerAlive(record: SessionRecord): boolean {
   const start = processStartTime(record.ownerPid);
@@ -139,8 +143,9 @@ export async function sweepStaleSessions(cacheDir: string, sweepContainers?: Con
         report.removedDirs.push(temp);
       }
     }
-    if (sweepContainers && (record.resources.containers.length || record.resources.networks.length)) {
-      report.errors.push(...(await sweepContainers(record.resources.containers, record.resources.networks)));
+    const { containers, networks, cgroupDirs = [] } = record.resources;
+    if (sweepContainers && (containers.length || networks.length || cgroupDirs.length)) {
+      report.errors.push(...(await sweepContainers({ containers, networks, cgroupDirs })));
       report.containers.push(...record.resources.containers);
       report.networks.push(...record.resources.networks);
     }

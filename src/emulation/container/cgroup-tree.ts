@@ -1,0 +1,34 @@
+import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+const CGROUP_ROOT = '/sys/fs/cgroup';
+
+/**
+ * Removes a node's cgroup subtree from every v1 controller, deepest first
+ * (the kernel refuses to remove a cgroup that still has children). Cgroups
+ * the kubelet made under it are empty once the container is gone.
+ */
+export function removeCgroupTree(relative: string, root = CGROUP_ROOT): string[] {
+  const failed: string[] = [];
+  if (!existsSync(root)) return failed;
+  for (const controller of readdirSync(root)) {
+    const top = join(root, controller, relative);
+    if (existsSync(top)) removeDepthFirst(top, failed);
+  }
+  return failed;
+}
+
+function removeDepthFirst(dir: string, failed: string[]): void {
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch {
+    return;
+  }
+  for (const entry of entries) removeDepthFirst(join(dir, entry), failed);
+  try {
+    rmdirSync(dir);
+  } catch (error) {
+    failed.push(`${dir}: ${(error as Error).message}`);
+  }
+}

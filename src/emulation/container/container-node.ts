@@ -1,0 +1,230 @@
+import type Dockerode from 'dockerode';
+import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import type { RunContext } from '../../core/context.js';
+import { CommandFailedError, EdgeproofError, BootFailedError } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
+import { once } from '../../core/scope.js';
+import { waitFor } from '../../core/wait.js';
+import type { Arch } from '../boards.js';
+import { shellQuote, type ExecOptions, type ExecResult, type Machine, type MachineCapability } from '../machine.js';
+import { removeCgroupTree } from './cgroup-tree.js';
+import type { ContainerNetwork } from './container-network.js';
+import { docker, privilegedAllowed, SESSION_LABEL } from './docker-engine.js';
+
+const log = logger('container');
+const READY_LINE = 'edgeproof-init: EDGEPROOF-READY';
+
+/**
+ * Unstarted builder for a node container, the way kind runs nodes:
+ * `new ContainerNode(image).withName(...).withNetwork(net, 0).start(ctx)`.
+ */
+export class ContainerNode {
+  #name = '';
+  #network?: { net: ContainerNetwork; index: number };
+  #bootBudgetMs = 30_000;
+
+  constructor(readonly image: string) {}
+
+  withName(name: string): this {
+    this.#name = name;
+    return this;
+  }
+  withNetwork(net: ContainerNetwork, index: number): this {
+    this.#network = { net, index };
+    return this;
+  }
+  withBootBudget(ms: number): this {
+    this.#bootBudgetMs = ms;
+    return this;
+  }
+
+  async start(ctx: RunContext): Promise<ContainerMachine> {
+    if (!this.#name || !this.#network) throw new EdgeproofError('INTERNAL', 'ContainerNode needs a name and a network');
+    const { net, index } = this.#network;
+    const address = net.address(index);
+    // The node's own subtree of the host's cgroup v1 hierarchy (kind's --cgroup-root idea).
+    const cgroupRoot = `edgeproof/${ctx.tag}/${this.#name}`;
+    ctx.session.track('cgroupDirs', `edgeproof/${ctx.tag}`);
+    const container = await nodeContainer(this.image, this.#name, cgroupRoot, ctx)
+      .withNetworkMode(net.name)
+      .withWaitStrategy(Wait.forLogMessage(READY_LINE))
+      .withStartupTimeout(ctx.scaled(this.#bootBudgetMs))
+      .start()
+      .catch((error: unknown) => {
+        throw new BootFailedError(this.#name, `did not start as a node container: ${(error as Error).message}`, '', { cause: error });
+      });
+    ctx.session.track('containers', container.getId());
+    const machine = new ContainerMachine(ctx, this.#name, container, net, address, cgroupRoot);
+    ctx.scope.defer(`container ${this.#name}`, () => machine.dispose());
+    await machine.assignAddress();
+    return machine;
+  }
+}
+
+/** What the kubelet, kube-proxy and containerd need in a container on this host (see the design notes). */
+function nodeContainer(image: string, name: string, cgroupRoot: string, ctx: RunContext): GenericContainer {
+  const container = new NodeContainer(image)
+    .withName(name)
+    .withHostname(name)
+    .withLabels({ [SESSION_LABEL]: ctx.runId })
+    .withEnvironment({ EDGEPROOF_CGROUP_ROOT: cgroupRoot, container: 'docker' })
+    .withSecurityOpt('seccomp=unconfined', 'apparmor=unconfined', 'systempaths=unconfined')
+    .withTmpFs({ '/run': 'rw,exec,mode=755', '/tmp': 'rw,exec' })
+    .withBindMounts([{ source: '/sys/fs/cgroup', target: '/sys/fs/cgroup', mode: 'rw' }]);
+  // --privileged where the host allows it (users' machines); otherwise every capability it can grant.
+  if (privilegedAllowed()) return container.withPrivilegedMode();
+  return container.withAddedCapabilities('ALL').withDroppedCapabilities('SYS_RESOURCE');
+}
+
+/** GenericContainer with the two settings its builder does not offer: a device and an anonymous volume. */
+class NodeContainer extends GenericContainer {
+  constructor(image: string) {
+    super(image);
+    // The kubelet reads /dev/kmsg (a bind mount of it is refused here); containerd needs a
+    // real filesystem under /var/lib/containerd (overlayfs does not nest on overlayfs).
+    this.hostConfig.Devices = [{ PathOnHost: '/dev/kmsg', PathInContainer: '/dev/kmsg', CgroupPermissions: 'rwm' }];
+    this.createOpts.Volumes = { '/var/lib/containerd': {} };
+  }
+}
+
+/** A started node container: docker exec for commands; kill, start, pause and network disconnect for faults. */
+export class ContainerMachine implements Machine {
+  readonly backend = 'container';
+  readonly arch: Arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+  readonly capabilities: ReadonlySet<MachineCapability> = new Set<MachineCapability>(['power-off', 'power-on', 'freeze', 'partition', 'reboot']);
+  readonly #docker: Promise<Dockerode.Container>;
+  #inputCounter = 0;
+
+  constructor(
+    private readonly ctx: RunContext,
+    readonly name: string,
+    private readonly container: StartedTestContainer,
+    private readonly network: ContainerNetwork,
+    readonly address: string,
+    readonly cgroupRoot: string,
+  ) {
+    this.#docker = docker().then((engine) => engine.getContainer(container.getId()));
+  }
+
+  hostEndpoint(guestPort: number): { host: string; port: number } {
+    return { host: this.address, port: guestPort };
+  }
+
+  /** Docker gives the address at start only when the network is known; pin it so stop/start keeps it. */
+  async assignAddress(): Promise<void> {
+    const engine = await docker();
+    const net = engine.getNetwork(this.network.id);
+    await net.disconnect({ Container: this.container.getId(), Force: true });
+    await net.connect({ Container: this.container.getId(), EndpointConfig: { IPAMConfig: { IPv4Address: this.address } } });
+  }
+
+  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const started = Date.now();
+    let script = command;
+    if (options.input !== undefined) {
+      const file = `/run/edgeproof-input-${process.pid}-${this.#inputCounter++}`;
+      await this.container.copyContentToContainer([{ content: options.input, target: file, mode: 0o600 }]);
+      script = `{ ${command}\n} < ${file}; status=$?; rm -f ${file}; exit $status`;
+    }
+    const timeoutS = options.timeoutMs ? Math.ceil(options.timeoutMs / 1000) : undefined;
+    const argv = timeoutS ? ['timeout', '-s', 'KILL', String(timeoutS), 'sh', '-c', script] : ['sh', '-c', script];
+    const run = this.container.exec(argv);
+    const result = await (options.signal ? raceAbort(run, options.signal) : run);
+    const timedOut = timeoutS !== undefined && result.exitCode === 137;
+    const outcome: ExecResult = { stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode, durationMs: Date.now() - started };
+    if ((options.check ?? true) && result.exitCode !== 0) {
+      throw new CommandFailedError({ command, where: this.name, exitCode: result.exitCode, timedOut, durationMs: outcome.durationMs, stdout: result.stdout, stderr: result.stderr });
+    }
+    return outcome;
+  }
+
+  async writeFile(guestPath: string, content: string | Buffer, mode = 0o644): Promise<void> {
+    await this.container.copyContentToContainer([{ content, target: guestPath, mode }]);
+  }
+
+  async readFile(guestPath: string): Promise<Buffer> {
+    const result = await this.exec(`base64 < ${shellQuote(guestPath)}`);
+    return Buffer.from(result.stdout, 'base64');
+  }
+
+  async freeze(): Promise<void> {
+    await (await this.#docker).pause();
+    this.#fault('freeze');
+  }
+
+  async thaw(): Promise<void> {
+    await (await this.#docker).unpause();
+    this.#fault('thaw');
+  }
+
+  /** SIGKILL to the whole container: every process dies at once, the filesystem and volume stay. */
+  async powerOff(): Promise<void> {
+    this.#fault('power-off');
+    const container = await this.#docker;
+    const state = await container.inspect();
+    if (state.State.Paused) await container.unpause();
+    if (state.State.Running) await container.kill({ signal: 'SIGKILL' });
+    await container.wait({ condition: 'not-running' }).catch(() => undefined);
+  }
+
+  async powerOn(): Promise<void> {
+    this.#fault('power-on');
+    const since = Math.floor(Date.now() / 1000) - 1;
+    await (await this.#docker).start();
+    await this.#waitReady(since);
+  }
+
+  async reboot(): Promise<void> {
+    this.#fault('reboot');
+    const since = Math.floor(Date.now() / 1000) - 1;
+    await (await this.#docker).restart({ t: 0 });
+    await this.#waitReady(since);
+  }
+
+  async partition(): Promise<void> {
+    const engine = await docker();
+    await engine.getNetwork(this.network.id).disconnect({ Container: this.container.getId(), Force: true });
+    this.#fault('partition');
+  }
+
+  async heal(): Promise<void> {
+    const engine = await docker();
+    await engine.getNetwork(this.network.id).connect({ Container: this.container.getId(), EndpointConfig: { IPAMConfig: { IPv4Address: this.address } } });
+    this.#fault('heal');
+  }
+
+  #fault(fault: string): void {
+    this.ctx.events.emit({ type: 'fault', node: this.name, fault });
+  }
+
+  /** The init's ready line in the logs written since `since` (seconds): the container ran its autostart. */
+  async #waitReady(since: number): Promise<void> {
+    const container = await this.#docker;
+    await waitFor(
+      async () => {
+        const logs = (await container.logs({ stdout: true, stderr: true, since, follow: false })).toString('utf8');
+        return logs.includes(READY_LINE) ? { done: true, value: undefined } : { done: false, observed: logs.trim().split('\n').at(-1) ?? 'no output yet' };
+      },
+      { what: `container ${this.name} ready`, budgetMs: this.ctx.scaled(30_000), pollMs: 250, where: this.name, signal: this.ctx.signal },
+    );
+  }
+
+  dispose = once(async () => {
+    await this.container.stop({ timeout: 0, remove: true, removeVolumes: true }).catch((error: Error) => log('%s: stop: %s', this.name, error.message));
+    this.ctx.session.untrack('containers', (id) => id === this.container.getId());
+    removeCgroupTree(this.cgroupRoot);
+  });
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason)));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

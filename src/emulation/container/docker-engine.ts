@@ -1,0 +1,83 @@
+import { readFileSync } from 'node:fs';
+import type Dockerode from 'dockerode';
+import { PrerequisiteMissingError, describeError } from '../../core/errors.js';
+import { logger } from '../../core/log.js';
+import type { ContainerSweeper } from '../../core/session.js';
+import { removeCgroupTree } from './cgroup-tree.js';
+
+const log = logger('docker');
+
+/** Every container and network the harness makes carries this label (value: the run id), for the reaper. */
+export const SESSION_LABEL = 'dev.edgeproof/session';
+
+// testcontainers' own reaper (Ryuk) is an image from Docker Hub, which these
+// machines cannot pull; edgeproof's session records do the reaping instead.
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+
+let client: Promise<Dockerode> | undefined;
+
+/** The Docker engine through testcontainers' runtime client; a clear prerequisite error when there is none. */
+export function docker(): Promise<Dockerode> {
+  client ??= (async () => {
+    try {
+      const { getContainerRuntimeClient } = await import('testcontainers');
+      const runtime = await getContainerRuntimeClient();
+      return runtime.container.dockerode;
+    } catch (error) {
+      client = undefined;
+      throw new PrerequisiteMissingError(
+        `a running Docker engine (${describeError(error)})`,
+        'install Debian\'s docker.io and start it: `node scripts/setup.mjs` does both when run as root (or: apt-get install -y docker.io && dockerd &)',
+      );
+    }
+  })();
+  return client;
+}
+
+/**
+ * Whether `--privileged` can work here: Docker applies the full capability
+ * set, which fails when the bounding set we (and the daemon) run under lacks
+ * one, as in this sandbox (no CAP_SYS_RESOURCE).
+ */
+export function privilegedAllowed(statusText = readFileSync('/proc/self/status', 'utf8')): boolean {
+  const bounding = /^CapBnd:\s*([0-9a-f]+)$/m.exec(statusText)?.[1];
+  if (!bounding) return false;
+  const CAP_SYS_RESOURCE = 24n;
+  return ((BigInt(`0x${bounding}`) >> CAP_SYS_RESOURCE) & 1n) === 1n;
+}
+
+/** The reaper's Docker part: a stale session's containers (with their volumes), networks and node cgroups. */
+export const sweepContainers: ContainerSweeper = async ({ containers, networks, cgroupDirs = [] }) => {
+  const errors: string[] = [];
+  let engine: Dockerode | undefined;
+  if (containers.length || networks.length) {
+    try {
+      engine = await docker();
+    } catch (error) {
+      return [`containers ${containers.join(', ')} not swept: ${describeError(error)}`];
+    }
+  }
+  for (const id of containers) {
+    await engine!.getContainer(id).remove({ force: true, v: true }).catch((error: { statusCode?: number; message: string }) => {
+      if (error.statusCode !== 404) errors.push(`container ${id}: ${error.message}`);
+    });
+  }
+  for (const id of networks) {
+    await engine!.getNetwork(id).remove().catch((error: { statusCode?: number; message: string }) => {
+      if (error.statusCode !== 404) errors.push(`network ${id}: ${error.message}`);
+    });
+  }
+  // After the containers: a cgroup with processes in it cannot be removed.
+  for (const dir of cgroupDirs) errors.push(...removeCgroupTree(dir));
+  log('swept %d container(s), %d network(s), %d cgroup tree(s)', containers.length, networks.length, cgroupDirs.length);
+  return errors;
+};
+
+/** Containers and networks of the harness that still exist (labelled with a session), for tests and `doctor`. */
+export async function harnessLeftovers(): Promise<{ containers: string[]; networks: string[] }> {
+  const engine = await docker();
+  const filters = JSON.stringify({ label: [SESSION_LABEL] });
+  const containers = await engine.listContainers({ all: true, filters });
+  const networks = await engine.listNetworks({ filters });
+  return { containers: containers.map((c) => c.Names[0] ?? c.Id), networks: networks.map((n) => n.Name) };
+}

@@ -1,0 +1,73 @@
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunContext } from '../../core/context.js';
+import { artifactKey, ensureArtifact, hashFiles } from '../../core/artifact-cache.js';
+import { hostRun } from '../../core/host-exec.js';
+import { fixturePath, projectRoot } from '../../core/paths.js';
+import { artifactContext, ensureRootfs, type DiskPayload } from '../images/guest-images.js';
+import type { Arch } from '../boards.js';
+import { docker } from './docker-engine.js';
+
+export const CONTAINER_INIT = '/usr/sbin/edgeproof-container-init';
+const KEY_LABEL = 'dev.edgeproof/image-key';
+
+export interface NodeImageRequest {
+  arch: Arch;
+  packages: string[];
+  payloads: DiskPayload[];
+}
+
+/**
+ * The node image for the container backend: the same Debian root filesystem
+ * and payloads as the emulated boards' disks, imported into the local Docker
+ * engine (nothing is pulled). The artifact records the image id; the image
+ * is checked in Docker before use and re-imported when it is gone or differs.
+ */
+export async function ensureNodeImage(ctx: RunContext, request: NodeImageRequest): Promise<string> {
+  const rootfsTar = await ensureRootfs(ctx, request.arch, request.packages);
+  const inputs = {
+    rootfs: rootfsTar,
+    payloads: request.payloads.map((p) => ({ key: p.key, guestDir: p.guestDir })),
+    guestFiles: hashFiles(projectRoot(), ['fixtures/guest/rootfs', 'fixtures/guest/container']),
+  };
+  const tag = `edgeproof/node:${artifactKey(inputs)}`;
+  const spec = {
+    kind: 'node-image',
+    label: `node container image for ${request.arch} (${request.payloads.map((p) => p.label).join(', ')})`,
+    inputs,
+    build: async (out: string, work: string, signal: AbortSignal) => {
+      const imageId = await importImage(rootfsTar, request.payloads, tag, work, signal);
+      writeFileSync(join(out, 'image.json'), JSON.stringify({ tag, imageId }));
+    },
+  };
+  for (let attempt = 0; ; attempt++) {
+    const artifact = await ensureArtifact(artifactContext(ctx), spec);
+    const { imageId } = JSON.parse(readFileSync(join(artifact.dir, 'image.json'), 'utf8')) as { imageId: string };
+    const present = await (await docker()).getImage(tag).inspect().catch(() => undefined);
+    if (present?.Id === imageId && present.Config?.Labels?.[KEY_LABEL] === artifact.key) return tag;
+    if (attempt > 0) throw new Error(`node image ${tag} is not in Docker after importing it`);
+    ctx.progress.info(`node image ${tag} is missing from Docker or differs from the cache record: importing it again`);
+    rmSync(artifact.dir, { recursive: true, force: true });
+  }
+}
+
+/** One tarball (root filesystem, guest files, payloads appended: later entries win) imported with its entrypoint. */
+async function importImage(rootfsTar: string, payloads: DiskPayload[], tag: string, work: string, signal: AbortSignal): Promise<string> {
+  const tar = join(work, 'node.tar');
+  await hostRun('cp', ['--reflink=auto', rootfsTar, tar], { signal });
+  for (const dir of [fixturePath('guest', 'rootfs'), fixturePath('guest', 'container')]) {
+    await hostRun('tar', ['-rf', tar, '--owner=0', '--group=0', '-C', dir, '.'], { signal });
+  }
+  for (const payload of payloads) {
+    const prefix = payload.guestDir.replace(/^\//, '');
+    await hostRun('tar', ['-rf', tar, '--owner=0', '--group=0', '-C', payload.hostDir, `--transform=s,^\\.,${prefix},`, '.'], { signal });
+  }
+  const key = tag.split(':')[1]!;
+  const { stdout } = await hostRun(
+    'docker',
+    ['import', '--change', `ENTRYPOINT ["/usr/bin/tini", "-g", "--", "${CONTAINER_INIT}"]`, '--change', `LABEL ${KEY_LABEL}=${key}`, tar, tag],
+    { signal },
+  );
+  rmSync(tar, { force: true });
+  return stdout.trim();
+}
