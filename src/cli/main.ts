@@ -7,7 +7,7 @@ import { cacheDir as defaultCacheDir, projectRoot, reportsDir as defaultReportsD
 import { boardNames } from '../emulation/boards.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeForError } from './exit-codes.js';
 import { installInterruptHandlers, runInterruptibly, type InterruptOptions } from './interrupt.js';
-import { RUN_DEFAULTS, directoryOption, parseRunOptions, suiteNames, type RunFlags } from './run-options.js';
+import { RUN_DEFAULTS, backendNames, directoryOption, parseRunOptions, suiteNames, type RunFlags } from './run-options.js';
 
 /**
  * The `edgeproof` command. Parses and validates, hands over to one command
@@ -58,10 +58,12 @@ function subcommand(program: Command, name: string, description: string): Comman
 
 function addRunCommand(program: Command, setExit: SetExit, interruptMode: InterruptOptions): void {
   subcommand(program, 'run', 'bring up a cluster on an emulated board, run the suites, write the reports')
-    .option('--board <name>', `board to emulate: ${boardNames.join(', ')}`, RUN_DEFAULTS.board)
+    .option('--board <name>', `board to emulate: ${boardNames.join(', ')} (default: ${RUN_DEFAULTS.board})`)
+    .option('--backend <name>', `what makes the nodes: ${backendNames.join(', ')} (container: Docker, native speed)`, RUN_DEFAULTS.backend)
+    .option('--topology <n[+w]>', 'control planes[+workers]: 1, 1+2, 3 (HA), 3+1', RUN_DEFAULTS.topology)
     .option('--distro <name>', 'Kubernetes distribution to install', RUN_DEFAULTS.distro)
     .option('--suite <list>', `comma-separated suites: ${suiteNames.join(', ')}`, RUN_DEFAULTS.suite)
-    .option('--memory <size>', "guest memory, e.g. 2G (default: the board's)")
+    .option('--memory <size>', "guest memory per board, e.g. 2G (default: the board's)")
     .option('--timeout-scale <float>', 'multiply every timeout (default: picked from KVM/TCG)')
     .option('--reports-dir <dir>', 'where run directories are written', defaultReportsDir())
     .option('--cache-dir <dir>', 'build cache (default: EDGEPROOF_CACHE_DIR or ~/.cache/edgeproof)')

@@ -7,18 +7,21 @@ import { newRunId } from '../core/paths.js';
 import { sweepStaleSessions } from '../core/session.js';
 import { sweepContainers } from '../emulation/container/docker-engine.js';
 import { boardByName, boardMemory, type Board } from '../emulation/boards.js';
-import { generateSshKey } from '../emulation/guest/ssh-connection.js';
-import { ensureGuestImages } from '../emulation/images/guest-images.js';
 import { detectAccel, qemuVersion } from '../emulation/qemu/host-probe.js';
-import { QemuBoard, type QemuMachine } from '../emulation/qemu/qemu-board.js';
-import { measureBaseline } from '../bench/footprint.js';
+import { QemuMachine } from '../emulation/qemu/qemu-board.js';
+import type { Machine } from '../emulation/machine.js';
+import { docker } from '../emulation/container/docker-engine.js';
+import { measureBaseline, type MemoryBaseline } from '../bench/footprint.js';
 import { measureSlowdown } from '../bench/slowdown.js';
 import { distributionByName, VENDOR_MEMORY_CLAIMS_MB } from '../distros/registry.js';
 import type { Distribution, StartedCluster } from '../distros/distribution.js';
-import { API_PORT } from '../distros/upstream/upstream-distribution.js';
+import { formatTopology, nodeCount } from '../distros/topology.js';
 import { runSmokeSuite } from '../scenarios/smoke.js';
 import { runFootprintSuite } from '../scenarios/footprint.js';
 import { runApiLatencySuite } from '../scenarios/api-latency.js';
+import { runCniSuite } from '../scenarios/cni.js';
+import { haBudgets, runHaSuite } from '../scenarios/ha-failover.js';
+import { startContainerMachines, startQemuMachines } from './machines.js';
 import { writeReports, exitCodeFor } from '../reports/write-reports.js';
 import { renderConsoleSummary } from '../reports/summary-md.js';
 import { interruptSignal } from './interrupt.js';
@@ -30,36 +33,34 @@ export function defaultTimeoutScale(board: Board, accel: 'kvm' | 'tcg'): number 
   return board.kvmCapable ? 4 : 8;
 }
 
-/** `edgeproof run`: board -> cluster -> suites -> reports. Resolves to the exit code. */
+/** `edgeproof run`: machines -> cluster -> suites -> reports. Resolves to the exit code. */
 export async function runCommand(options: RunOptions): Promise<number> {
   const board = boardByName(options.board);
   const distribution = distributionByName(options.distro);
-  const memoryMiB = boardMemory(board, options.memory);
-  const qemu = await qemuVersion(board.qemuBinary);
-  const accel = await detectAccel(board);
-  const cacheDir = options.cacheDir;
-  preflight(board, memoryMiB, cacheDir);
+  const host = await describeHostFor(options, board);
+  preflight(options, board, options.cacheDir);
 
   const runId = newRunId();
   const ctx = new RunContext({
     runDir: join(options.reportsDir, runId),
     runId,
-    ...(cacheDir ? { cacheDir } : {}),
-    timeoutScale: options.timeoutScale ?? defaultTimeoutScale(board, accel.accel),
+    ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+    timeoutScale: options.timeoutScale ?? host.defaultTimeoutScale,
   });
   const swept = await sweepStaleSessions(ctx.cacheDir, sweepContainers);
-  if (swept.sessions.length) ctx.progress.info(`swept ${swept.sessions.length} stale session(s): ${swept.killed.length} process(es) killed, ${swept.removedDirs.length} dir(s) removed`);
+  if (swept.sessions.length) ctx.progress.info(`swept ${swept.sessions.length} stale session(s): ${swept.killed.length} process(es) killed, ${swept.containers.length} container(s), ${swept.removedDirs.length} dir(s) removed`);
   const onInterrupt = () => ctx.abort(interruptSignal().reason);
   interruptSignal().addEventListener('abort', onInterrupt, { once: true });
 
-  ctx.progress.info(`run ${runId}: ${distribution.name} ${distribution.version} on ${board.name} (${accel.accel}: ${accel.reason}), timeout scale ${ctx.timeoutScale}`);
+  const topology = formatTopology(options.topology);
+  ctx.progress.info(`run ${runId}: ${distribution.name} ${distribution.version}, topology ${topology}, on ${host.label}, timeout scale ${ctx.timeoutScale}`);
   ctx.progress.info(`results: ${ctx.runDir}`);
   ctx.events.emit({ type: 'run-start', runId, argv: process.argv.slice(2), config: { ...options } as Record<string, unknown> });
   ctx.events.emit({
     type: 'environment',
     environment: {
       host: hostname(), hostKernel: release(), hostCpus: cpus().length, hostCpuModel: cpus()[0]?.model ?? 'unknown', hostMemoryMiB: Math.round(totalmem() / 2 ** 20),
-      qemuVersion: qemu, accel: accel.accel, accelReason: accel.reason, board: board.name, boardMemoryMiB: memoryMiB, arch: board.arch,
+      ...host.environment, backend: options.backend, topology, nodeCount: nodeCount(options.topology),
       distro: distribution.name, k8sVersion: distribution.version, timeoutScale: ctx.timeoutScale, node: process.version,
     },
   });
@@ -92,32 +93,31 @@ export async function runCommand(options: RunOptions): Promise<number> {
 }
 
 async function bringUpAndTest(ctx: RunContext, options: RunOptions, board: Board, distribution: Distribution): Promise<void> {
-  const images = await ctx.phase('prepare images', 90 * 60_000, async () => {
-    const payloads = await distribution.diskPayloads(ctx, board.arch);
-    return ensureGuestImages(ctx, { arch: board.arch, packages: distribution.guestPackages(board.arch), payloads });
-  });
-  const key = generateSshKey(`edgeproof-${ctx.runId}`);
-  mkdirSync(join(ctx.runDir, 'secrets'), { recursive: true, mode: 0o700 });
-  writeFileSync(join(ctx.runDir, 'secrets', 'ssh_key'), key.privateKey, { mode: 0o600 });
+  const machines: Machine[] =
+    options.backend === 'container'
+      ? await startContainerMachines(ctx, distribution, options.topology)
+      : await startQemuMachines(ctx, board, distribution, options.topology, options.memory);
+  for (const machine of machines) if (machine instanceof QemuMachine) recordBootTimings(ctx, machine);
 
-  const name = `ep-${ctx.tag}-cp-0`;
-  const machine = await ctx.phase('boot', ctx.scaled(30_000) + 15_000, () =>
-    new QemuBoard(board).withName(name).withMemory(options.memory).withImages(images).withSshKey(key).withForwardedPorts(API_PORT).start(ctx), name);
-  recordBootTimings(ctx, machine);
-
-  const slowdown = await measureSlowdown(async (command) => (await machine.exec(command)).stdout).catch((error: unknown) => {
+  const first = machines[0]!;
+  const exec = async (command: string) => (await first.exec(command)).stdout;
+  const slowdown = await measureSlowdown(exec).catch((error: unknown) => {
     ctx.progress.info(`slowdown probe failed: ${describeError(error)}`);
     return undefined;
   });
   if (slowdown) {
     ctx.events.emit({ type: 'environment', environment: { slowdownFactor: Number(slowdown.factor.toFixed(2)), slowdownProbe: { guestMs: slowdown.guest.medianMs, hostMs: slowdown.host.medianMs, sameAwk: slowdown.sameAwk } } });
-    ctx.progress.info(`emulation slowdown factor ${slowdown.factor.toFixed(1)}x (CPU probe, guest vs host)`);
+    ctx.progress.info(`slowdown factor ${slowdown.factor.toFixed(1)}x (CPU probe, node vs host)`);
   }
-  const baseline = await measureBaseline(async (command) => (await machine.exec(command)).stdout);
+  // A VM's used memory before install is the baseline of the "whole guest" figure; a container has no memory of its own.
+  const baselines: Record<string, MemoryBaseline> = {};
+  for (const machine of machines) {
+    if (machine.backend === 'qemu') baselines[machine.name] = await measureBaseline(async (command) => (await machine.exec(command)).stdout);
+  }
 
-  const cluster = await distribution.formCluster(ctx, [machine], { controlPlanes: 1, workers: 0 });
-  recordMilestones(ctx, cluster, machine);
-  await runSuites(ctx, options, cluster, { [machine.name]: baseline });
+  const cluster = await distribution.formCluster(ctx, machines, options.topology);
+  recordMilestones(ctx, cluster, first);
+  await runSuites(ctx, options, cluster, baselines);
   if (options.keep) await keepUntilInterrupted(ctx, cluster);
 }
 
@@ -130,6 +130,10 @@ async function runSuites(ctx: RunContext, options: RunOptions, cluster: StartedC
       await runFootprintSuite(ctx, cluster, { baselines, settleMs: ctx.scaled(2_500), windowMs: options.footprintWindowMs, claimsMB: VENDOR_MEMORY_CLAIMS_MB });
     } else if (suite === 'api-latency') {
       await runApiLatencySuite(ctx, cluster, { ratePerSecond: options.latencyRate, durationMs: options.latencyDurationMs });
+    } else if (suite === 'cni') {
+      await runCniSuite(ctx, cluster);
+    } else if (suite === 'ha') {
+      await runHaSuite(ctx, cluster, { budgets: haBudgets(ctx) });
     } else throw new EdgeproofError('INTERNAL', `suite ${suite} has no runner`);
   }
 }
@@ -140,8 +144,8 @@ function recordBootTimings(ctx: RunContext, machine: QemuMachine): void {
   }
 }
 
-function recordMilestones(ctx: RunContext, cluster: StartedCluster, machine: QemuMachine): void {
-  const offset = machine.timings.sshMs ?? 0;
+function recordMilestones(ctx: RunContext, cluster: StartedCluster, machine: Machine): void {
+  const offset = machine instanceof QemuMachine ? (machine.timings.sshMs ?? 0) : 0;
   for (const [name, ms] of Object.entries(cluster.milestones)) {
     ctx.events.emit({ type: 'measurement', id: `BOOT-0/${name}`, suite: 'bring-up', name: `QEMU start to ${name}`, unit: 'ms', value: ms + offset, node: machine.name });
   }
@@ -152,11 +156,14 @@ async function keepUntilInterrupted(ctx: RunContext, cluster: StartedCluster): P
   await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
-/** Said before booting: not enough memory or disk for this board and its images. */
-function preflight(board: Board, memoryMiB: number, cacheDir: string | undefined): void {
-  const freeMiB = Math.round(freemem() / 2 ** 20);
-  if (freeMiB < memoryMiB + 512) {
-    throw new PrerequisiteMissingError(`${memoryMiB + 512} MiB of free memory for board ${board.name} (${freeMiB} MiB free)`, `free memory or choose a smaller --memory (${board.memoryChoicesMiB.join(', ')} MiB)`);
+/** Said before booting: not enough memory or disk for the machines and their images. */
+function preflight(options: RunOptions, board: Board, cacheDir: string | undefined): void {
+  if (options.backend === 'qemu') {
+    const memoryMiB = boardMemory(board, options.memory) * nodeCount(options.topology);
+    const freeMiB = Math.round(freemem() / 2 ** 20);
+    if (freeMiB < memoryMiB + 512) {
+      throw new PrerequisiteMissingError(`${memoryMiB + 512} MiB of free memory for ${nodeCount(options.topology)} ${board.name} board(s) (${freeMiB} MiB free)`, `free memory or choose a smaller --memory (${board.memoryChoicesMiB.join(', ')} MiB)`);
+    }
   }
   const dir = cacheDir ?? process.env.EDGEPROOF_CACHE_DIR ?? join(process.env.HOME ?? '/root', '.cache');
   mkdirSync(dir, { recursive: true });
@@ -165,4 +172,27 @@ function preflight(board: Board, memoryMiB: number, cacheDir: string | undefined
   if (freeGiB < 8) {
     throw new PrerequisiteMissingError(`8 GiB of free disk under ${dir} (${freeGiB.toFixed(1)} GiB free)`, 'free disk space or point EDGEPROOF_CACHE_DIR / --cache-dir at a larger disk');
   }
+}
+
+interface HostDescription {
+  label: string;
+  defaultTimeoutScale: number;
+  environment: Record<string, unknown>;
+}
+
+/** What the machines will run on: QEMU version and accelerator for boards, the Docker engine for containers. */
+async function describeHostFor(options: RunOptions, board: Board): Promise<HostDescription> {
+  if (options.backend === 'container') {
+    const engine = await docker();
+    const version = await engine.version();
+    const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+    return { label: `node containers (Docker ${version.Version}, ${arch}, native)`, defaultTimeoutScale: 1, environment: { board: 'container', arch, dockerVersion: version.Version, accel: 'native' } };
+  }
+  const qemu = await qemuVersion(board.qemuBinary);
+  const accel = await detectAccel(board);
+  return {
+    label: `${board.name} (${accel.accel}: ${accel.reason})`,
+    defaultTimeoutScale: defaultTimeoutScale(board, accel.accel),
+    environment: { qemuVersion: qemu, accel: accel.accel, accelReason: accel.reason, board: board.name, boardMemoryMiB: boardMemory(board, options.memory), arch: board.arch },
+  };
 }

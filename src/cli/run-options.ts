@@ -4,11 +4,16 @@ import { parseDuration } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
 import { reportsDir as defaultReportsDir } from '../core/paths.js';
 import { boardByName, boardMemory, boardNames } from '../emulation/boards.js';
+import type { Topology } from '../distros/distribution.js';
+import { parseTopology } from '../distros/topology.js';
 import { didYouMean } from './suggest.js';
 
 /** What `edgeproof run` asked for, validated: the lead's runCommand trusts every field. */
 export interface RunOptions {
   board: string;
+  /** What makes the machines: emulated boards, or node containers at native speed. */
+  backend: RunBackend;
+  topology: Topology;
   distro: string;
   suites: string[];
   /** As typed ('2G', '2048M'); already checked against the board's choices (boardMemory parses it). */
@@ -27,12 +32,16 @@ export interface RunOptions {
   debug: boolean;
 }
 
-export const suiteNames = ['smoke', 'footprint', 'api-latency'] as const;
+export const suiteNames = ['smoke', 'footprint', 'api-latency', 'cni', 'ha'] as const;
+export const backendNames = ['qemu', 'container'] as const;
+export type RunBackend = (typeof backendNames)[number];
 
 export const RUN_DEFAULTS = {
   board: 'rpi4',
   distro: 'upstream',
-  suite: suiteNames.join(','),
+  backend: 'qemu',
+  topology: '1',
+  suite: 'smoke,footprint,api-latency',
   footprintWindow: '30s',
   latencyRate: '2',
   latencyDuration: '30s',
@@ -41,6 +50,8 @@ export const RUN_DEFAULTS = {
 /** The flags as commander hands them over: strings, unvalidated. */
 export interface RunFlags {
   board?: string;
+  backend?: string;
+  topology?: string;
   distro?: string;
   suite?: string;
   memory?: string;
@@ -62,8 +73,14 @@ export interface RunFlags {
  */
 export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
   const board = requireChoice(flags.board ?? RUN_DEFAULTS.board, boardNames, 'board', '--board', 'see `edgeproof boards`');
+  const backend = requireChoice(flags.backend ?? RUN_DEFAULTS.backend, backendNames, 'backend', '--backend');
+  if (backend === 'container' && (flags.board !== undefined || flags.memory !== undefined)) {
+    throw new UsageError('--board and --memory apply to emulated boards (--backend qemu)', 'node containers run at the host\'s architecture and share its memory: drop --board/--memory, or use --backend qemu');
+  }
   const options: RunOptions = {
     board,
+    backend,
+    topology: parseTopology(flags.topology ?? RUN_DEFAULTS.topology),
     distro: flags.distro ?? RUN_DEFAULTS.distro,
     suites: parseSuiteList(flags.suite ?? RUN_DEFAULTS.suite),
     reportsDir: directoryOption(flags.reportsDir ?? defaultReportsDir(), '--reports-dir'),
@@ -82,8 +99,10 @@ export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
     options.timeoutScale = parsePositiveNumber(flags.timeoutScale, '--timeout-scale', 'a factor such as 1, 2.5 or 10 (TCG is about 10)');
   }
   if (flags.cacheDir !== undefined) options.cacheDir = directoryOption(flags.cacheDir, '--cache-dir');
-  const { distroNames } = await import('../distros/registry.js');
+  requireTopologyForSuites(options.suites, options.topology);
+  const { distroNames, distributionByName } = await import('../distros/registry.js');
   options.distro = requireChoice(options.distro, distroNames, 'distribution', '--distro');
+  distributionByName(options.distro).validateTopology(options.topology);
   return options;
 }
 
@@ -101,6 +120,13 @@ export function parseSuiteList(text: string): string[] {
     throw new UsageError('--suite needs at least one suite', `valid suites: ${suiteNames.join(', ')} (comma-separated)`);
   }
   return names.map((name) => requireChoice(name, suiteNames, 'suite', '--suite'));
+}
+
+/** Suites that need more than one node say so before anything boots. */
+export function requireTopologyForSuites(suites: string[], topology: Topology): void {
+  if (suites.includes('ha') && topology.controlPlanes < 3) {
+    throw new UsageError(`The ha suite needs three control planes (asked for --topology ${topology.controlPlanes}${topology.workers ? `+${topology.workers}` : ''})`, 'use --topology 3 or 3+1');
+  }
 }
 
 const DECIMAL = /^\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;

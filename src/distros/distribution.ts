@@ -36,6 +36,22 @@ export interface FootprintTargets {
   definition: string;
 }
 
+/** An apiserver the harness can reach, and the node that serves it. */
+export interface ApiEndpoint {
+  node: string;
+  /** https://host:port as reachable from the harness. */
+  url: string;
+}
+
+/** The datastore as one member sees it: who leads, who is in, whether it answers. */
+export interface DatastoreStatus {
+  observedFrom: string;
+  healthy: boolean;
+  leader?: string;
+  members: string[];
+  raftTerm?: number;
+}
+
 export interface StartedCluster extends AsyncDisposable {
   readonly distro: string;
   readonly version: string;
@@ -43,7 +59,12 @@ export interface StartedCluster extends AsyncDisposable {
   readonly nodes: ClusterNode[];
   /** Kubeconfig for the harness (0600 in the run dir). */
   readonly kubeconfigPath: string;
-  kubeConfig(): KubeConfig;
+  /** Admin credentials, against `endpoint` when given (else the first control plane). */
+  kubeConfig(endpoint?: ApiEndpoint): KubeConfig;
+  /** Every control plane's apiserver, as the harness reaches it. */
+  apiEndpoints(): ApiEndpoint[];
+  /** The datastore seen from a control-plane node; absent where the distribution cannot say (or the node is gone). */
+  datastoreStatus?(node: ClusterNode): Promise<DatastoreStatus>;
   /** Image the suites run their workloads from (present on every node). */
   readonly workloadImage: string;
   footprintTargets(node: ClusterNode): FootprintTargets;
@@ -60,6 +81,8 @@ export interface Distribution {
   guestPackages(arch: Arch): string[];
   /** Files baked into the guest disk (binaries, images), built and cached on the host. */
   diskPayloads(ctx: RunContext, arch: Arch): Promise<DiskPayload[]>;
+  /** Refuses, before anything boots, a topology this distribution cannot form (UsageError). */
+  validateTopology(topology: Topology): void;
   /** Installs, configures and starts the distribution on started machines; resolves when Ready. */
   formCluster(ctx: RunContext, machines: Machine[], topology: Topology): Promise<StartedCluster>;
 }

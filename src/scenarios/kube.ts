@@ -1,5 +1,4 @@
 import { ApiException, AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { request, type RequestOptions } from 'node:https';
 import { KubeApiError } from '../core/errors.js';
 
 /**
@@ -38,19 +37,4 @@ export function kubeClients(kc: KubeConfig): KubeClients {
   return { core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api) };
 }
 
-/** A raw GET against the apiserver with the kubeconfig's credentials (health endpoints, /metrics). */
-export async function apiGet(kc: KubeConfig, path: string, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
-  const server = new URL(kc.getCurrentCluster()!.server);
-  const options: RequestOptions = { host: server.hostname, port: server.port || 443, path, method: 'GET', timeout: timeoutMs };
-  await kc.applyToHTTPSOptions(options);
-  return new Promise((resolve, reject) => {
-    const req = request(options, (res) => {
-      let body = '';
-      res.on('data', (chunk) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new KubeApiError(`GET ${path}`, undefined, `no answer within ${timeoutMs} ms`)));
-    req.on('error', (error) => reject(new KubeApiError(`GET ${path}`, undefined, error.message, { cause: error })));
-    req.end();
-  });
-}
+export { apiGet } from '../distros/kube-access.js';

@@ -1,44 +1,95 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { cniConfig, controlPlaneServices, kubeconfigYaml, kubeletConfig, nodeServices, superviseCommand, type NodeNetwork } from './node-config.js';
+import { planCluster, type MachineFacts } from './cluster-plan.js';
+import { autostartScript, cniConfig, kubeconfigYaml, kubeletConfig, localLoadBalancerConfig, stageServices, superviseCommand } from './node-config.js';
 
-const net: NodeNetwork = {
-  nodeName: 'ep-1234abcd-cp-0',
-  nodeIp: '10.0.2.15',
-  podCidr: '10.244.0.0/24',
-  clusterCidr: '10.244.0.0/16',
-  serviceCidr: '10.96.0.0/12',
-  apiServerUrl: 'https://127.0.0.1:6443',
-};
+const vm = (name: string, address: string): MachineFacts => ({ name, address, arch: 'arm64', backend: 'qemu', cgroupRoot: '' });
+const container = (name: string, address: string): MachineFacts => ({ name, address, arch: 'amd64', backend: 'container', cgroupRoot: `edgeproof/t1/${name}` });
 
-describe('upstream node configuration', () => {
-  it('starts etcd with the arm64 override only on arm64, bound to loopback', () => {
-    const [arm] = controlPlaneServices(net, 'arm64');
-    const [amd] = controlPlaneServices(net, 'amd64');
-    expect(arm!.env).toEqual({ ETCD_UNSUPPORTED_ARCH: 'arm64' });
-    expect(amd!.env).toEqual({});
-    expect(arm!.command).toContain('--listen-client-urls=http://127.0.0.1:2379');
+const single = planCluster([vm('ep-t1-cp-0', '10.0.2.15')], { controlPlanes: 1, workers: 0 });
+const ha = planCluster(
+  ['cp-0', 'cp-1', 'cp-2', 'w-0'].map((n, i) => container(n, `172.30.1.${10 + i}`)),
+  { controlPlanes: 3, workers: 1 },
+);
+const args = (plan: typeof ha, node: string, stage: 'datastore' | 'node' | 'controllers', service: string) =>
+  stageServices(plan, plan.nodes.find((n) => n.name === node)!, stage).find((s) => s.name === service)!.command;
+
+describe('upstream cluster plan', () => {
+  it('gives every node its own pod CIDR and control planes their own apiserver, workers a load balancer in HA', () => {
+    expect(ha.nodes.map((n) => [n.role, n.podCidr, n.apiServerUrl])).toEqual([
+      ['control-plane', '10.244.0.0/24', 'https://127.0.0.1:6443'],
+      ['control-plane', '10.244.1.0/24', 'https://127.0.0.1:6443'],
+      ['control-plane', '10.244.2.0/24', 'https://127.0.0.1:6443'],
+      ['worker', '10.244.3.0/24', 'https://127.0.0.1:6444'],
+    ]);
+    const onePlusOne = planCluster([vm('cp', '10.1.0.10'), vm('w', '10.1.0.11')], { controlPlanes: 1, workers: 1 });
+    expect(onePlusOne.workers[0]!.apiServerUrl).toBe('https://10.1.0.10:6443');
+    expect(onePlusOne.ha).toBe(false);
   });
 
-  it('gives the apiserver the service range, RBAC and the node IP', () => {
-    const apiserver = controlPlaneServices(net, 'arm64').find((s) => s.name === 'kube-apiserver')!;
-    expect(apiserver.command).toEqual(expect.arrayContaining(['--service-cluster-ip-range=10.96.0.0/12', '--authorization-mode=Node,RBAC', '--advertise-address=10.0.2.15']));
+  it('forms a three-member etcd over TLS peers, clients on loopback only', () => {
+    expect(ha.etcdInitialCluster).toBe('cp-0=https://172.30.1.10:2380,cp-1=https://172.30.1.11:2380,cp-2=https://172.30.1.12:2380');
+    const etcd = args(ha, 'cp-1', 'datastore', 'etcd');
+    expect(etcd).toEqual(expect.arrayContaining([
+      '--listen-client-urls=http://127.0.0.1:2379', '--listen-peer-urls=https://172.30.1.11:2380',
+      `--initial-cluster=${ha.etcdInitialCluster}`, '--peer-client-cert-auth',
+    ]));
+    expect(stageServices(ha, ha.workers[0]!, 'datastore')).toEqual([]);
   });
 
-  it('runs kubelet against containerd with the node name and IP', () => {
-    const kubelet = nodeServices(net).find((s) => s.name === 'kubelet')!;
-    expect(kubelet.command).toEqual(expect.arrayContaining(['--container-runtime-endpoint=unix:///run/containerd/containerd.sock', '--node-ip=10.0.2.15', '--hostname-override=ep-1234abcd-cp-0']));
-    expect(parse(kubeletConfig(net))).toMatchObject({ kind: 'KubeletConfiguration', cgroupDriver: 'cgroupfs', authentication: { anonymous: { enabled: false } } });
+  it('elects leaders only when there are several controllers', () => {
+    expect(args(ha, 'cp-0', 'controllers', 'kube-controller-manager')).toContain('--leader-elect=true');
+    expect(args(ha, 'cp-0', 'controllers', 'kube-scheduler')).toContain('--leader-elect=true');
+    expect(stageServices(single, single.nodes[0]!, 'controllers').map((s) => s.command.find((a) => a.startsWith('--leader-elect')))).toEqual(['--leader-elect=false', '--leader-elect=false']);
   });
 
-  it('uses a bridge CNI with the node pod CIDR and hairpin mode', () => {
-    const config = JSON.parse(cniConfig(net.podCidr));
-    expect(config.plugins[0]).toMatchObject({ type: 'bridge', hairpinMode: true, ipam: { ranges: [[{ subnet: '10.244.0.0/24' }]] } });
+  it('stretches etcd timeouts under emulation and sets arm64 acceptance only on arm64', () => {
+    const [etcd] = stageServices(single, single.nodes[0]!, 'datastore');
+    expect(etcd!.env).toEqual({ ETCD_UNSUPPORTED_ARCH: 'arm64' });
+    expect(etcd!.command).toContain('--election-timeout=5000');
+    expect(stageServices(ha, ha.nodes[0]!, 'datastore')[0]!.env).toEqual({});
+  });
+
+  it('adapts kubelet, kube-proxy and the services cgroup to a node container', () => {
+    const worker = ha.workers[0]!;
+    expect(worker.servicesCgroup).toBe('edgeproof/t1/w-0/services');
+    expect(parse(kubeletConfig(worker))).toMatchObject({ cgroupRoot: '/edgeproof/t1/w-0', cgroupDriver: 'cgroupfs' });
+    expect(parse(kubeletConfig(single.nodes[0]!))).not.toHaveProperty('cgroupRoot');
+    expect(args(ha, 'w-0', 'node', 'kube-proxy')).toContain('--conntrack-max-per-core=0');
+    expect(stageServices(single, single.nodes[0]!, 'node').find((s) => s.name === 'kube-proxy')!.command).not.toContain('--conntrack-max-per-core=0');
+    expect(stageServices(ha, worker, 'node').map((s) => s.name)).toEqual(['haproxy', 'containerd', 'kubelet', 'kube-proxy']);
+    expect(stageServices(ha, ha.nodes[0]!, 'node').map((s) => s.name)).toEqual(['containerd', 'kubelet', 'kube-proxy']);
+  });
+
+  it('balances workers over every control plane, health-checked on /readyz', () => {
+    const config = localLoadBalancerConfig(ha);
+    expect(config).toContain('bind 127.0.0.1:6444');
+    expect(config).toContain('option httpchk GET /readyz');
+    expect(config.match(/^ {2}server /gm)).toHaveLength(3);
+    expect(config).toContain('server cp-2 172.30.1.12:6443 check check-ssl verify none inter 1s fall 2 rise 2');
+  });
+
+  it('routes the other nodes\' pod CIDRs over the private network at every start', () => {
+    const script = autostartScript(ha, ha.nodes[1]!);
+    expect(script.match(/ip route replace .*/g)).toEqual([
+      'ip route replace 10.244.0.0/24 via 172.30.1.10',
+      'ip route replace 10.244.2.0/24 via 172.30.1.12',
+      'ip route replace 10.244.3.0/24 via 172.30.1.13',
+    ]);
+    expect(script).toContain("setsid -f ep-supervise 'etcd' 'edgeproof/t1/cp-1/services'");
+    expect(script).toMatch(/all\) prepare && datastore && node && images && controllers/);
+  });
+});
+
+describe('upstream node files', () => {
+  it('uses a bridge CNI with the node pod CIDR, hairpin mode and no masquerade', () => {
+    const config = JSON.parse(cniConfig('10.244.0.0/24'));
+    expect(config.plugins[0]).toMatchObject({ type: 'bridge', hairpinMode: true, ipMasq: false, ipam: { ranges: [[{ subnet: '10.244.0.0/24' }]] } });
   });
 
   it('quotes every argument of a supervised command and detaches it', () => {
-    const line = superviseCommand({ name: 'x', command: ['/bin/echo', "it's"], env: { A: 'b c' } });
-    expect(line).toBe(`setsid -f ep-supervise 'x' edgeproof.services -- 'env' 'A='\\''b c'\\''' '/bin/echo' 'it'\\''s' </dev/null >/dev/null 2>&1`);
+    const line = superviseCommand({ name: 'x', command: ['/bin/echo', "it's"], env: { A: 'b c' } }, 'edgeproof.services');
+    expect(line).toBe(`setsid -f ep-supervise 'x' 'edgeproof.services' -- 'env' 'A='\\''b c'\\''' '/bin/echo' 'it'\\''s' </dev/null >/dev/null 2>&1`);
   });
 
   it('embeds credentials in a kubeconfig as base64', () => {

@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
 import { PAUSE_IMAGE } from './artifacts.js';
+import { API_PORT, LOCAL_LB_PORT, type ClusterPlan, type PlannedNode } from './cluster-plan.js';
 
 /**
  * Configuration files for an upstream Kubernetes node, as data. Paths are
@@ -10,17 +11,8 @@ export const GUEST = {
   images: '/opt/edgeproof/images',
   pki: '/etc/kubernetes/pki',
   etc: '/etc/kubernetes',
-  cgroup: 'edgeproof.services',
+  autostart: '/etc/edgeproof/autostart.sh',
 } as const;
-
-export interface NodeNetwork {
-  nodeName: string;
-  nodeIp: string;
-  podCidr: string;
-  clusterCidr: string;
-  serviceCidr: string;
-  apiServerUrl: string;
-}
 
 export function kubeconfigYaml(options: { server: string; caPem: string; certPem: string; keyPem: string; user: string }): string {
   const b64 = (text: string) => Buffer.from(text).toString('base64');
@@ -52,7 +44,12 @@ export function containerdConfig(options: { restrictOomScoreAdj: boolean }): str
 `;
 }
 
-/** Bridge CNI with one pod CIDR per node; hairpin on so a pod reaches itself through its Service. */
+/**
+ * Bridge CNI with one pod CIDR per node; hairpin on so a pod reaches itself
+ * through its Service. No masquerade: pod addresses are routed between nodes
+ * as they are (NetworkPolicy and logs see real sources), and nothing is
+ * meant to leave the cluster's private network.
+ */
 export function cniConfig(podCidr: string): string {
   return JSON.stringify(
     {
@@ -63,7 +60,7 @@ export function cniConfig(podCidr: string): string {
           type: 'bridge',
           bridge: 'cni0',
           isGateway: true,
-          ipMasq: true,
+          ipMasq: false,
           hairpinMode: true,
           ipam: { type: 'host-local', ranges: [[{ subnet: podCidr }]], routes: [{ dst: '0.0.0.0/0' }] },
         },
@@ -75,7 +72,7 @@ export function cniConfig(podCidr: string): string {
   );
 }
 
-export function kubeletConfig(net: NodeNetwork): string {
+export function kubeletConfig(node: PlannedNode): string {
   return stringify({
     apiVersion: 'kubelet.config.k8s.io/v1beta1',
     kind: 'KubeletConfiguration',
@@ -85,10 +82,12 @@ export function kubeletConfig(net: NodeNetwork): string {
     failSwapOn: false,
     resolvConf: '/etc/resolv.conf',
     clusterDomain: 'cluster.local',
-    podCIDR: net.podCidr,
+    podCIDR: node.podCidr,
     serializeImagePulls: false,
     evictionHard: { 'memory.available': '50Mi', 'nodefs.available': '5%', 'imagefs.available': '5%' },
     nodeStatusReportFrequency: '10s',
+    // In a node container the kubelet's cgroups live in the node's own subtree of the host's hierarchy.
+    ...(node.kubeletCgroupRoot ? { cgroupRoot: node.kubeletCgroupRoot } : {}),
   });
 }
 
@@ -98,77 +97,194 @@ export interface ServiceSpec {
   env?: Record<string, string>;
 }
 
-/** The supervised services of a single control-plane node, in start order. */
-export function controlPlaneServices(net: NodeNetwork, arch: string): ServiceSpec[] {
-  const bin = (name: string) => `${GUEST.bin}/${name}`;
-  const pki = (name: string) => `${GUEST.pki}/${name}`;
-  const kubeconfig = (name: string) => `${GUEST.etc}/${name}.kubeconfig`;
-  return [
-    {
-      name: 'etcd',
-      // etcd 3.4 refuses to start on arm64 unless told the architecture is accepted.
-      env: arch === 'amd64' ? {} : { ETCD_UNSUPPORTED_ARCH: arch },
-      command: [
-        '/usr/bin/etcd', `--name=${net.nodeName}`, '--data-dir=/var/lib/etcd',
-        '--listen-client-urls=http://127.0.0.1:2379', '--advertise-client-urls=http://127.0.0.1:2379',
-        '--listen-peer-urls=http://127.0.0.1:2380', '--initial-advertise-peer-urls=http://127.0.0.1:2380',
-        `--initial-cluster=${net.nodeName}=http://127.0.0.1:2380`, '--listen-metrics-urls=http://127.0.0.1:2381',
-      ],
-    },
-    {
-      name: 'kube-apiserver',
-      command: [
-        bin('kube-apiserver'), '--etcd-servers=http://127.0.0.1:2379', '--bind-address=0.0.0.0', '--secure-port=6443',
-        `--advertise-address=${net.nodeIp}`, `--service-cluster-ip-range=${net.serviceCidr}`,
-        `--client-ca-file=${pki('ca.crt')}`, `--tls-cert-file=${pki('apiserver.crt')}`, `--tls-private-key-file=${pki('apiserver.key')}`,
-        `--kubelet-client-certificate=${pki('apiserver-kubelet-client.crt')}`, `--kubelet-client-key=${pki('apiserver-kubelet-client.key')}`,
-        `--service-account-key-file=${pki('sa.pub')}`, `--service-account-signing-key-file=${pki('sa.key')}`,
-        '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
-        '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true',
-        '--profiling=false', '--kubelet-preferred-address-types=InternalIP,Hostname',
-      ],
-    },
-    {
-      name: 'kube-controller-manager',
-      command: [
-        bin('kube-controller-manager'), `--kubeconfig=${kubeconfig('controller-manager')}`, '--bind-address=127.0.0.1',
-        '--leader-elect=false', `--root-ca-file=${pki('ca.crt')}`, `--service-account-private-key-file=${pki('sa.key')}`,
-        `--cluster-signing-cert-file=${pki('ca.crt')}`, `--cluster-signing-key-file=${pki('ca.key')}`,
-        '--use-service-account-credentials=true', '--profiling=false',
-      ],
-    },
-    {
-      name: 'kube-scheduler',
-      command: [bin('kube-scheduler'), `--kubeconfig=${kubeconfig('scheduler')}`, '--bind-address=127.0.0.1', '--leader-elect=false', '--profiling=false'],
-    },
-  ];
+/** The services each stage of a node's start-up runs, in order (see autostartScript). */
+export type Stage = 'datastore' | 'node' | 'controllers';
+
+const bin = (name: string) => `${GUEST.bin}/${name}`;
+const pki = (name: string) => `${GUEST.pki}/${name}`;
+const kubeconfig = (name: string) => `${GUEST.etc}/${name}.kubeconfig`;
+
+export function stageServices(plan: ClusterPlan, node: PlannedNode, stage: Stage): ServiceSpec[] {
+  const controlPlane = node.role === 'control-plane';
+  if (stage === 'datastore') return controlPlane ? [etcdService(plan, node), apiserverService(plan, node)] : [];
+  if (stage === 'controllers') return controlPlane ? [controllerManagerService(plan), schedulerService(plan)] : [];
+  const lb = plan.ha && !controlPlane ? [localLoadBalancerService()] : [];
+  return [...lb, containerdService(), kubeletService(node), kubeProxyService(plan, node)];
 }
 
-/** The supervised services every node runs. */
-export function nodeServices(net: NodeNetwork): ServiceSpec[] {
+/**
+ * Stacked etcd, as kubeadm does it: clients on loopback only (the local
+ * apiserver), peers over TLS on the private network with certificates the
+ * harness issued. Under emulation the heartbeat and election timeouts are
+ * stretched: TCG stalls would otherwise cause needless elections.
+ */
+export function etcdService(plan: ClusterPlan, node: PlannedNode): ServiceSpec {
+  const peerUrl = `https://${node.address}:2380`;
+  const timing = node.inContainer ? [] : ['--heartbeat-interval=500', '--election-timeout=5000'];
+  return {
+    name: 'etcd',
+    // etcd 3.4 refuses to start on arm64 unless told the architecture is accepted.
+    env: node.arch === 'amd64' ? {} : { ETCD_UNSUPPORTED_ARCH: node.arch },
+    command: [
+      '/usr/bin/etcd', `--name=${node.name}`, '--data-dir=/var/lib/etcd',
+      '--listen-client-urls=http://127.0.0.1:2379', '--advertise-client-urls=http://127.0.0.1:2379',
+      `--listen-peer-urls=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`,
+      `--initial-cluster=${plan.etcdInitialCluster}`, '--initial-cluster-state=new', '--initial-cluster-token=edgeproof',
+      `--peer-cert-file=${pki('etcd-peer.crt')}`, `--peer-key-file=${pki('etcd-peer.key')}`,
+      `--peer-trusted-ca-file=${pki('ca.crt')}`, '--peer-client-cert-auth',
+      '--listen-metrics-urls=http://127.0.0.1:2381', ...timing,
+    ],
+  };
+}
+
+export function apiserverService(plan: ClusterPlan, node: PlannedNode): ServiceSpec {
+  return {
+    name: 'kube-apiserver',
+    command: [
+      bin('kube-apiserver'), '--etcd-servers=http://127.0.0.1:2379', '--bind-address=0.0.0.0', `--secure-port=${API_PORT}`,
+      `--advertise-address=${node.address}`, `--service-cluster-ip-range=${plan.serviceCidr}`,
+      `--client-ca-file=${pki('ca.crt')}`, `--tls-cert-file=${pki('apiserver.crt')}`, `--tls-private-key-file=${pki('apiserver.key')}`,
+      `--kubelet-client-certificate=${pki('apiserver-kubelet-client.crt')}`, `--kubelet-client-key=${pki('apiserver-kubelet-client.key')}`,
+      `--service-account-key-file=${pki('sa.pub')}`, `--service-account-signing-key-file=${pki('sa.key')}`,
+      '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
+      '--authorization-mode=Node,RBAC', '--enable-admission-plugins=NodeRestriction', '--allow-privileged=true',
+      '--profiling=false', '--kubelet-preferred-address-types=InternalIP,Hostname',
+    ],
+  };
+}
+
+/** Leader election only where there is more than one: under TCG, lease renewals of a lone controller only risk restarts. */
+export function controllerManagerService(plan: ClusterPlan): ServiceSpec {
+  return {
+    name: 'kube-controller-manager',
+    command: [
+      bin('kube-controller-manager'), `--kubeconfig=${kubeconfig('controller-manager')}`, '--bind-address=127.0.0.1',
+      `--leader-elect=${plan.ha}`, `--root-ca-file=${pki('ca.crt')}`, `--service-account-private-key-file=${pki('sa.key')}`,
+      `--cluster-signing-cert-file=${pki('ca.crt')}`, `--cluster-signing-key-file=${pki('ca.key')}`,
+      '--use-service-account-credentials=true', '--profiling=false',
+    ],
+  };
+}
+
+export function schedulerService(plan: ClusterPlan): ServiceSpec {
+  return {
+    name: 'kube-scheduler',
+    command: [bin('kube-scheduler'), `--kubeconfig=${kubeconfig('scheduler')}`, '--bind-address=127.0.0.1', `--leader-elect=${plan.ha}`, '--profiling=false'],
+  };
+}
+
+export function containerdService(): ServiceSpec {
+  return { name: 'containerd', command: ['/usr/bin/containerd', '--config', '/etc/containerd/config.toml'] };
+}
+
+export function kubeletService(node: PlannedNode): ServiceSpec {
+  return {
+    name: 'kubelet',
+    command: [
+      bin('kubelet'), `--config=${GUEST.etc}/kubelet.yaml`, `--kubeconfig=${kubeconfig('kubelet')}`,
+      '--container-runtime=remote', '--container-runtime-endpoint=unix:///run/containerd/containerd.sock',
+      `--node-ip=${node.address}`, `--hostname-override=${node.name}`, '--v=1',
+    ],
+  };
+}
+
+/** In a container, conntrack sysctls are the host's: leave them alone (as kind does). */
+export function kubeProxyService(plan: ClusterPlan, node: PlannedNode): ServiceSpec {
+  const conntrack = node.inContainer ? ['--conntrack-max-per-core=0', '--conntrack-tcp-timeout-established=0', '--conntrack-tcp-timeout-close-wait=0'] : [];
+  return {
+    name: 'kube-proxy',
+    command: [
+      bin('kube-proxy'), `--kubeconfig=${kubeconfig('kube-proxy')}`, `--hostname-override=${node.name}`,
+      `--cluster-cidr=${plan.clusterCidr}`, '--proxy-mode=iptables', '--metrics-bind-address=127.0.0.1:10249', ...conntrack,
+    ],
+  };
+}
+
+export function localLoadBalancerService(): ServiceSpec {
+  return { name: 'haproxy', command: ['/usr/sbin/haproxy', '-db', '-f', '/etc/haproxy/edgeproof.cfg'] };
+}
+
+/**
+ * A worker's local apiserver load balancer in an HA cluster (kubeadm's HA
+ * guide): TCP to every control plane, health-checked on /readyz every second,
+ * so a dead or partitioned control plane leaves the pool within ~2 s.
+ */
+export function localLoadBalancerConfig(plan: ClusterPlan): string {
+  const servers = plan.controlPlanes.map((cp) => `  server ${cp.name} ${cp.address}:${API_PORT} check check-ssl verify none inter 1s fall 2 rise 2`);
   return [
-    {
-      name: 'kubelet',
-      command: [
-        `${GUEST.bin}/kubelet`, `--config=${GUEST.etc}/kubelet.yaml`, `--kubeconfig=${GUEST.etc}/kubelet.kubeconfig`,
-        '--container-runtime=remote', '--container-runtime-endpoint=unix:///run/containerd/containerd.sock',
-        `--node-ip=${net.nodeIp}`, `--hostname-override=${net.nodeName}`, '--v=1',
-      ],
-    },
-    {
-      name: 'kube-proxy',
-      command: [
-        `${GUEST.bin}/kube-proxy`, `--kubeconfig=${GUEST.etc}/kube-proxy.kubeconfig`, `--hostname-override=${net.nodeName}`,
-        `--cluster-cidr=${net.clusterCidr}`, '--proxy-mode=iptables', '--metrics-bind-address=127.0.0.1:10249',
-      ],
-    },
-  ];
+    'global',
+    '  maxconn 1024',
+    'defaults',
+    '  mode tcp',
+    '  timeout connect 3s',
+    '  timeout client 1h',
+    '  timeout server 1h',
+    'frontend apiserver',
+    `  bind 127.0.0.1:${LOCAL_LB_PORT}`,
+    '  default_backend apiservers',
+    'backend apiservers',
+    '  option httpchk GET /readyz',
+    '  http-check expect status 200',
+    ...servers,
+    '',
+  ].join('\n');
 }
 
 /** The shell line that starts a service under ep-supervise, detached from the SSH session. */
-export function superviseCommand(service: ServiceSpec): string {
+export function superviseCommand(service: ServiceSpec, cgroup: string): string {
   const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
   const env = Object.entries(service.env ?? {}).map(([k, v]) => `${k}=${quote(v)}`);
   const argv = [...(env.length ? ['env', ...env] : []), ...service.command].map(quote).join(' ');
-  return `setsid -f ep-supervise ${quote(service.name)} ${GUEST.cgroup} -- ${argv} </dev/null >/dev/null 2>&1`;
+  return `setsid -f ep-supervise ${quote(service.name)} ${quote(cgroup)} -- ${argv} </dev/null >/dev/null 2>&1`;
+}
+
+/**
+ * The node's start-up as one script, written to the node: the harness runs
+ * it stage by stage on first bring-up (`autostart.sh prepare`, `datastore`,
+ * `node`, `controllers`, `images`), and the node's init runs it whole when
+ * the node is powered on again, so a rebooted node rejoins by itself, as a
+ * node with enabled system services would.
+ */
+export function autostartScript(plan: ClusterPlan, node: PlannedNode): string {
+  const lines = (stage: Stage) => stageServices(plan, node, stage).map((service) => `  ${superviseCommand(service, node.servicesCgroup)}`);
+  const routes = plan.nodes.filter((peer) => peer.name !== node.name).map((peer) => `  ip route replace ${peer.podCidr} via ${peer.address}`);
+  return [
+    '#!/bin/sh',
+    `# edgeproof: start-up of ${node.name} (${node.role}) in the upstream cluster. Usage: autostart.sh [all|prepare|datastore|node|controllers|images]`,
+    'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin',
+    'set -u',
+    'prepare() {',
+    '  # Modules are built in, or the host\'s when the node is a container: a missing one is not an error here.',
+    '  modprobe -a overlay br_netfilter bridge veth nf_conntrack xt_conntrack ip_tables iptable_nat iptable_filter xt_MASQUERADE xt_comment xt_mark 2>/dev/null',
+    '  sysctl -q -w net.ipv4.ip_forward=1 || return 1',
+    '  sysctl -q -w net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 2>/dev/null || echo "bridge netfilter sysctls unavailable" >&2',
+    '  mkdir -p /var/lib/etcd /var/lib/kubelet /var/log/edgeproof /run/edgeproof',
+    ...routes,
+    '  :',
+    '}',
+    'datastore() {',
+    ...lines('datastore'),
+    '  :',
+    '}',
+    'node() {',
+    ...lines('node'),
+    '  :',
+    '}',
+    'controllers() {',
+    ...lines('controllers'),
+    '  :',
+    '}',
+    '# Images are imported in the background once containerd answers; a marker says when all are in.',
+    'images() {',
+    `  setsid -f sh -c 'for i in $(seq 1 240); do [ -S /run/containerd/containerd.sock ] && break; sleep 0.5; done; ` +
+      `for f in ${GUEST.images}/*.tar; do ctr -n k8s.io images import --no-unpack "$f" || exit 1; done; touch /run/edgeproof/images-imported' ` +
+      '</dev/null >/var/log/edgeproof/image-import.log 2>&1',
+    '}',
+    'case "${1:-all}" in',
+    '  all) prepare && datastore && node && images && controllers ;;',
+    '  prepare|datastore|node|controllers|images) "$1" ;;',
+    '  *) echo "usage: $0 [all|prepare|datastore|node|controllers|images]" >&2; exit 2 ;;',
+    'esac',
+    '',
+  ].join('\n');
 }

@@ -21,11 +21,19 @@ export interface Pki {
   read(name: string): string;
 }
 
+/** A certificate for both ends of a TLS link (etcd peers): serverAuth and clientAuth, with IP SANs. */
+export interface PeerIdentity {
+  name: string;
+  commonName: string;
+  ips: string[];
+}
+
 export interface PkiRequest {
   dir: string;
   apiServerNames: string[];
   apiServerIps: string[];
   clients: ClientIdentity[];
+  peers?: PeerIdentity[];
   validDays?: number;
 }
 
@@ -44,6 +52,10 @@ export async function issuePki(request: PkiRequest): Promise<Pki> {
   for (const client of request.clients) {
     const subject = `${client.organization ? `/O=${client.organization}` : ''}/CN=${client.commonName}`;
     await issue(dir, days, client.name, subject, 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment');
+  }
+  for (const peer of request.peers ?? []) {
+    const ips = peer.ips.map((ip) => `IP:${ip}`).join(',');
+    await issue(dir, days, peer.name, `/CN=${peer.commonName}`, `subjectAltName=${ips}\nextendedKeyUsage=serverAuth,clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment`);
   }
   await newKey(dir, 'sa.key');
   await openssl('pkey', '-in', 'sa.key', '-pubout', '-out', 'sa.pub');

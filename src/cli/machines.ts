@@ -1,0 +1,55 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunContext } from '../core/context.js';
+import { UsageError } from '../core/errors.js';
+import type { Board } from '../emulation/boards.js';
+import { ContainerNetwork } from '../emulation/container/container-network.js';
+import { ContainerNode, type ContainerMachine } from '../emulation/container/container-node.js';
+import { ensureNodeImage } from '../emulation/container/node-image.js';
+import { generateSshKey } from '../emulation/guest/ssh-connection.js';
+import { ensureGuestImages } from '../emulation/images/guest-images.js';
+import { QemuBoard, type QemuMachine } from '../emulation/qemu/qemu-board.js';
+import type { Distribution, Topology } from '../distros/distribution.js';
+import { nodeCount } from '../distros/topology.js';
+import { API_PORT } from '../distros/upstream/upstream-distribution.js';
+
+/** Node names in the outside world: ep-<tag>-cp-0, ep-<tag>-w-0 (unique per run, found by the reaper). */
+export function nodeNames(tag: string, topology: Topology): string[] {
+  return [
+    ...Array.from({ length: topology.controlPlanes }, (_, i) => `ep-${tag}-cp-${i}`),
+    ...Array.from({ length: topology.workers }, (_, i) => `ep-${tag}-w-${i}`),
+  ];
+}
+
+/** Emulated boards: images built or verified, then one board per node. */
+export async function startQemuMachines(ctx: RunContext, board: Board, distribution: Distribution, topology: Topology, memory?: string): Promise<QemuMachine[]> {
+  if (nodeCount(topology) > 1) {
+    throw new UsageError('Multi-node clusters of emulated boards need the private network, which this build does not have yet', 'use --backend container for multi-node topologies');
+  }
+  const images = await ctx.phase('prepare images', 90 * 60_000, async () => {
+    const payloads = await distribution.diskPayloads(ctx, board.arch);
+    return ensureGuestImages(ctx, { arch: board.arch, packages: distribution.guestPackages(board.arch), payloads });
+  });
+  const key = generateSshKey(`edgeproof-${ctx.runId}`);
+  mkdirSync(join(ctx.runDir, 'secrets'), { recursive: true, mode: 0o700 });
+  writeFileSync(join(ctx.runDir, 'secrets', 'ssh_key'), key.privateKey, { mode: 0o600 });
+  const [name] = nodeNames(ctx.tag, topology);
+  const machine = await ctx.phase('boot', ctx.scaled(30_000) + 15_000, () =>
+    new QemuBoard(board).withName(name!).withMemory(memory).withImages(images).withSshKey(key).withForwardedPorts(API_PORT).start(ctx), name);
+  return [machine];
+}
+
+/** Node containers on the cluster's own internal Docker network, all started at once. */
+export async function startContainerMachines(ctx: RunContext, distribution: Distribution, topology: Topology): Promise<ContainerMachine[]> {
+  const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+  const image = await ctx.phase('prepare images', 90 * 60_000, async () => {
+    const payloads = await distribution.diskPayloads(ctx, arch);
+    return ensureNodeImage(ctx, { arch, packages: distribution.guestPackages(arch), payloads });
+  });
+  const network = await ctx.phase('create network', 30_000, () => ContainerNetwork.create(ctx, `ep-${ctx.tag}`));
+  return Promise.all(
+    nodeNames(ctx.tag, topology).map((name, index) =>
+      ctx.phase('start node container', ctx.scaled(30_000) + 15_000, () => new ContainerNode(image).withName(name).withNetwork(network, index).start(ctx), name),
+    ),
+  );
+}

@@ -1,0 +1,301 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
+import type { RunContext } from '../../core/context.js';
+import { describeError } from '../../core/errors.js';
+import { hostRun } from '../../core/host-exec.js';
+import { logger } from '../../core/log.js';
+import { once } from '../../core/scope.js';
+import { waitFor } from '../../core/wait.js';
+import type { Machine } from '../../emulation/machine.js';
+import versions from '../../../fixtures/versions.json' with { type: 'json' };
+import { apiGet, kubeConfigWithServer } from '../kube-access.js';
+import type { ApiEndpoint, ClusterNode, DatastoreStatus, FootprintTargets, StartedCluster, Topology } from '../distribution.js';
+import { WORKLOAD_IMAGE } from './artifacts.js';
+import { API_PORT, SERVICE_IP, planCluster, type ClusterPlan, type PlannedNode } from './cluster-plan.js';
+import { parseEtcdMembers, parseEtcdStatus } from './etcd-status.js';
+import { issuePki, type Pki } from './pki.js';
+import { GUEST, autostartScript, cniConfig, containerdConfig, kubeconfigYaml, kubeletConfig, localLoadBalancerConfig, type Stage } from './node-config.js';
+
+const log = logger('upstream');
+
+const CONTROL_PLANE_PROCESSES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
+const NODE_PROCESSES = ['containerd', 'containerd-shim-runc-v2', 'kubelet', 'kube-proxy'];
+
+/** An upstream cluster of any topology on started machines: bring-up as named phases, then the StartedCluster handle. */
+export class UpstreamCluster implements StartedCluster {
+  readonly distro = 'upstream';
+  readonly version = versions.kubernetes.version;
+  readonly workloadImage = WORKLOAD_IMAGE;
+  readonly nodes: ClusterNode[];
+  readonly kubeconfigPath: string;
+  readonly milestones: Record<string, number> = {};
+  readonly plan: ClusterPlan;
+  readonly #machines = new Map<string, Machine>();
+  #pki?: Pki;
+  #started = Date.now();
+
+  constructor(
+    private readonly ctx: RunContext,
+    machines: Machine[],
+    readonly topology: Topology,
+  ) {
+    this.plan = planCluster(machines, topology);
+    for (const machine of machines) this.#machines.set(machine.name, machine);
+    this.nodes = this.plan.nodes.map((node) => ({ name: node.name, role: node.role, machine: this.#machine(node) }));
+    this.kubeconfigPath = join(ctx.runDir, 'secrets', 'kubeconfig');
+  }
+
+  kubeConfig(endpoint: ApiEndpoint = this.apiEndpoints()[0]!): KubeConfig {
+    return kubeConfigWithServer(this.kubeconfigPath, endpoint.url);
+  }
+
+  apiEndpoints(): ApiEndpoint[] {
+    return this.plan.controlPlanes.map((cp) => {
+      const { host, port } = this.#machine(cp).hostEndpoint(API_PORT);
+      return { node: cp.name, url: `https://${host}:${port}` };
+    });
+  }
+
+  footprintTargets(node: ClusterNode): FootprintTargets {
+    const planned = this.#planned(node.name);
+    const controlPlane = planned.role === 'control-plane';
+    return {
+      processNames: [...(controlPlane ? CONTROL_PLANE_PROCESSES : this.plan.ha ? ['haproxy'] : []), ...NODE_PROCESSES],
+      cgroupPaths: [planned.servicesCgroup],
+      definition: controlPlane
+        ? "Kubernetes services only: etcd, kube-apiserver, controller-manager, scheduler, kubelet, kube-proxy, containerd and its shims (the scope of MicroK8s' 540 MB)"
+        : 'Kubernetes node services only: kubelet, kube-proxy, containerd and its shims' + (this.plan.ha ? ', and the local apiserver load balancer' : ''),
+    };
+  }
+
+  async datastoreStatus(node: ClusterNode): Promise<DatastoreStatus> {
+    const machine = this.#machine(this.#planned(node.name));
+    const etcdctl = 'ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 --command-timeout=3s';
+    const result = await machine.exec(`${etcdctl} endpoint status -w json && echo '--' && ${etcdctl} member list -w json`, { check: false, timeoutMs: 10_000 });
+    const [statusJson, membersJson] = result.stdout.split('\n--\n');
+    if (result.exitCode !== 0 || !statusJson || !membersJson) {
+      return { observedFrom: node.name, healthy: false, members: [] };
+    }
+    const members = parseEtcdMembers(membersJson);
+    const status = parseEtcdStatus(statusJson);
+    const leader = members.find((m) => m.id === status.leaderId)?.name;
+    return { observedFrom: node.name, healthy: true, members: members.map((m) => m.name), raftTerm: status.raftTerm, ...(leader ? { leader } : {}) };
+  }
+
+  /**
+   * Staged: under TCG, everything starting at once starved the apiserver's
+   * bootstrap (RBAC roles took minutes) and the controller-manager restarted.
+   * The kubelets' own start-up overlaps the apiservers'; the controllers wait
+   * until an apiserver is ready. Workers start with the control planes and
+   * are waited for last, each in a phase that names it.
+   */
+  async bringUp(): Promise<void> {
+    const { ctx } = this;
+    this.#started = Date.now();
+    this.#pki = await ctx.phase('issue PKI', 20_000, () => this.#issuePki());
+    await this.#onEach(this.plan.nodes, 'write node configuration', 30_000, (node) => this.#writeNodeFiles(node));
+    await this.#onEach(this.plan.nodes, 'prepare node', 30_000, (node) => this.#stage(node, 'prepare'));
+    await this.#onEach(this.plan.controlPlanes, 'start etcd and apiserver', 30_000, (node) => this.#stage(node, 'datastore'));
+    await this.#onEach(this.plan.nodes, 'start containerd, kubelet and kube-proxy', 30_000, async (node) => {
+      await this.#stage(node, 'node');
+      await this.#stage(node, 'images');
+    });
+    await this.#waitEach(this.plan.controlPlanes, 'etcd ready', 60_000, (node, signal, budgetMs) => this.#waitEtcd(node, signal, budgetMs));
+    this.#mark('etcdReady');
+    await this.#waitEach(this.plan.controlPlanes, 'apiserver ready', 120_000, (node, signal, budgetMs) => this.#waitApiserver(node, signal, budgetMs));
+    this.#mark('apiserverReady');
+    await this.#onEach(this.plan.controlPlanes, 'start controllers', 30_000, (node) => this.#stage(node, 'controllers'));
+    await this.#waitEach(this.plan.nodes, 'images imported', 60_000, (node, signal, budgetMs) => this.#waitImages(node, signal, budgetMs));
+    await this.#waitEach(this.plan.nodes, 'node Ready', 120_000, (node, signal, budgetMs) => this.#waitNodeReady(node, signal, budgetMs));
+    this.#mark('nodeReady');
+  }
+
+  #machine(node: PlannedNode): Machine {
+    return this.#machines.get(node.name)!;
+  }
+
+  #planned(name: string): PlannedNode {
+    const node = this.plan.nodes.find((n) => n.name === name);
+    if (!node) throw new Error(`node ${name} is not in this cluster`);
+    return node;
+  }
+
+  /** One phase per node, run on all nodes at once. */
+  async #onEach(nodes: PlannedNode[], name: string, baseMs: number, action: (node: PlannedNode) => Promise<void>): Promise<void> {
+    await Promise.all(nodes.map((node) => this.ctx.phase(name, this.ctx.scaled(baseMs), () => action(node), node.name)));
+  }
+
+  /**
+   * A wait per node, all at once: the wait's own budget runs out first, so
+   * its timeout error (with the last observation) is the one reported.
+   */
+  async #waitEach(nodes: PlannedNode[], name: string, baseMs: number, wait: (node: PlannedNode, signal: AbortSignal, budgetMs: number) => Promise<void>): Promise<void> {
+    const budgetMs = this.ctx.scaled(baseMs);
+    await Promise.all(nodes.map((node) => this.ctx.phase(name, budgetMs + 15_000, (signal) => wait(node, signal, budgetMs), node.name)));
+  }
+
+  #mark(name: string): void {
+    this.milestones[name] = Date.now() - this.#started;
+  }
+
+  async #stage(node: PlannedNode, stage: Stage | 'prepare' | 'images'): Promise<void> {
+    await this.#machine(node).exec(`${GUEST.autostart} ${stage}`, { timeoutMs: this.ctx.scaled(30_000) });
+  }
+
+  async #issuePki(): Promise<Pki> {
+    const dir = join(this.ctx.runDir, 'secrets', 'pki');
+    const cps = this.plan.controlPlanes;
+    const harnessHosts = cps.map((cp) => this.#machine(cp).hostEndpoint(API_PORT).host);
+    const pki = await issuePki({
+      dir,
+      apiServerNames: ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', 'localhost', ...cps.map((cp) => cp.name)],
+      apiServerIps: [...new Set(['127.0.0.1', SERVICE_IP, ...cps.map((cp) => cp.address), ...harnessHosts])],
+      clients: [
+        { name: 'admin', commonName: 'edgeproof-admin', organization: 'system:masters' },
+        { name: 'apiserver-kubelet-client', commonName: 'kube-apiserver-kubelet-client', organization: 'system:masters' },
+        { name: 'controller-manager', commonName: 'system:kube-controller-manager' },
+        { name: 'scheduler', commonName: 'system:kube-scheduler' },
+        { name: 'kube-proxy', commonName: 'system:kube-proxy' },
+        ...this.plan.nodes.map((node) => ({ name: `kubelet-${node.name}`, commonName: `system:node:${node.name}`, organization: 'system:nodes' })),
+      ],
+      peers: cps.map((cp) => ({ name: `etcd-peer-${cp.name}`, commonName: cp.name, ips: [cp.address, '127.0.0.1'] })),
+    });
+    writeFileSync(
+      this.kubeconfigPath,
+      kubeconfigYaml({ server: this.apiEndpoints()[0]!.url, caPem: pki.read('ca.crt'), certPem: pki.read('admin.crt'), keyPem: pki.read('admin.key'), user: 'edgeproof-admin' }),
+      { mode: 0o600 },
+    );
+    return pki;
+  }
+
+  /** Every file the node needs, staged on the host and sent in one tar stream. */
+  async #writeNodeFiles(node: PlannedNode): Promise<void> {
+    const pki = this.#pki!;
+    const stage = mkdtempSync(join(this.ctx.runDir, 'secrets', 'stage-'));
+    try {
+      const put = (guestPath: string, content: string, mode = 0o644) => {
+        const path = join(stage, guestPath);
+        mkdirSync(join(path, '..'), { recursive: true });
+        writeFileSync(path, content, { mode });
+      };
+      const kubeconfig = (user: string, file: string) =>
+        kubeconfigYaml({ server: node.apiServerUrl, caPem: pki.read('ca.crt'), certPem: pki.read(`${file}.crt`), keyPem: pki.read(`${file}.key`), user });
+      put(`${GUEST.pki}/ca.crt`, pki.read('ca.crt'));
+      if (node.role === 'control-plane') {
+        for (const name of ['ca.key', 'apiserver.crt', 'apiserver.key', 'apiserver-kubelet-client.crt', 'apiserver-kubelet-client.key', 'sa.key', 'sa.pub']) {
+          put(`${GUEST.pki}/${name}`, pki.read(name), name.endsWith('.key') ? 0o600 : 0o644);
+        }
+        put(`${GUEST.pki}/etcd-peer.crt`, pki.read(`etcd-peer-${node.name}.crt`));
+        put(`${GUEST.pki}/etcd-peer.key`, pki.read(`etcd-peer-${node.name}.key`), 0o600);
+        put(`${GUEST.etc}/controller-manager.kubeconfig`, kubeconfig('system:kube-controller-manager', 'controller-manager'), 0o600);
+        put(`${GUEST.etc}/scheduler.kubeconfig`, kubeconfig('system:kube-scheduler', 'scheduler'), 0o600);
+      }
+      put(`${GUEST.etc}/kube-proxy.kubeconfig`, kubeconfig('system:kube-proxy', 'kube-proxy'), 0o600);
+      put(`${GUEST.etc}/kubelet.kubeconfig`, kubeconfig(`system:node:${node.name}`, `kubelet-${node.name}`), 0o600);
+      put(`${GUEST.etc}/kubelet.yaml`, kubeletConfig(node));
+      put('/etc/containerd/config.toml', containerdConfig({ restrictOomScoreAdj: node.inContainer }));
+      put('/etc/cni/net.d/10-edgeproof.conflist', cniConfig(node.podCidr));
+      if (this.plan.ha && node.role === 'worker') put('/etc/haproxy/edgeproof.cfg', localLoadBalancerConfig(this.plan));
+      put(GUEST.autostart, autostartScript(this.plan, node), 0o755);
+      const archive = execFileSync('tar', ['-C', stage, '--owner=0', '--group=0', '-czf', '-', '.']);
+      await this.#machine(node).exec(
+        `test -x ${GUEST.bin}/kubelet || { echo "Kubernetes binaries missing in ${GUEST.bin}" >&2; exit 3; }; tar -xzf - -C / --no-same-owner --no-overwrite-dir`,
+        { input: archive },
+      );
+    } finally {
+      rmSync(stage, { recursive: true, force: true });
+    }
+  }
+
+  async #waitEtcd(node: PlannedNode, signal: AbortSignal, budgetMs: number): Promise<void> {
+    const machine = this.#machine(node);
+    await waitFor(
+      async () => {
+        const result = await machine.exec('ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 --command-timeout=5s endpoint health', { check: false, timeoutMs: 10_000, signal });
+        if (result.exitCode === 0) return { done: true, value: undefined };
+        return { done: false, observed: `${lastLine(result.stderr || result.stdout) || 'no answer'}; ${await this.#serviceState(machine, 'etcd')}` };
+      },
+      { what: 'etcd healthy (a quorum of members)', budgetMs, pollMs: 1000, where: node.name, signal },
+    );
+  }
+
+  async #waitApiserver(node: PlannedNode, signal: AbortSignal, budgetMs: number): Promise<void> {
+    const endpoint = this.apiEndpoints().find((e) => e.node === node.name)!;
+    const kc = this.kubeConfig(endpoint);
+    const machine = this.#machine(node);
+    await waitFor(
+      async () => {
+        const answer = await apiGet(kc, '/readyz', 10_000).catch((error: unknown) => ({ status: 0, body: describeError(error) }));
+        if (answer.status === 200) return { done: true, value: undefined };
+        return { done: false, observed: `HTTP ${answer.status} ${lastLine(answer.body)}; ${await this.#serviceState(machine, 'kube-apiserver')}` };
+      },
+      { what: 'kube-apiserver /readyz', budgetMs, pollMs: 1000, where: node.name, signal },
+    );
+  }
+
+  async #waitImages(node: PlannedNode, signal: AbortSignal, budgetMs: number): Promise<void> {
+    const machine = this.#machine(node);
+    await waitFor(
+      async () => {
+        const result = await machine.exec('test -f /run/edgeproof/images-imported && echo ok || tail -n 2 /var/log/edgeproof/image-import.log', { check: false, signal });
+        return result.stdout.trim() === 'ok' ? { done: true, value: undefined } : { done: false, observed: lastLine(result.stdout) || 'importing' };
+      },
+      { what: 'workload images imported into containerd', budgetMs, pollMs: 1000, where: node.name, signal },
+    );
+  }
+
+  async #waitNodeReady(node: PlannedNode, signal: AbortSignal, budgetMs: number): Promise<void> {
+    const api = this.kubeConfig().makeApiClient(CoreV1Api);
+    const machine = this.#machine(node);
+    await waitFor(
+      async () => {
+        const found = await api.readNode({ name: node.name }).catch(() => undefined);
+        if (!found) return { done: false, observed: `node not registered; ${await this.#serviceState(machine, 'kubelet')}` };
+        const ready = found.status?.conditions?.find((c) => c.type === 'Ready');
+        if (ready?.status === 'True') return { done: true, value: undefined };
+        return { done: false, observed: `Ready=${ready?.status ?? 'unknown'}: ${ready?.message ?? ready?.reason ?? ''}` };
+      },
+      { what: `node ${node.name} Ready`, budgetMs, pollMs: 1000, where: node.name, signal },
+    );
+  }
+
+  /** Restart count and last log line of a supervised service: what a timeout reports as last seen. */
+  async #serviceState(machine: Machine, service: string): Promise<string> {
+    const result = await machine.exec(
+      `echo "$(cat /run/edgeproof/${service}.restarts 2>/dev/null || echo 0)"; tail -n 1 /var/log/edgeproof/${service}.log 2>/dev/null`,
+      { check: false, timeoutMs: 10_000 },
+    ).catch((error: unknown) => ({ stdout: `0\n(unreachable: ${describeError(error)})` }));
+    const [restarts, ...lines] = result.stdout.trim().split('\n');
+    return `${service} restarted ${restarts || 0}x, last log: ${lines.join(' ').slice(0, 200) || '(empty)'}`;
+  }
+
+  /** Exports every node's service logs (kind's rule: logs before delete). */
+  async collectLogs(): Promise<void> {
+    await Promise.all(this.plan.nodes.map((node) => this.#collectNodeLogs(node).catch((error: unknown) => log('%s: log collection failed: %s', node.name, describeError(error)))));
+  }
+
+  async #collectNodeLogs(node: PlannedNode): Promise<void> {
+    const dir = join(this.ctx.runDir, 'machines', node.name, 'logs');
+    mkdirSync(dir, { recursive: true });
+    const result = await this.#machine(node).exec('cd /var/log && tar -czf - edgeproof sshd.log 2>/dev/null | base64', { check: false, timeoutMs: this.ctx.scaled(30_000) });
+    if (!result.stdout.trim()) return;
+    const archive = join(dir, 'logs.tar.gz');
+    writeFileSync(archive, Buffer.from(result.stdout, 'base64'));
+    await hostRun('tar', ['-xzf', archive, '-C', dir]).catch(() => undefined);
+    rmSync(archive, { force: true });
+  }
+
+  dispose = once(async () => {
+    await this.collectLogs();
+  });
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+}
+
+function lastLine(text: string): string {
+  return text.trim().split('\n').filter(Boolean).at(-1)?.slice(0, 200) ?? '';
+}
