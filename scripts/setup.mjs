@@ -1,15 +1,15 @@
 #!/usr/bin/env node
 // Idempotent host set-up for a Debian bookworm machine: npm dependencies, the
 // Debian packages edgeproof drives, dpkg arch arm64, deb-src (for `apt-get
-// source kubernetes`) and binfmt for qemu-aarch64. Plain Node, no
+// source kubernetes`), binfmt for qemu-aarch64, and a running dockerd. Plain Node, no
 // dependencies: it runs before `npm install`. Quiet (one line) and fast when
 // everything is in place. Not root: changes nothing privileged, prints the
 // commands a root user must run, exits 1 if anything is missing.
 //
 //   node scripts/setup.mjs           set up what is missing
 //   node scripts/setup.mjs --check   only say what is missing (exit 1 if anything)
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -18,7 +18,7 @@ export const HOST_PACKAGES = [
   'qemu-system-arm', 'qemu-system-x86', 'qemu-utils', 'qemu-user-static', 'binfmt-support', 'arch-test',
   'mmdebstrap', 'e2fsprogs', 'golang-go', 'dpkg-dev', 'rsync', 'golang-github-modern-go-reflect2-dev',
   'golang-github-json-iterator-go-dev', 'cpio', 'kmod', 'tini', 'busybox-static', 'xz-utils', 'openssl',
-  'ca-certificates', 'util-linux', 'mount',
+  'ca-certificates', 'util-linux', 'mount', 'docker.io',
 ];
 
 const PROJECT_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -222,6 +222,13 @@ function planHostSteps() {
       act: () => aptInstall(missing, update),
     });
   }
+  if (missing.length || !dockerAnswers()) {
+    steps.push({
+      what: 'start the Docker engine (dockerd) for the container backend',
+      shell: `setsid dockerd >${DOCKERD_LOG} 2>&1 < /dev/null &`,
+      act: () => startDockerd(),
+    });
+  }
   if (binfmtState() !== 'enabled') {
     steps.push({
       what: 'register binfmt qemu-aarch64',
@@ -230,6 +237,27 @@ function planHostSteps() {
     });
   }
   return steps;
+}
+
+const DOCKERD_LOG = '/var/log/edgeproof-dockerd.log';
+
+function dockerAnswers() {
+  return run('docker', ['info', '--format', '{{.ServerVersion}}'], { timeout: 15_000 }).ok;
+}
+
+/** No init system to ask here (containers, CI sandboxes): start dockerd detached, wait until it answers. */
+function startDockerd() {
+  if (dockerAnswers()) return;
+  const log = openSync(DOCKERD_LOG, 'a');
+  const child = spawn('dockerd', [], { detached: true, stdio: ['ignore', log, log] });
+  child.unref();
+  closeSync(log);
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (dockerAnswers()) return;
+    spawnSync('sleep', ['1']);
+  }
+  throw new StepFailed(`dockerd did not answer within 60 s; see ${DOCKERD_LOG}`);
 }
 
 class StepFailed extends Error {}

@@ -11,6 +11,8 @@ import { QemuBoard, type GuestImages } from '../src/emulation/qemu/qemu-board.js
 import { UpstreamDistribution } from '../src/distros/upstream/upstream-distribution.js';
 import { processCmdline } from '../src/core/session.js';
 import { readdirSync } from 'node:fs';
+import type { StartedCluster, Topology } from '../src/distros/distribution.js';
+import { startContainerMachines } from '../src/cli/machines.js';
 
 /** Integration tests share the real build cache; progress is shown so long builds are visible. */
 export function newRunContext(label: string): RunContext {
@@ -52,3 +54,15 @@ export function qemuProcesses(marker: string): number[] {
 }
 
 export const test = base;
+
+/** A cluster of node containers (native speed) with the upstream distribution: the multi-node and HA path of the tests. */
+export async function startContainerCluster(ctx: RunContext, topology: Topology): Promise<StartedCluster> {
+  const distribution = new UpstreamDistribution();
+  const machines = await startContainerMachines(ctx, distribution, topology);
+  return distribution.formCluster(ctx, machines, topology);
+}
+
+/** Two nodes (a control plane and a worker) on the container backend. */
+export function startTwoNodeCluster(ctx: RunContext): Promise<StartedCluster> {
+  return startContainerCluster(ctx, { controlPlanes: 1, workers: 1 });
+}

@@ -13,19 +13,32 @@ export function kubeConfigWithServer(path: string, server: string): KubeConfig {
   return kc;
 }
 
-/** A raw GET against the apiserver with the kubeconfig's credentials (health endpoints, /metrics). */
-export async function apiGet(kc: KubeConfig, path: string, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
+/** A raw request against the apiserver with the kubeconfig's credentials and a hard timeout (probes, health endpoints). */
+export async function apiRequest(kc: KubeConfig, method: string, path: string, options: { body?: unknown; timeoutMs?: number } = {}): Promise<{ status: number; body: string }> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
   const server = new URL(kc.getCurrentCluster()!.server);
-  const options: RequestOptions = { host: server.hostname, port: server.port || 443, path, method: 'GET', timeout: timeoutMs };
-  await kc.applyToHTTPSOptions(options);
+  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const request_: RequestOptions = {
+    host: server.hostname, port: server.port || 443, path, method, timeout: timeoutMs,
+    headers: payload ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) } : {},
+  };
+  await kc.applyToHTTPSOptions(request_);
   return new Promise((resolve, reject) => {
-    const req = request(options, (res) => {
+    const req = request(request_, (res) => {
       let body = '';
       res.on('data', (chunk) => (body += chunk));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
-    req.on('timeout', () => req.destroy(new KubeApiError(`GET ${path}`, undefined, `no answer within ${timeoutMs} ms`)));
-    req.on('error', (error) => reject(new KubeApiError(`GET ${path}`, undefined, error.message, { cause: error })));
-    req.end();
+    // The socket timeout only covers idleness: a hard deadline covers a server that trickles.
+    const deadline = setTimeout(() => req.destroy(new KubeApiError(`${method} ${path}`, undefined, `no answer within ${timeoutMs} ms`)), timeoutMs);
+    req.on('close', () => clearTimeout(deadline));
+    req.on('timeout', () => req.destroy(new KubeApiError(`${method} ${path}`, undefined, `no answer within ${timeoutMs} ms`)));
+    req.on('error', (error) => reject(error instanceof KubeApiError ? error : new KubeApiError(`${method} ${path}`, undefined, error.message, { cause: error })));
+    req.end(payload);
   });
+}
+
+/** A raw GET against the apiserver with the kubeconfig's credentials (health endpoints, /metrics). */
+export function apiGet(kc: KubeConfig, path: string, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
+  return apiRequest(kc, 'GET', path, { timeoutMs });
 }

@@ -35,7 +35,9 @@ async function measureNode(ctx: RunContext, cluster: StartedCluster, node: Clust
   const machine = node.machine;
   if (!machine) throw new PrerequisiteMissingError(`a shell on node ${node.name}`, 'the existing backend has no node access: footprint needs the qemu, ssh or container backend');
   const baseline = options.baselines[node.name];
-  if (!baseline) throw new PrerequisiteMissingError(`a pre-install memory baseline for ${node.name}`, 'the node was not measured before install');
+  // A node container has no memory of its own (it reads the host's meminfo): the whole-guest figure does not apply.
+  const wholeGuest = machine.backend !== 'container';
+  if (wholeGuest && !baseline) throw new PrerequisiteMissingError(`a pre-install memory baseline for ${node.name}`, 'the node was not measured before install');
   const targets = cluster.footprintTargets(node);
   ctx.progress.info(`settling ${Math.round(options.settleMs / 1000)}s, then sampling every ${options.intervalMs ?? 1000} ms for ${Math.round(options.windowMs / 1000)}s`);
   await sleep(options.settleMs, ctx.signal);
@@ -43,16 +45,17 @@ async function measureNode(ctx: RunContext, cluster: StartedCluster, node: Clust
     exec: async (command) => (await machine.exec(command, { timeoutMs: options.windowMs + ctx.scaled(30_000), signal: ctx.signal })).stdout,
     processNames: targets.processNames,
     cgroupPaths: targets.cgroupPaths,
-    baselineUsedBytes: baseline.usedBytes,
+    baselineUsedBytes: baseline?.usedBytes ?? 0,
     intervalMs: options.intervalMs ?? 1000,
     durationMs: options.windowMs,
     signal: ctx.signal,
   });
+  if (!wholeGuest) run.summary.guestUsedAboveBaseline = null;
   recordMeasurements(ctx, node.name, run);
   const figures = {
     servicesCgroup: run.summary.services.cgroupUsage,
     servicesPss: run.summary.services.processPss,
-    guestAboveBaseline: run.summary.guestUsedAboveBaseline,
+    ...(wholeGuest ? { guestAboveBaseline: run.summary.guestUsedAboveBaseline } : {}),
   };
   const evidence = {
     definition: targets.definition,
@@ -62,7 +65,8 @@ async function measureNode(ctx: RunContext, cluster: StartedCluster, node: Clust
     intervalMs: run.intervalMs,
     probeMsMax: Math.max(...run.samples.map((sample) => sample.probeMs)),
     failedProbes: run.failedProbes,
-    baselineUsedBytes: baseline.usedBytes,
+    baselineUsedBytes: baseline?.usedBytes ?? null,
+    ...(wholeGuest ? {} : { guestAboveBaseline: 'not applicable: a node container shares the host kernel and memory; only its cgroup and processes are its own' }),
     claimsMB: options.claimsMB,
     figuresMB: Object.fromEntries(Object.entries(figures).map(([k, s]) => [k, s ? { p50: toMB(s.p50), p95: toMB(s.p95) } : null])),
     missingProcesses: run.summary.missingProcesses,
