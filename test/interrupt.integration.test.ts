@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { cacheDir, projectRoot, sessionTag } from '../src/core/paths.js';
+import { harnessLeftovers } from '../src/emulation/container/docker-engine.js';
 import { qemuProcesses } from './fixtures.js';
 
 const cli = join(projectRoot(), 'bin', 'edgeproof.js');
@@ -19,18 +20,23 @@ interface Started {
 }
 
 /** Starts `edgeproof run` and resolves once QEMU of that run is up (mid-boot). */
-async function startRunUntilQemu(): Promise<Started> {
+function startRunUntilQemu(): Promise<Started> {
+  return startRunUntil(['--suite', 'smoke'], (runId) => qemuProcesses(sessionTag(runId)).length > 0, 5 * 60_000);
+}
+
+/** Starts `edgeproof run ARGS` and resolves once `reached(runId, reportsDir)` holds. */
+async function startRunUntil(args: string[], reached: (runId: string, reports: string) => boolean, budgetMs: number): Promise<Started> {
   const reports = mkdtempSync(join(tmpdir(), 'ep-interrupt-'));
-  const child = spawn(process.execPath, [cli, 'run', '--suite', 'smoke', '--reports-dir', reports], { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cli, 'run', ...args, '--reports-dir', reports], { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const deadline = Date.now() + 5 * 60_000;
+  const deadline = Date.now() + budgetMs;
   for (;;) {
     const runId = /run (\d{8}-\d{6}-[0-9a-f]{4}):/.exec(output)?.[1];
-    if (runId && qemuProcesses(sessionTag(runId)).length > 0) return { child, runId, tag: sessionTag(runId), reports, output: () => output, exited };
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`run never reached QEMU:\n${output}`);
+    if (runId && reached(runId, reports)) return { child, runId, tag: sessionTag(runId), reports, output: () => output, exited };
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`run never reached the point of interruption:\n${output}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -65,5 +71,42 @@ describe('interrupts', () => {
     expect(existsSync(record)).toBe(false);
     expect(existsSync(join(cacheDir(), 'tmp', run.runId))).toBe(false);
     expect(readdirSync(join(run.reports, run.runId))).toContain('events.jsonl');
+  });
+});
+
+/** The first fault of a run is in its event stream: the run is in the middle of a fault scenario. */
+function inFaultScenario(runId: string, reports: string): boolean {
+  const file = join(reports, runId, 'events.jsonl');
+  return existsSync(file) && readFileSync(file, 'utf8').includes('"type":"fault"');
+}
+
+async function leftovers(tag: string) {
+  const left = await harnessLeftovers();
+  return { containers: left.containers.filter((c) => c.includes(tag)), networks: left.networks.filter((n) => n.includes(tag)) };
+}
+
+describe('interrupts in a fault scenario (container backend, 3 control planes)', () => {
+  const args = ['--backend', 'container', '--topology', '3', '--suite', 'ha'];
+
+  it('SIGINT mid-fault: every container and network of the run is gone, partial results written', async () => {
+    const run = await startRunUntil(args, inFaultScenario, 10 * 60_000);
+    run.child.kill('SIGINT');
+    const code = await run.exited;
+    expect(code, run.output()).toBe(130);
+    expect(await leftovers(run.tag)).toEqual({ containers: [], networks: [] });
+    const result = JSON.parse(readFileSync(join(run.reports, run.runId, 'result.json'), 'utf8'));
+    expect(result.outcome).toBe('interrupted');
+    expect(result.faults.length).toBeGreaterThan(0);
+  });
+
+  it('SIGKILL mid-fault: `edgeproof clean` removes the containers and the network the run left', async () => {
+    const run = await startRunUntil(args, inFaultScenario, 10 * 60_000);
+    run.child.kill('SIGKILL');
+    await run.exited;
+    expect((await leftovers(run.tag)).containers.length).toBeGreaterThan(0);
+    const clean = await execa(process.execPath, [cli, 'clean'], { reject: false });
+    expect(clean.exitCode, clean.stdout + clean.stderr).toBe(0);
+    expect(await leftovers(run.tag)).toEqual({ containers: [], networks: [] });
+    expect(readdirSync('/sys/fs/cgroup').filter((c) => existsSync(join('/sys/fs/cgroup', c, 'edgeproof', run.tag)))).toEqual([]);
   });
 });

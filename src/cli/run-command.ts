@@ -19,8 +19,6 @@ import { formatTopology, nodeCount } from '../distros/topology.js';
 import { runSmokeSuite } from '../scenarios/smoke.js';
 import { runFootprintSuite } from '../scenarios/footprint.js';
 import { runApiLatencySuite } from '../scenarios/api-latency.js';
-import { runCniSuite } from '../scenarios/cni.js';
-import { haBudgets, runHaSuite } from '../scenarios/ha-failover.js';
 import { startContainerMachines, startQemuMachines } from './machines.js';
 import { writeReports, exitCodeFor } from '../reports/write-reports.js';
 import { renderConsoleSummary } from '../reports/summary-md.js';
@@ -131,8 +129,10 @@ async function runSuites(ctx: RunContext, options: RunOptions, cluster: StartedC
     } else if (suite === 'api-latency') {
       await runApiLatencySuite(ctx, cluster, { ratePerSecond: options.latencyRate, durationMs: options.latencyDurationMs });
     } else if (suite === 'cni') {
+      const { runCniSuite } = await import('../scenarios/cni.js');
       await runCniSuite(ctx, cluster);
     } else if (suite === 'ha') {
+      const { haBudgets, runHaSuite } = await import('../scenarios/ha-failover.js');
       await runHaSuite(ctx, cluster, { budgets: haBudgets(ctx) });
     } else throw new EdgeproofError('INTERNAL', `suite ${suite} has no runner`);
   }

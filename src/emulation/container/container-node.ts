@@ -68,7 +68,7 @@ function nodeContainer(image: string, name: string, cgroupRoot: string, ctx: Run
     .withHostname(name)
     .withLabels({ [SESSION_LABEL]: ctx.runId })
     .withEnvironment({ EDGEPROOF_CGROUP_ROOT: cgroupRoot, container: 'docker' })
-    .withSecurityOpt('seccomp=unconfined', 'apparmor=unconfined', 'systempaths=unconfined')
+    .withSecurityOpt('seccomp=unconfined', 'apparmor=unconfined')
     .withTmpFs({ '/run': 'rw,exec,mode=755', '/tmp': 'rw,exec' })
     .withBindMounts([{ source: '/sys/fs/cgroup', target: '/sys/fs/cgroup', mode: 'rw' }]);
   // --privileged where the host allows it (users' machines); otherwise every capability it can grant.
@@ -76,10 +76,13 @@ function nodeContainer(image: string, name: string, cgroupRoot: string, ctx: Run
   return container.withAddedCapabilities('ALL').withDroppedCapabilities('SYS_RESOURCE');
 }
 
-/** GenericContainer with the two settings its builder does not offer: a device and an anonymous volume. */
+/** GenericContainer with the settings its builder does not offer: a device, an anonymous volume, unmasked /proc and /sys. */
 class NodeContainer extends GenericContainer {
   constructor(image: string) {
     super(image);
+    // The API form of `--security-opt systempaths=unconfined`: kube-proxy and the kubelet write sysctls.
+    this.hostConfig.MaskedPaths = [];
+    this.hostConfig.ReadonlyPaths = [];
     // The kubelet reads /dev/kmsg (a bind mount of it is refused here); containerd needs a
     // real filesystem under /var/lib/containerd (overlayfs does not nest on overlayfs).
     this.hostConfig.Devices = [{ PathOnHost: '/dev/kmsg', PathInContainer: '/dev/kmsg', CgroupPermissions: 'rwm' }];
@@ -122,7 +125,8 @@ export class ContainerMachine implements Machine {
     const started = Date.now();
     let script = command;
     if (options.input !== undefined) {
-      const file = `/run/edgeproof-input-${process.pid}-${this.#inputCounter++}`;
+      // Not under /run or /tmp: Docker's archive API writes beneath tmpfs mounts, where the command would not see it.
+      const file = `/var/tmp/edgeproof-input-${process.pid}-${this.#inputCounter++}`;
       await this.container.copyContentToContainer([{ content: options.input, target: file, mode: 0o600 }]);
       script = `{ ${command}\n} < ${file}; status=$?; rm -f ${file}; exit $status`;
     }
@@ -139,7 +143,8 @@ export class ContainerMachine implements Machine {
   }
 
   async writeFile(guestPath: string, content: string | Buffer, mode = 0o644): Promise<void> {
-    await this.container.copyContentToContainer([{ content, target: guestPath, mode }]);
+    const dir = guestPath.slice(0, guestPath.lastIndexOf('/')) || '/';
+    await this.exec(`mkdir -p ${shellQuote(dir)} && cat > ${shellQuote(guestPath)} && chmod ${mode.toString(8)} ${shellQuote(guestPath)}`, { input: content });
   }
 
   async readFile(guestPath: string): Promise<Buffer> {

@@ -28,7 +28,7 @@ export async function ensureNodeImage(ctx: RunContext, request: NodeImageRequest
   const inputs = {
     rootfs: rootfsTar,
     payloads: request.payloads.map((p) => ({ key: p.key, guestDir: p.guestDir })),
-    guestFiles: hashFiles(projectRoot(), ['fixtures/guest/rootfs', 'fixtures/guest/container']),
+    guestFiles: hashFiles(projectRoot(), ['fixtures/guest/rootfs', 'fixtures/guest/container', 'fixtures/build/node-image.sh']),
   };
   const tag = `edgeproof/node:${artifactKey(inputs)}`;
   const spec = {
@@ -51,23 +51,18 @@ export async function ensureNodeImage(ctx: RunContext, request: NodeImageRequest
   }
 }
 
-/** One tarball (root filesystem, guest files, payloads appended: later entries win) imported with its entrypoint. */
+/** The root filesystem, guest files and payloads as one filesystem, imported with its entrypoint; resolves to the image id. */
 async function importImage(rootfsTar: string, payloads: DiskPayload[], tag: string, work: string, signal: AbortSignal): Promise<string> {
-  const tar = join(work, 'node.tar');
-  await hostRun('cp', ['--reflink=auto', rootfsTar, tar], { signal });
-  for (const dir of [fixturePath('guest', 'rootfs'), fixturePath('guest', 'container')]) {
-    await hostRun('tar', ['-rf', tar, '--owner=0', '--group=0', '-C', dir, '.'], { signal });
-  }
-  for (const payload of payloads) {
-    const prefix = payload.guestDir.replace(/^\//, '');
-    await hostRun('tar', ['-rf', tar, '--owner=0', '--group=0', '-C', payload.hostDir, `--transform=s,^\\.,${prefix},`, '.'], { signal });
-  }
   const key = tag.split(':')[1]!;
-  const { stdout } = await hostRun(
-    'docker',
-    ['import', '--change', `ENTRYPOINT ["/usr/bin/tini", "-g", "--", "${CONTAINER_INIT}"]`, '--change', `LABEL ${KEY_LABEL}=${key}`, tar, tag],
+  const entrypoint = JSON.stringify(['/usr/bin/tini', '-g', '--', CONTAINER_INIT]);
+  await hostRun(
+    'bash',
+    [
+      join(projectRoot(), 'fixtures', 'build', 'node-image.sh'), rootfsTar, work, tag, entrypoint, `${KEY_LABEL}=${key}`,
+      fixturePath('guest', 'rootfs'), fixturePath('guest', 'container'), '--', ...payloads.map((p) => `${p.hostDir}:${p.guestDir}`),
+    ],
     { signal },
   );
-  rmSync(tar, { force: true });
+  const { stdout } = await hostRun('docker', ['image', 'inspect', '--format', '{{.Id}}', tag], { signal });
   return stdout.trim();
 }
