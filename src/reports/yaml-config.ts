@@ -46,8 +46,7 @@ export function parseYamlConfig<S extends z.ZodTypeAny>(source: YamlSource, sche
   const parsed = schema.safeParse(doc.toJS({ maxAliasCount: 100 }));
   if (parsed.success) {
     const lineOf = (path: (string | number)[]) => {
-      const node = doc.getIn(path, true) as Node | undefined;
-      const offset = node?.range?.[0] ?? keyNode(doc.getIn(path.slice(0, -1), true) as Node | undefined, String(path.at(-1)))?.range?.[0];
+      const offset = offsetOfPath(doc, path);
       return offset === undefined ? undefined : lineCounter.linePos(offset).line;
     };
     return { value: parsed.data, lineOf };
@@ -64,21 +63,26 @@ export async function readYamlConfig<S extends z.ZodTypeAny>(file: string, schem
   return parseYamlConfig({ text, file }, schema, hint);
 }
 
-/** Where the issue is: the offending key for an unknown key, else the deepest node of its path that exists. */
+/** Where the issue is: the offending key for an unknown key, else the deepest part of its path that exists. */
 function offsetOf(doc: Document, issue: z.ZodIssue): number {
   const path = [...issue.path];
   if (issue.code === 'unrecognized_keys') {
     const key = keyNode(doc.getIn(path, true) as Node | undefined, issue.keys[0]!);
     if (key?.range) return key.range[0];
   }
-  while (path.length > 0) {
-    const node = doc.getIn(path, true) as Node | undefined;
-    if (node?.range) return node.range[0];
-    const key = keyNode(doc.getIn(path.slice(0, -1), true) as Node | undefined, String(path.at(-1)));
-    if (key?.range) return key.range[0];
-    path.pop();
+  for (; path.length > 0; path.pop()) {
+    const offset = offsetOfPath(doc, path);
+    if (offset !== undefined) return offset;
   }
   return doc.contents?.range?.[0] ?? 0;
+}
+
+/** A map entry is found by its key (the line people read as "that entry"); a list item by its node. */
+function offsetOfPath(doc: Document, path: (string | number)[]): number | undefined {
+  if (path.length === 0) return doc.contents?.range?.[0];
+  const key = keyNode(doc.getIn(path.slice(0, -1), true) as Node | undefined, String(path.at(-1)));
+  if (key?.range) return key.range[0];
+  return (doc.getIn(path, true) as Node | undefined)?.range?.[0];
 }
 
 function keyNode(parent: Node | undefined, key: string): Node | undefined {
