@@ -24,7 +24,7 @@ export function anchorIds(items: readonly { id: string }[], prefix: 'check' | 'm
   return items.map(({ id }) => {
     const n = (seen.get(id) ?? 0) + 1;
     seen.set(id, n);
-    const base = `${prefix}-${id.replace(/\s+/g, '_')}`;
+    const base = `${prefix}-${id.replace(/[\s\u0000-\u001F\u007F]+/g, '_')}`;
     return n === 1 ? base : `${base}~${n}`;
   });
 }
