@@ -69,17 +69,19 @@ export class ChartRegistry {
 }
 
 export function renderPage(opts: { title: string; assets: ReportAssets; charts: ChartRegistry; body: Child[]; generator: string }): string {
-  const library = inlineScript(opts.assets.chartLibrary, `Chart.js ${opts.assets.chartLibraryVersion}`);
-  const client = inlineScript(CLIENT, 'the chart client');
+  // A page without charts carries no script at all.
+  const scripts = Object.keys(opts.charts.specs).length
+    ? [inlineScript(opts.assets.chartLibrary, `Chart.js ${opts.assets.chartLibraryVersion}`), inlineScript(CLIENT, 'the chart client')]
+    : [];
   const head = [
     raw('<meta charset="utf-8">'),
-    h('meta', { 'http-equiv': 'Content-Security-Policy', content: contentSecurityPolicy([library.hash, client.hash]) }),
+    h('meta', { 'http-equiv': 'Content-Security-Policy', content: contentSecurityPolicy(scripts.map((s) => s.hash)) }),
     raw('<meta name="viewport" content="width=device-width, initial-scale=1">'),
     h('meta', { name: 'generator', content: `${opts.generator}; charts by Chart.js ${opts.assets.chartLibraryVersion} (MIT), inlined` }),
     h('title', {}, opts.title),
     raw(`<style>${STYLE}</style>`),
   ];
-  const body = [...opts.body, jsonScript('chart-specs', opts.charts.specs), library.html, client.html];
+  const body = [...opts.body, scripts.length ? jsonScript('chart-specs', opts.charts.specs) : '', scripts.map((s) => s.html)];
   return `<!DOCTYPE html>\n<html lang="en">\n<head>\n${text(head.map((x) => [x, '\n'])).value}</head>\n<body>\n${text(body.map((x) => [x, '\n'])).value}</body>\n</html>\n`;
 }
 
