@@ -51,10 +51,17 @@ async function visit(reportPath: string): Promise<Visit> {
   return visit;
 }
 
+/** The little of a canvas this test uses (the project compiles without the DOM library). */
+interface Canvas {
+  width: number;
+  height: number;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null;
+}
+
 /** Pixels of each canvas that are not transparent: a chart that drew has thousands. */
 function paintedPixels(page: Page): Promise<number[]> {
   return page.$$eval('canvas[data-chart]', (canvases) =>
-    (canvases as HTMLCanvasElement[]).map((canvas) => {
+    (canvases as unknown as Canvas[]).map((canvas) => {
       const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
       let painted = 0;
       for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) painted += 1;
