@@ -8,6 +8,7 @@ import { z } from 'zod';
 import type { Verdict } from '../core/events.js';
 import { ChartRegistry, renderPage, verdictBadge, type ReportAssets } from './html-page.js';
 import { fragment, h, type Html } from './html.js';
+import { mdInline as md } from './markdown.js';
 import { checkAnchor, measurementAnchor } from './report-views.js';
 import { exitCodeFor, type CheckResult, type MeasurementResult, type RunResult } from './result-model.js';
 import { cellIdOf } from './run-cell.js';
@@ -189,9 +190,6 @@ function mdCell(cell: CompareCell): string {
   return cell.claimed === undefined ? `${mark}${measured}` : `claimed: ${md(cell.claimed)}<br>measured: ${mark}${measured}`;
 }
 
-function md(text: string): string {
-  return text.replace(/\r?\n/g, ' ').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|').replace(/([[\]`*_])/g, '\\$1').slice(0, 400);
-}
 
 // ---------------------------------------------------------------- HTML
 

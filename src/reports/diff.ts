@@ -13,6 +13,7 @@ import { median } from '../bench/stats.js';
 import { matchesGlob, type RegressionSettings } from './budgets.js';
 import type { CheckResult, MeasurementResult, RunResult } from './result-model.js';
 import { cellIdOf, inputChanges, nodeRole, withoutSessionTags, type InputChange } from './run-cell.js';
+import { mdInline as md } from './markdown.js';
 import { formatNumber } from './summary-views.js';
 
 export type CheckChangeKind = 'new-failure' | 'fixed' | 'flaky' | 'still-failing' | 'removed-check';
@@ -290,8 +291,4 @@ function percent(change: number): string {
 
 function code(text: string): string {
   return `\`${text.replace(/`/g, "'")}\``;
-}
-
-function md(text: string): string {
-  return text.replace(/\r?\n/g, ' ').replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\|/g, '\\|').slice(0, 300);
 }

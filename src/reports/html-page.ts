@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { PrerequisiteMissingError } from '../core/errors.js';
 import { contentSecurityPolicy, h, inlineScript, jsonScript, raw, text, type Child, type Html } from './html.js';
 
 /** What every page inlines; read once from disk by loadReportAssets(). */
@@ -20,9 +21,13 @@ let cachedAssets: ReportAssets | undefined;
 export function loadReportAssets(): ReportAssets {
   if (cachedAssets) return cachedAssets;
   const require = createRequire(import.meta.url);
-  // The package exports no ./package.json nor ./dist/*: resolve its CommonJS entry and take its sibling UMD build.
-  const dist = dirname(require.resolve('chart.js'));
-  const chartLibrary = readFileSync(join(dist, 'chart.umd.min.js'), 'utf8');
+  let chartLibrary: string;
+  try {
+    // The package exports no ./package.json nor ./dist/*: resolve its CommonJS entry and take its sibling UMD build.
+    chartLibrary = readFileSync(join(dirname(require.resolve('chart.js')), 'chart.umd.min.js'), 'utf8');
+  } catch (error) {
+    throw new PrerequisiteMissingError('Chart.js (npm package chart.js) for report.html', 'install the npm dependencies: npm ci (node scripts/setup.mjs does it)', { cause: error });
+  }
   const version = /Chart\.js v(\d+\.\d+\.\d+)/.exec(chartLibrary)?.[1] ?? 'unknown';
   cachedAssets = { chartLibrary, chartLibraryVersion: version };
   return cachedAssets;
