@@ -18,7 +18,7 @@ export const HOST_PACKAGES = [
   'qemu-system-arm', 'qemu-system-x86', 'qemu-utils', 'qemu-user-static', 'binfmt-support', 'arch-test',
   'mmdebstrap', 'e2fsprogs', 'golang-go', 'dpkg-dev', 'rsync', 'golang-github-modern-go-reflect2-dev',
   'golang-github-json-iterator-go-dev', 'cpio', 'kmod', 'tini', 'busybox-static', 'xz-utils', 'openssl',
-  'ca-certificates', 'util-linux', 'mount', 'docker.io',
+  'ca-certificates', 'util-linux', 'mount', 'docker.io', 'chromium',
 ];
 
 const PROJECT_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));

@@ -26,10 +26,12 @@ Exit codes:
   0    ok: every check passed (checks that were skipped or not applicable
        to this host do not fail a run)
   1    a check, a budget or the run itself failed (doctor: a required
-       prerequisite is missing)
+       prerequisite is missing; diff: a new failure or a regression;
+       merge: a shard missing or corrupt, or a merged run failed)
   2    usage or input error: unknown board, distro or suite, a bad number
-       or duration, an unknown option; or a missing prerequisite (the
-       message gives the command that installs it)
+       or duration, an unknown option, a malformed budgets or matrix file
+       (file:line); or a missing prerequisite (the message gives the
+       command that installs it)
   130  interrupted by Ctrl-C (SIGINT); 143 for SIGTERM. Results gathered
        so far are still written; leftovers are swept by \`edgeproof clean\`
 

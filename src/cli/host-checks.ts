@@ -25,7 +25,7 @@ export const HOST_PACKAGES = [
   'qemu-system-arm', 'qemu-system-x86', 'qemu-utils', 'qemu-user-static', 'binfmt-support', 'arch-test',
   'mmdebstrap', 'e2fsprogs', 'golang-go', 'dpkg-dev', 'rsync', 'golang-github-modern-go-reflect2-dev',
   'golang-github-json-iterator-go-dev', 'cpio', 'kmod', 'tini', 'busybox-static', 'xz-utils', 'openssl',
-  'ca-certificates', 'util-linux', 'mount', 'docker.io',
+  'ca-certificates', 'util-linux', 'mount', 'docker.io', 'chromium',
 ] as const;
 
 export const MIN_NODE_VERSION = '20.18.1';
@@ -180,7 +180,7 @@ function checkJsonFixPackages(): Promise<HostCheck> {
 }
 
 function checkOtherPackages(): Promise<HostCheck> {
-  return checkPackages('host packages', HOST_PACKAGES, 'image builds and guest tooling');
+  return checkPackages('host packages', HOST_PACKAGES, 'image builds, guest tooling and the browser test of the HTML report');
 }
 
 async function checkKvm(): Promise<HostCheck> {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import createDebug from 'debug';
 import { describeError, errorDetail } from '../core/errors.js';
@@ -7,7 +7,7 @@ import { cacheDir as defaultCacheDir, projectRoot, reportsDir as defaultReportsD
 import { boardNames } from '../emulation/boards.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeForError } from './exit-codes.js';
 import { installInterruptHandlers, runInterruptibly, type InterruptOptions } from './interrupt.js';
-import { RUN_DEFAULTS, backendNames, directoryOption, parseRunOptions, suiteNames, type RunFlags } from './run-options.js';
+import { RUN_DEFAULTS, backendNames, directoryOption, parsePositiveNumber, parseRunOptions, suiteNames, type RunFlags } from './run-options.js';
 
 /**
  * The `edgeproof` command. Parses and validates, hands over to one command
@@ -49,6 +49,7 @@ export function buildProgram(setExit: SetExit, interruptMode: InterruptOptions):
   addBoardsCommand(program, setExit);
   addDoctorCommands(program, setExit);
   addCleanCommand(program, setExit);
+  addResultCommands(program, setExit);
   return program;
 }
 
@@ -126,6 +127,55 @@ function addCleanCommand(program: Command, setExit: SetExit): void {
         reports: Boolean(flags.reports),
       };
       setExit(await cleanCommand(options));
+    });
+}
+
+function addResultCommands(program: Command, setExit: SetExit): void {
+  subcommand(program, 'report', "re-render a run directory's reports (report.html, summary.md, junit.xml, result.json) from its events.jsonl")
+    .argument('<run-dir>', 'a run directory (holds events.jsonl)')
+    .action(async (runDir: string) => {
+      const { reportCommand } = await import('./report-commands.js');
+      setExit(await reportCommand({ runDir: resolve(runDir) }));
+    });
+  subcommand(program, 'compare', 'comparison table across runs (distributions, boards): claimed vs measured, each cell linked to its evidence')
+    .argument('<path...>', 'run directories, result.json files, merged directories, or directories of runs')
+    .option('--out <dir>', 'where compare.html and compare.md are written', '.')
+    .action(async (paths: string[], flags: { out: string }) => {
+      const { compareCommand } = await import('./report-commands.js');
+      setExit(await compareCommand({ paths, out: directoryOption(flags.out, '--out') }));
+    });
+  subcommand(program, 'diff', 'what changed between runs: new failures, fixed, flaky, metric regressions (exit 1 on new failures or regressions)')
+    .argument('<old>', 'earlier run(s): a run directory, result.json, merged directory, or a directory of runs (several: their spread is used)')
+    .argument('<new>', 'later run(s), the same kinds')
+    .option('--budgets <file>', 'budgets file overriding fixtures/budgets.yaml (its regression: section sets the tolerances)')
+    .option('--out <dir>', 'also write diff.md and diff.json there')
+    .action(async (older: string, newer: string, flags: { budgets?: string; out?: string }) => {
+      const { diffCommand } = await import('./report-commands.js');
+      setExit(await diffCommand({ old: older, new: newer, ...(flags.budgets ? { budgets: flags.budgets } : {}), ...(flags.out ? { out: directoryOption(flags.out, '--out') } : {}) }));
+    });
+  subcommand(program, 'merge', "combine shards' results into one merged directory (merged.json, report.html, summary.md); missing or corrupt shards are named (exit 1)")
+    .argument('<shard-dir...>', "shard result directories (each holds that shard's run directories)")
+    .requiredOption('--out <dir>', 'the merged directory to write')
+    .option('--plan <file>', 'the plan `edgeproof matrix plan` printed: shards and cells that should be there')
+    .action(async (shards: string[], flags: { out: string; plan?: string }) => {
+      const { mergeCommand } = await import('./report-commands.js');
+      setExit(await mergeCommand({ shards, out: directoryOption(flags.out, '--out'), ...(flags.plan ? { plan: flags.plan } : {}) }));
+    });
+  const matrix = subcommand(program, 'matrix', 'the nightly matrix (distros x boards x topologies x suites)');
+  matrix
+    .command('plan')
+    .description('print GitHub Actions matrix JSON ({"include": [...]}): cells packed into shards that fit the time budget')
+    .option('--file <file>', 'matrix file', 'fixtures/matrix/nightly.yaml')
+    .option('--shard-minutes <n>', 'time budget of one shard (runner job), minutes', '300')
+    .option('--history <dir>', 'earlier runs (result.json files) whose measured durations replace the estimates')
+    .option('--results-dir <dir>', 'where shards write their run directories (<dir>/<shard>)', 'results')
+    .option('--pretty', 'indented JSON')
+    .action(async (flags: { file: string; shardMinutes: string; history?: string; resultsDir: string; pretty?: boolean }) => {
+      const { matrixPlanCommand } = await import('./report-commands.js');
+      const { distroNames } = await import('../distros/registry.js');
+      const shardMinutes = parsePositiveNumber(flags.shardMinutes, '--shard-minutes', 'a number of minutes, e.g. 300');
+      const options = { file: flags.file, shardMinutes, resultsDir: flags.resultsDir, pretty: Boolean(flags.pretty), ...(flags.history ? { history: flags.history } : {}) };
+      setExit(await matrixPlanCommand(options, { distros: distroNames, boards: boardNames, suites: suiteNames }));
     });
 }
 

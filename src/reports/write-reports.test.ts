@@ -28,7 +28,7 @@ describe('writeReports and readRunDir', () => {
 
     const written = await writeReports(runDir, events, { claims });
     expect(written).toEqual(result);
-    expect(readdirSync(runDir).sort()).toEqual(['events.jsonl', 'junit.xml', 'result.json', 'summary.md']);
+    expect(readdirSync(runDir).sort()).toEqual(['events.jsonl', 'junit.xml', 'report.html', 'result.json', 'summary.md']);
     expect(readFileSync(join(runDir, 'junit.xml'), 'utf8')).toBe(renderJunit(result));
     expect(readFileSync(join(runDir, 'summary.md'), 'utf8')).toBe(renderSummary(result, { claims }));
     expect(await readResultFile(join(runDir, 'result.json'))).toEqual(result);
