@@ -66,6 +66,7 @@ function addRunCommand(program: Command, setExit: SetExit, interruptMode: Interr
     .option('--suite <list>', `comma-separated suites: ${suiteNames.join(', ')}`, RUN_DEFAULTS.suite)
     .option('--memory <size>', "guest memory per board, e.g. 2G (default: the board's)")
     .option('--timeout-scale <float>', 'multiply every timeout (default: picked from KVM/TCG)')
+    .option('--budgets <file>', 'budgets overriding the shipped defaults (fixtures/budgets.yaml)')
     .option('--reports-dir <dir>', 'where run directories are written', defaultReportsDir())
     .option('--cache-dir <dir>', 'build cache (default: EDGEPROOF_CACHE_DIR or ~/.cache/edgeproof)')
     .option('--footprint-window <duration>', 'steady window over which memory is sampled', RUN_DEFAULTS.footprintWindow)

@@ -1,9 +1,11 @@
 import { freemem, totalmem, cpus, hostname, release } from 'node:os';
-import { statfsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { statfsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunContext } from '../core/context.js';
 import { EdgeproofError, PrerequisiteMissingError, describeError } from '../core/errors.js';
-import { newRunId } from '../core/paths.js';
+import { newRunId, projectRoot } from '../core/paths.js';
+import { budgetChecks, loadBudgets } from '../reports/budgets.js';
+import { buildResult } from '../reports/result-model.js';
 import { sweepStaleSessions } from '../core/session.js';
 import { sweepContainers } from '../emulation/container/docker-engine.js';
 import { boardByName, boardMemory, type Board } from '../emulation/boards.js';
@@ -59,7 +61,8 @@ export async function runCommand(options: RunOptions): Promise<number> {
     environment: {
       host: hostname(), hostKernel: release(), hostCpus: cpus().length, hostCpuModel: cpus()[0]?.model ?? 'unknown', hostMemoryMiB: Math.round(totalmem() / 2 ** 20),
       ...host.environment, backend: options.backend, topology, nodeCount: nodeCount(options.topology),
-      distro: distribution.name, k8sVersion: distribution.version, timeoutScale: ctx.timeoutScale, node: process.version,
+      distro: distribution.name, k8sVersion: distribution.version, claims: distribution.claims, timeoutScale: ctx.timeoutScale, node: process.version,
+      edgeproofVersion: packageVersion(), ...(process.env.GITHUB_SHA ? { gitCommit: process.env.GITHUB_SHA } : {}),
     },
   });
 
@@ -77,6 +80,9 @@ export async function runCommand(options: RunOptions): Promise<number> {
   }
   interruptSignal().removeEventListener('abort', onInterrupt);
   const interrupted = ctx.signal.aborted;
+  await judgeBudgets(ctx, options).catch((error: unknown) => {
+    runError ??= error;
+  });
   ctx.events.emit({
     type: 'run-end',
     outcome: interrupted ? 'interrupted' : runError ? 'failed' : 'completed',
@@ -85,9 +91,19 @@ export async function runCommand(options: RunOptions): Promise<number> {
   });
   const result = await writeReports(ctx.runDir, ctx.events.events, { claims: VENDOR_MEMORY_CLAIMS_MB });
   process.stdout.write(`\n${renderConsoleSummary(result, { claims: VENDOR_MEMORY_CLAIMS_MB })}\n`);
-  process.stdout.write(`Reports: ${ctx.runDir}/{summary.md,result.json,junit.xml,events.jsonl}\n`);
+  process.stdout.write(`Reports: ${ctx.runDir}/{report.html,summary.md,result.json,junit.xml,events.jsonl}\n`);
   if (runError && !interrupted) throw runError;
   return exitCodeFor(result);
+}
+
+/** The budgets (shipped defaults, then --budgets) turn the run's measurements into checks; the exit code follows. */
+async function judgeBudgets(ctx: RunContext, options: RunOptions): Promise<void> {
+  const budgets = await loadBudgets(options.budgetsFile);
+  for (const check of budgetChecks(buildResult(ctx.events.events), budgets, VENDOR_MEMORY_CLAIMS_MB)) ctx.events.emit({ type: 'check', ...check });
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
 }
 
 async function bringUpAndTest(ctx: RunContext, options: RunOptions, board: Board, distribution: Distribution): Promise<void> {

@@ -24,6 +24,8 @@ export interface RunOptions {
   reportsDir: string;
   /** Absolute; absent means the default cache (EDGEPROOF_CACHE_DIR or ~/.cache/edgeproof). */
   cacheDir?: string;
+  /** A budgets file overriding the shipped defaults (fixtures/budgets.yaml); already parsed once. */
+  budgetsFile?: string;
   footprintWindowMs: number;
   latencyRate: number;
   latencyDurationMs: number;
@@ -56,6 +58,7 @@ export interface RunFlags {
   suite?: string;
   memory?: string;
   timeoutScale?: string;
+  budgets?: string;
   reportsDir?: string;
   cacheDir?: string;
   footprintWindow?: string;
@@ -99,6 +102,12 @@ export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
     options.timeoutScale = parsePositiveNumber(flags.timeoutScale, '--timeout-scale', 'a factor such as 1, 2.5 or 10 (TCG is about 10)');
   }
   if (flags.cacheDir !== undefined) options.cacheDir = directoryOption(flags.cacheDir, '--cache-dir');
+  if (flags.budgets !== undefined) {
+    options.budgetsFile = resolve(flags.budgets);
+    // A malformed file is a usage error (file:line) before anything boots.
+    const { loadBudgets } = await import('../reports/budgets.js');
+    await loadBudgets(options.budgetsFile);
+  }
   requireTopologyForSuites(options.suites, options.topology);
   const { distroNames, distributionByName } = await import('../distros/registry.js');
   options.distro = requireChoice(options.distro, distroNames, 'distribution', '--distro');

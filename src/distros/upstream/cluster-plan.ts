@@ -26,6 +26,9 @@ export interface PlannedNode {
   address: string;
   arch: Arch;
   podCidr: string;
+  /** The node's end of the pod overlay: its VXLAN device's MAC and address (10.244.i.0). */
+  overlayMac: string;
+  overlayAddress: string;
   /** The apiserver this node's kubelet and kube-proxy talk to. */
   apiServerUrl: string;
   /** ep-supervise's cgroup for the distribution's services on this node. */
@@ -50,7 +53,8 @@ export interface ClusterPlan {
 /**
  * Turns started machines into a cluster plan: the first `controlPlanes`
  * machines are control planes, the rest workers; node i gets pod CIDR
- * 10.244.i.0/24 (routes to it go via its address on the private network).
+ * 10.244.i.0/24, reached from the other nodes through a VXLAN overlay on the
+ * private network (see overlayScript).
  */
 export function planCluster(machines: MachineFacts[], topology: Topology): ClusterPlan {
   const ha = topology.controlPlanes > 1;
@@ -65,6 +69,9 @@ export function planCluster(machines: MachineFacts[], topology: Topology): Clust
       address: machine.address,
       arch: machine.arch,
       podCidr: `10.244.${index}.0/24`,
+      // Locally administered unicast, derived from the index: peers program it without asking.
+      overlayMac: `0a:58:0a:f4:${index.toString(16).padStart(2, '0')}:00`,
+      overlayAddress: `10.244.${index}.0`,
       apiServerUrl: workerApiServer(role, ha, cpAddresses[0]!),
       servicesCgroup: machine.cgroupRoot ? `${machine.cgroupRoot}/services` : 'edgeproof.services',
       kubeletCgroupRoot: machine.cgroupRoot ? `/${machine.cgroupRoot}` : '',

@@ -69,13 +69,17 @@ describe('upstream cluster plan', () => {
     expect(config).toContain('server cp-2 172.30.1.12:6443 check check-ssl verify none inter 1s fall 2 rise 2');
   });
 
-  it('routes the other nodes\' pod CIDRs over the private network at every start', () => {
+  it('reaches the other nodes\' pod CIDRs through a VXLAN overlay between node addresses, at every start', () => {
     const script = autostartScript(ha, ha.nodes[1]!);
+    expect(script).toContain('ip link add ep-vxlan type vxlan id 4242 dstport 8472 local 172.30.1.11 nolearning');
+    expect(script).toContain('ip link set ep-vxlan address 0a:58:0a:f4:01:00 mtu 1450 up && ip addr replace 10.244.1.0/32 dev ep-vxlan');
     expect(script.match(/ip route replace .*/g)).toEqual([
-      'ip route replace 10.244.0.0/24 via 172.30.1.10',
-      'ip route replace 10.244.2.0/24 via 172.30.1.12',
-      'ip route replace 10.244.3.0/24 via 172.30.1.13',
+      'ip route replace 10.244.0.0/24 via 10.244.0.0 dev ep-vxlan onlink',
+      'ip route replace 10.244.2.0/24 via 10.244.2.0 dev ep-vxlan onlink',
+      'ip route replace 10.244.3.0/24 via 10.244.3.0 dev ep-vxlan onlink',
     ]);
+    expect(script).toContain('bridge fdb replace 0a:58:0a:f4:03:00 dev ep-vxlan dst 172.30.1.13');
+    expect(autostartScript(single, single.nodes[0]!)).not.toContain('ep-vxlan');
     expect(script).toContain("setsid -f ep-supervise 'etcd' 'edgeproof/t1/cp-1/services'");
     expect(script).toMatch(/all\) prepare && datastore && node && images && controllers/);
   });
@@ -84,7 +88,7 @@ describe('upstream cluster plan', () => {
 describe('upstream node files', () => {
   it('uses a bridge CNI with the node pod CIDR, hairpin mode and no masquerade', () => {
     const config = JSON.parse(cniConfig('10.244.0.0/24'));
-    expect(config.plugins[0]).toMatchObject({ type: 'bridge', hairpinMode: true, ipMasq: false, ipam: { ranges: [[{ subnet: '10.244.0.0/24' }]] } });
+    expect(config.plugins[0]).toMatchObject({ type: 'bridge', hairpinMode: true, ipMasq: false, mtu: 1450, ipam: { ranges: [[{ subnet: '10.244.0.0/24' }]] } });
   });
 
   it('quotes every argument of a supervised command and detaches it', () => {

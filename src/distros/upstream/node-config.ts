@@ -44,11 +44,14 @@ export function containerdConfig(options: { restrictOomScoreAdj: boolean }): str
 `;
 }
 
+/** VXLAN adds 50 bytes to each pod packet on a 1500-byte private network. */
+export const POD_MTU = 1450;
+
 /**
  * Bridge CNI with one pod CIDR per node; hairpin on so a pod reaches itself
- * through its Service. No masquerade: pod addresses are routed between nodes
- * as they are (NetworkPolicy and logs see real sources), and nothing is
- * meant to leave the cluster's private network.
+ * through its Service. No masquerade: pod addresses cross nodes as they are
+ * (NetworkPolicy and logs see real sources), and nothing is meant to leave
+ * the cluster's private network.
  */
 export function cniConfig(podCidr: string): string {
   return JSON.stringify(
@@ -62,6 +65,7 @@ export function cniConfig(podCidr: string): string {
           isGateway: true,
           ipMasq: false,
           hairpinMode: true,
+          mtu: POD_MTU,
           ipam: { type: 'host-local', ranges: [[{ subnet: podCidr }]], routes: [{ dst: '0.0.0.0/0' }] },
         },
         { type: 'portmap', capabilities: { portMappings: true } },
@@ -239,6 +243,28 @@ export function superviseCommand(service: ServiceSpec, cgroup: string): string {
 }
 
 /**
+ * The pod network between nodes, as flannel's VXLAN backend builds it, by
+ * hand: one VXLAN device per node, a static forwarding entry and neighbour
+ * per peer, and a route to each peer's pod CIDR through it. Encapsulated,
+ * pod traffic travels between node addresses only, which is all an
+ * `--internal` Docker network forwards (it drops other sources), and all a
+ * private segment of boards needs.
+ */
+export function overlayScript(plan: ClusterPlan, node: PlannedNode): string[] {
+  const peers = plan.nodes.filter((peer) => peer.name !== node.name);
+  if (peers.length === 0) return [];
+  return [
+    `ip link show ep-vxlan >/dev/null 2>&1 || ip link add ep-vxlan type vxlan id 4242 dstport 8472 local ${node.address} nolearning || return 1`,
+    `ip link set ep-vxlan address ${node.overlayMac} mtu ${POD_MTU} up && ip addr replace ${node.overlayAddress}/32 dev ep-vxlan || return 1`,
+    ...peers.flatMap((peer) => [
+      `bridge fdb replace ${peer.overlayMac} dev ep-vxlan dst ${peer.address}`,
+      `ip neigh replace ${peer.overlayAddress} lladdr ${peer.overlayMac} dev ep-vxlan nud permanent`,
+      `ip route replace ${peer.podCidr} via ${peer.overlayAddress} dev ep-vxlan onlink`,
+    ]),
+  ];
+}
+
+/**
  * The node's start-up as one script, written to the node: the harness runs
  * it stage by stage on first bring-up (`autostart.sh prepare`, `datastore`,
  * `node`, `controllers`, `images`), and the node's init runs it whole when
@@ -247,7 +273,7 @@ export function superviseCommand(service: ServiceSpec, cgroup: string): string {
  */
 export function autostartScript(plan: ClusterPlan, node: PlannedNode): string {
   const lines = (stage: Stage) => stageServices(plan, node, stage).map((service) => `  ${superviseCommand(service, node.servicesCgroup)}`);
-  const routes = plan.nodes.filter((peer) => peer.name !== node.name).map((peer) => `  ip route replace ${peer.podCidr} via ${peer.address}`);
+  const overlay = overlayScript(plan, node).map((line) => `  ${line}`);
   return [
     '#!/bin/sh',
     `# edgeproof: start-up of ${node.name} (${node.role}) in the upstream cluster. Usage: autostart.sh [all|prepare|datastore|node|controllers|images]`,
@@ -255,11 +281,11 @@ export function autostartScript(plan: ClusterPlan, node: PlannedNode): string {
     'set -u',
     'prepare() {',
     '  # Modules are built in, or the host\'s when the node is a container: a missing one is not an error here.',
-    '  modprobe -a overlay br_netfilter bridge veth nf_conntrack xt_conntrack ip_tables iptable_nat iptable_filter xt_MASQUERADE xt_comment xt_mark 2>/dev/null',
+    '  modprobe -a overlay br_netfilter bridge veth vxlan nf_conntrack xt_conntrack ip_tables iptable_nat iptable_filter xt_MASQUERADE xt_comment xt_mark 2>/dev/null',
     '  sysctl -q -w net.ipv4.ip_forward=1 || return 1',
     '  sysctl -q -w net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 2>/dev/null || echo "bridge netfilter sysctls unavailable" >&2',
     '  mkdir -p /var/lib/etcd /var/lib/kubelet /var/log/edgeproof /run/edgeproof',
-    ...routes,
+    ...overlay,
     '  :',
     '}',
     'datastore() {',
