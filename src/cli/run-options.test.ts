@@ -55,6 +55,30 @@ describe('parseRunOptions', () => {
     });
   });
 
+  test('backend and topology are parsed and checked against each other before anything boots', async () => {
+    expect(await parseRunOptions({ backend: 'container', topology: '3+1', suite: 'smoke,ha' })).toMatchObject({
+      backend: 'container', topology: { controlPlanes: 3, workers: 1 }, suites: ['smoke', 'ha'],
+    });
+    expect((await parseRunOptions({})).topology).toEqual({ controlPlanes: 1, workers: 0 });
+    await expect(parseRunOptions({ topology: '2' })).rejects.toThrow(/even member count/);
+    await expect(parseRunOptions({ topology: '2+1', backend: 'container' })).rejects.toBeInstanceOf(UsageError);
+    await expect(parseRunOptions({ suite: 'ha' })).rejects.toThrow(/ha suite needs three control planes/);
+    await expect(parseRunOptions({ backend: 'container', board: 'rpi4' })).rejects.toThrow(/--board and --memory apply to emulated boards/);
+    await expect(parseRunOptions({ backend: 'vm' })).rejects.toThrow(/Unknown backend "vm"/);
+    await expect(parseRunOptions({ topology: '3x1' })).rejects.toThrow(/Invalid topology/);
+  });
+
+  test('a malformed budgets file is refused with its file and line before anything boots', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ep-budgets-'));
+    try {
+      const file = join(dir, 'budgets.yaml');
+      writeFileSync(file, 'schemaVersion: 1\nbudgets:\n  mine:\n    measurement: HA-*/lost-writes\n    max: lots\n');
+      await expect(parseRunOptions({ budgets: file })).rejects.toThrow(new RegExp(`${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:5`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('the timeout scale stays a float', () => {
     expect(parsePositiveNumber('1.75', '--timeout-scale', '')).toBe(1.75);
     expect(parsePositiveNumber('.5', '--timeout-scale', '')).toBe(0.5);
