@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunContext } from '../src/core/context.js';
 import { waitFor } from '../src/core/wait.js';
-import { boards } from '../src/emulation/boards.js';
+import { boards, type Board } from '../src/emulation/boards.js';
 import { generateSshKey } from '../src/emulation/guest/ssh-connection.js';
 import { shellQuote } from '../src/emulation/machine.js';
 import { PrivateNetwork } from '../src/emulation/qemu/private-network.js';
@@ -13,8 +13,8 @@ import { imagesFor, newRunContext, qemuProcesses } from './fixtures.js';
 /**
  * Two rpi4 boards on one private network, for real: names and addresses,
  * partition and heal (QMP set_link), reset, power-off and power-on from the
- * same disk. Boots two TCG boards (about 30 s each on 2 cores), then one
- * reset and one power-on.
+ * same disk; then an rpi3b joins through its second usb-net NIC. Boots two
+ * TCG boards together (about 30 s), one reset, one power-on, one rpi3b.
  */
 
 // The guest has no ping: the workload image on the disk carries Debian's static busybox.
@@ -49,18 +49,19 @@ describe('private network between emulated boards', () => {
   let network: PrivateNetwork;
   let a: QemuMachine;
   let b: QemuMachine;
+  let startMember: (board: Board, index: number) => Promise<QemuMachine>;
   const figures: Record<string, number> = {};
 
   beforeAll(async () => {
     ctx = newRunContext('private-network');
-    const names = [`ep-${ctx.tag}-n-0`, `ep-${ctx.tag}-n-1`];
+    const names = [`ep-${ctx.tag}-n-0`, `ep-${ctx.tag}-n-1`, `ep-${ctx.tag}-pi3-2`];
     network = await PrivateNetwork.start(ctx, names);
     const images = await imagesFor(ctx, 'arm64');
     const key = generateSshKey('test');
+    startMember = (board, index) =>
+      new QemuBoard(board).withName(names[index]!).withMemory(board === boards.rpi4 ? '1G' : undefined).withImages(images).withSshKey(key).withPrivateNetwork(network, index).start(ctx);
     const started = Date.now();
-    const board = (index: number) =>
-      new QemuBoard(boards.rpi4).withName(names[index]!).withMemory('1G').withImages(images).withSshKey(key).withPrivateNetwork(network, index).start(ctx);
-    [a, b] = await Promise.all([board(0), board(1)]);
+    [a, b] = await Promise.all([startMember(boards.rpi4, 0), startMember(boards.rpi4, 1)]);
     figures.bothBootedMs = Date.now() - started;
     for (const machine of [a, b]) figures[`${machine.name.endsWith('0') ? 'a' : 'b'}SshMs`] = machine.timings.sshMs!;
     await Promise.all([a, b].map((machine) => machine.exec(INSTALL_BUSYBOX)));
@@ -165,5 +166,19 @@ describe('private network between emulated boards', () => {
     figures.powerOnToPingMs = figures.powerOnToSshMs + (await untilPingWorks(ctx, a, b.name));
     const faults = ctx.events.events.filter((e) => e.type === 'fault' && e.node === b.name).map((e) => e.type === 'fault' && e.fault);
     expect(faults.slice(-2)).toEqual(['power-off', 'power-on']);
+  });
+
+  it('an rpi3b joins the segment through a second usb-net NIC and can be partitioned', async () => {
+    const pi3 = await startMember(boards.rpi3b, 2);
+    figures.rpi3bSshMs = pi3.timings.sshMs!;
+    await pi3.exec(INSTALL_BUSYBOX);
+    const { stdout } = await pi3.exec(`ip -o -4 addr show to ${pi3.address}`);
+    expect(stdout).toMatch(new RegExp(`^\\d+: usb\\d+ +inet ${pi3.address.replaceAll('.', '\\.')}/24`));
+    expect((await ping(pi3, a.name)).ok).toBe(true);
+    await pi3.partition();
+    expect((await ping(a, pi3.address)).ok).toBe(false);
+    await pi3.heal();
+    await untilPingWorks(ctx, a, pi3.name);
+    await pi3.dispose();
   });
 });
