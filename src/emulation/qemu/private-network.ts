@@ -4,7 +4,7 @@ import type { RunContext } from '../../core/context.js';
 import { EdgeproofError, UsageError } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import { once } from '../../core/scope.js';
-import { EthernetSwitch, LOOPBACK } from './ethernet-switch.js';
+import { EthernetSwitch, LOOPBACK, type SwitchStats } from './ethernet-switch.js';
 
 const log = logger('qemu');
 
@@ -91,7 +91,8 @@ export class PrivateNetwork implements AsyncDisposable {
     return this.#switch.port;
   }
 
-  get stats() {
+  /** Frame counters of the segment's switch. */
+  get stats(): Readonly<SwitchStats> {
     return this.#switch.stats;
   }
 
