@@ -13,7 +13,8 @@ import { SshConnection, type SshKeyPair } from '../guest/ssh-connection.js';
 import { shellQuote, type ExecOptions, type ExecResult, type Machine, type MachineCapability } from '../machine.js';
 import { ConsoleWatcher } from './console-watcher.js';
 import { detectAccel, freePort } from './host-probe.js';
-import { macFor, qemuArgs, type BootKit } from './qemu-args.js';
+import type { PrivateNetwork, PrivateNetworkMember } from './private-network.js';
+import { macFor, PRIVATE_NIC_ID, qemuArgs, type BootKit } from './qemu-args.js';
 import { QmpClient } from './qmp-client.js';
 
 const log = logger('qemu');
@@ -21,13 +22,16 @@ const log = logger('qemu');
 export const READY_MARKER = /edgeproof-init: EDGEPROOF-READY/;
 const HALT_MARKER = /reboot: (System halted|Power down)/;
 /** Console lines after which the guest will never become ready: fail fast instead of waiting out the budget. */
-const FATAL_MARKER = /edgeproof-initramfs: cannot mount|Kernel panic - not syncing|switch_root: can't execute/;
+const FATAL_MARKER = /edgeproof-initramfs: cannot mount|Kernel panic - not syncing|switch_root: can't execute|edgeproof-init: no interface with MAC \S+/;
 
 export interface GuestImages {
   bootKit: BootKit;
   /** Cached base disk (qcow2); each machine boots a copy-on-write overlay of it. */
   baseDisk: string;
 }
+
+/** The board's address on QEMU's user network (the harness reaches it through 127.0.0.1 forwards). */
+const USER_NET_ADDRESS = '10.0.2.15';
 
 /** Unstarted builder: `new QemuBoard(boards.rpi4).withName(...).withImages(...).start(ctx)`. */
 export class QemuBoard {
@@ -38,6 +42,7 @@ export class QemuBoard {
   #key?: SshKeyPair;
   #guestPorts: number[] = [22];
   #bootBudgetMs = 30_000;
+  #network?: { network: PrivateNetwork; index: number };
 
   constructor(readonly board: Board) {}
 
@@ -66,6 +71,11 @@ export class QemuBoard {
     this.#guestPorts = [...new Set([22, ...ports])];
     return this;
   }
+  /** A second NIC on the cluster's private segment, as member `index` (its name must be this board's). */
+  withPrivateNetwork(network: PrivateNetwork, index: number): this {
+    this.#network = { network, index };
+    return this;
+  }
   /** Base budget for boot to SSH, before the run's timeout scale. */
   withBootBudget(ms: number): this {
     this.#bootBudgetMs = ms;
@@ -76,7 +86,8 @@ export class QemuBoard {
     if (!this.#images || !this.#key || !this.#name) throw new EdgeproofError('INTERNAL', 'QemuBoard needs a name, images and an SSH key');
     const memoryMiB = boardMemory(this.board, this.#memory);
     const { accel } = await detectAccel(this.board);
-    const machine = new QemuMachine(ctx, this.board, this.#name, this.#key, memoryMiB);
+    const member = await this.#privateMember();
+    const machine = new QemuMachine(ctx, this.board, this.#name, this.#key, memoryMiB, member);
     ctx.scope.defer(`machine ${this.#name}`, () => machine.dispose());
     await machine.boot({
       accel,
@@ -87,6 +98,24 @@ export class QemuBoard {
     });
     return machine;
   }
+
+  async #privateMember(): Promise<PrivateMember | undefined> {
+    if (!this.#network) return undefined;
+    const { network, index } = this.#network;
+    const member = await network.member(index);
+    if (member.name !== this.#name) {
+      throw new EdgeproofError('INTERNAL', `board ${this.#name} joins private network ${network.subnet} as member ${index}, which is named ${member.name}`);
+    }
+    return { ...member, hostsLines: network.hostsLines() };
+  }
+}
+
+type PrivateMember = PrivateNetworkMember & { hostsLines: string };
+
+export interface BootTiming {
+  cause: 'boot' | 'reboot' | 'power-on';
+  initMs: number;
+  sshMs: number;
 }
 
 interface BootOptions {
@@ -100,14 +129,17 @@ interface BootOptions {
 /** A running QEMU board: SSH for commands, QMP for power and faults, the console on disk. */
 export class QemuMachine implements Machine {
   readonly backend = 'qemu';
-  readonly address = '10.0.2.15';
+  /** The private-network address when the board is on one, else its user-network address. */
+  readonly address: string;
   readonly cgroupRoot = '';
   readonly arch;
   readonly capabilities: ReadonlySet<MachineCapability>;
   readonly consoleLogPath: string;
   readonly machineDir: string;
-  /** Seconds from QEMU start to the guest's ready marker and to SSH answering. */
+  /** Milliseconds from the first QEMU start to the guest's ready marker and to SSH answering. */
   readonly timings: { initMs?: number; sshMs?: number } = {};
+  /** Every start of the guest (first boot, reboot, power-on), from QEMU start or reset to ready and to SSH. */
+  readonly boots: BootTiming[] = [];
   accel: 'kvm' | 'tcg' = 'tcg';
   #console: ConsoleWatcher;
   #socketDir: string;
@@ -118,6 +150,11 @@ export class QemuMachine implements Machine {
   #ssh?: SshConnection;
   #hostKey?: string;
   #ports = new Map<number, number>();
+  /** The command line of the first launch: a power-on starts the same QEMU on the same overlay disk. */
+  #args?: string[];
+  #bootBudgetMs = 0;
+  #partitioned = false;
+  #disposed = false;
 
   constructor(
     private readonly ctx: RunContext,
@@ -125,9 +162,11 @@ export class QemuMachine implements Machine {
     readonly name: string,
     private readonly key: SshKeyPair,
     readonly memoryMiB: number,
+    private readonly member?: PrivateMember,
   ) {
     this.arch = board.arch;
-    this.capabilities = new Set<MachineCapability>(['power-off', 'freeze', 'reboot', 'console', 'snapshot']);
+    this.address = member?.address ?? USER_NET_ADDRESS;
+    this.capabilities = new Set<MachineCapability>(['power-off', 'power-on', 'freeze', 'reboot', 'console', 'snapshot', ...(member ? (['partition'] as const) : [])]);
     this.machineDir = join(ctx.runDir, 'machines', name);
     mkdirSync(this.machineDir, { recursive: true });
     this.consoleLogPath = join(this.machineDir, 'console.log');
@@ -156,6 +195,7 @@ export class QemuMachine implements Machine {
 
   async boot(options: BootOptions): Promise<void> {
     this.accel = options.accel;
+    this.#bootBudgetMs = options.budgetMs;
     const overlay = join(this.#diskDir, 'disk.qcow2');
     await hostRun('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', options.images.baseDisk, overlay]);
     for (const guestPort of options.guestPorts) this.#ports.set(guestPort, await freePort());
@@ -172,14 +212,18 @@ export class QemuMachine implements Machine {
       pidFile: join(this.#socketDir, 'qemu.pid'),
       forwards: [...this.#ports].map(([guestPort, hostPort]) => ({ guestPort, hostPort })),
       mac: macFor(`${this.ctx.runId}/${this.name}`),
-      kernelParams: [`ep.hostname=${this.name}`, `ep.authkey=${Buffer.from(this.key.publicKey).toString('base64')}`],
+      ...(this.member ? { privateNic: this.member } : {}),
+      kernelParams: [`ep.hostname=${this.name}`, `ep.authkey=${base64(this.key.publicKey)}`, ...privateKernelParams(this.member)],
     });
-    await this.#launch(args);
-    await this.#waitReady(options.budgetMs);
+    this.#args = args;
+    const started = await this.#launch(args);
+    await this.#waitReady('boot', started, options.budgetMs);
   }
 
-  async #launch(args: string[]): Promise<void> {
+  /** Starts QEMU and connects QMP; returns when it was started. */
+  async #launch(args: string[]): Promise<number> {
     const started = Date.now();
+    this.#exit = undefined;
     const stderrFd = openSync(join(this.machineDir, 'qemu.log'), 'a');
     // setpriv --pdeathsig: QEMU dies with the harness even on SIGKILL; the reaper covers the rest.
     const child = spawn('setpriv', ['--pdeathsig', 'KILL', '--', this.board.qemuBinary, ...args], {
@@ -187,7 +231,6 @@ export class QemuMachine implements Machine {
     });
     closeSync(stderrFd);
     this.#process = child;
-    this.#launchedAt = started;
     child.once('exit', (code, signal) => {
       this.#exit = { code, signal };
       log('%s exited code=%s signal=%s', this.name, code, signal);
@@ -197,16 +240,16 @@ export class QemuMachine implements Machine {
     this.#qmp = await QmpClient.connect(join(this.#socketDir, 'qmp.sock'), 15_000).catch((error: unknown) => {
       throw this.#bootError(`QEMU did not start: ${(error as Error).message}`);
     });
+    return started;
   }
 
-  #launchedAt = 0;
-
-  async #waitReady(budgetMs: number): Promise<void> {
-    const deadline = this.#launchedAt + budgetMs;
-    while (!this.#console.contains(READY_MARKER)) {
+  /** Waits for the ready marker printed after console offset `from` (this boot's), then for SSH. */
+  async #waitReady(cause: BootTiming['cause'], started: number, budgetMs: number, from = 0): Promise<void> {
+    const deadline = started + budgetMs;
+    while (!this.#console.contains(READY_MARKER, from)) {
       this.ctx.signal.throwIfAborted();
       if (this.#exit) throw this.#bootError(`QEMU exited (code ${this.#exit.code}) before the guest was ready`);
-      const fatal = FATAL_MARKER.exec(this.#console.text)?.[0];
+      const fatal = FATAL_MARKER.exec(this.#console.text.slice(from))?.[0];
       if (fatal) throw this.#bootError(`failed to boot: console says "${fatal}"`);
       if (Date.now() > deadline) {
         throw new BootFailedError(this.name, `not ready after ${Math.round(budgetMs / 1000)}s; last console line: ${this.#console.lastLine() || '(empty console)'}`, this.#console.tail(), {
@@ -216,9 +259,11 @@ export class QemuMachine implements Machine {
       }
       await sleep(200, this.ctx.signal);
     }
-    this.timings.initMs = Date.now() - this.#launchedAt;
+    const initMs = Date.now() - started;
     await this.#connect(Math.max(5_000, deadline - Date.now()));
-    this.timings.sshMs = Date.now() - this.#launchedAt;
+    const boot = { cause, initMs, sshMs: Date.now() - started };
+    this.boots.push(boot);
+    if (cause === 'boot') Object.assign(this.timings, { initMs, sshMs: boot.sshMs });
   }
 
   async #connect(budgetMs: number): Promise<SshConnection> {
@@ -293,20 +338,51 @@ export class QemuMachine implements Machine {
     await this.#kill();
   }
 
+  /**
+   * Starts a powered-off board again: the same command line (same overlay
+   * disk, host ports and private-network port), so the guest boots from what
+   * it had written; resolves when SSH answers (the host key on disk is the
+   * one first trusted). A partitioned board stays partitioned.
+   */
   async powerOn(): Promise<void> {
-    throw new PrerequisiteMissingError(`power-on of QEMU board ${this.name}`, 'not implemented yet for QEMU boards');
+    if (this.#disposed || !this.#args) throw new EdgeproofError('INTERNAL', `${this.name}: cannot power on a board that was ${this.#disposed ? 'disposed' : 'never booted'}`);
+    if (this.running) throw new EdgeproofError('INTERNAL', `${this.name}: cannot power on, it is running`);
+    const from = this.#console.offset;
+    this.ctx.events.emit({ type: 'fault', node: this.name, fault: 'power-on' });
+    const started = await this.#launch(this.#args);
+    if (this.#partitioned) await this.qmp('set_link', { name: PRIVATE_NIC_ID, up: false });
+    await this.#waitReady('power-on', started, this.#bootBudgetMs, from);
   }
 
+  /** Hard reset (QMP system_reset, no shutdown); resolves when the guest is ready again and SSH answers. */
   async reboot(): Promise<void> {
-    throw new PrerequisiteMissingError(`reboot of QEMU board ${this.name}`, 'not implemented yet for QEMU boards');
+    const from = this.#console.offset;
+    this.#dropSsh();
+    this.ctx.events.emit({ type: 'fault', node: this.name, fault: 'reboot', detail: 'QMP system_reset' });
+    const started = Date.now();
+    await this.qmp('system_reset');
+    // A reset keeps a frozen board paused: let it run, or it would never boot.
+    if ((await this.status()) === 'paused') await this.qmp('cont');
+    await this.#waitReady('reboot', started, this.#bootBudgetMs, from);
   }
 
+  /** Takes the private NIC's link down (QMP set_link): frames are dropped both ways; SSH through the user NIC still works. */
   async partition(): Promise<void> {
-    throw new PrerequisiteMissingError(`a private network for QEMU board ${this.name}`, 'not implemented yet for QEMU boards');
+    await this.#setPrivateLink(false);
+    this.ctx.events.emit({ type: 'fault', node: this.name, fault: 'partition', detail: `QMP set_link ${PRIVATE_NIC_ID} off` });
   }
 
   async heal(): Promise<void> {
-    await this.partition();
+    await this.#setPrivateLink(true);
+    this.ctx.events.emit({ type: 'fault', node: this.name, fault: 'heal', detail: `QMP set_link ${PRIVATE_NIC_ID} on` });
+  }
+
+  async #setPrivateLink(up: boolean): Promise<void> {
+    if (!this.member) {
+      throw new PrerequisiteMissingError(`a private network for QEMU board ${this.name}`, 'start the board with QemuBoard.withPrivateNetwork(...), as multi-node clusters do');
+    }
+    await this.qmp('set_link', { name: PRIVATE_NIC_ID, up });
+    this.#partitioned = !up;
   }
 
   /** Guest-initiated halt; boards without PSCI power-off halt, so the console is watched and QEMU ended. */
@@ -321,23 +397,30 @@ export class QemuMachine implements Machine {
     await this.#kill();
   }
 
-  async #kill(): Promise<void> {
+  #dropSsh(): void {
     this.#ssh?.close();
     this.#ssh = undefined;
+  }
+
+  async #kill(): Promise<void> {
+    this.#dropSsh();
     const child = this.#process;
-    if (!child || this.#exit) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    if (this.#qmp && !this.#qmp.closed) await this.#qmp.execute('quit').catch(() => undefined);
-    await Promise.race([exited, sleep(3_000)]);
+    if (!child) return;
     if (!this.#exit) {
-      child.kill('SIGKILL');
-      await exited;
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      if (this.#qmp && !this.#qmp.closed) await this.#qmp.execute('quit').catch(() => undefined);
+      await Promise.race([exited, sleep(3_000)]);
+      if (!this.#exit) {
+        child.kill('SIGKILL');
+        await exited;
+      }
     }
     this.#qmp?.close();
     if (child.pid) this.ctx.session.untrack('processes', (p) => p.pid === child.pid);
   }
 
   dispose = once(async () => {
+    this.#disposed = true;
     await this.#kill();
     rmSync(this.#socketDir, { recursive: true, force: true });
     rmSync(this.#diskDir, { recursive: true, force: true });
@@ -347,4 +430,14 @@ export class QemuMachine implements Machine {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.dispose();
   }
+}
+
+function base64(text: string): string {
+  return Buffer.from(text).toString('base64');
+}
+
+/** edgeproof-init configures the NIC with this MAC as the private one and adds the segment's names to /etc/hosts. */
+function privateKernelParams(member: PrivateMember | undefined): string[] {
+  if (!member) return [];
+  return [`ep.ip1=${member.cidr}`, `ep.mac1=${member.mac}`, `ep.hosts=${base64(member.hostsLines)}`];
 }
