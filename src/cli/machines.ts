@@ -1,16 +1,15 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunContext } from '../core/context.js';
-import { UsageError } from '../core/errors.js';
 import type { Board } from '../emulation/boards.js';
 import { ContainerNetwork } from '../emulation/container/container-network.js';
 import { ContainerNode, type ContainerMachine } from '../emulation/container/container-node.js';
 import { ensureNodeImage } from '../emulation/container/node-image.js';
 import { generateSshKey } from '../emulation/guest/ssh-connection.js';
 import { ensureGuestImages } from '../emulation/images/guest-images.js';
+import { PrivateNetwork } from '../emulation/qemu/private-network.js';
 import { QemuBoard, type QemuMachine } from '../emulation/qemu/qemu-board.js';
 import type { Distribution, Topology } from '../distros/distribution.js';
-import { nodeCount } from '../distros/topology.js';
 import { API_PORT } from '../distros/upstream/upstream-distribution.js';
 
 /** Node names in the outside world: ep-<tag>-cp-0, ep-<tag>-w-0 (unique per run, found by the reaper). */
@@ -21,11 +20,11 @@ export function nodeNames(tag: string, topology: Topology): string[] {
   ];
 }
 
-/** Emulated boards: images built or verified, then one board per node. */
+/**
+ * Emulated boards: images built or verified, then one board per node, all
+ * booting at once; several boards share a private segment on 127.0.0.1.
+ */
 export async function startQemuMachines(ctx: RunContext, board: Board, distribution: Distribution, topology: Topology, memory?: string): Promise<QemuMachine[]> {
-  if (nodeCount(topology) > 1) {
-    throw new UsageError('Multi-node clusters of emulated boards need the private network, which this build does not have yet', 'use --backend container for multi-node topologies');
-  }
   const images = await ctx.phase('prepare images', 90 * 60_000, async () => {
     const payloads = await distribution.diskPayloads(ctx, board.arch);
     return ensureGuestImages(ctx, { arch: board.arch, packages: distribution.guestPackages(board.arch), payloads });
@@ -33,10 +32,16 @@ export async function startQemuMachines(ctx: RunContext, board: Board, distribut
   const key = generateSshKey(`edgeproof-${ctx.runId}`);
   mkdirSync(join(ctx.runDir, 'secrets'), { recursive: true, mode: 0o700 });
   writeFileSync(join(ctx.runDir, 'secrets', 'ssh_key'), key.privateKey, { mode: 0o600 });
-  const [name] = nodeNames(ctx.tag, topology);
-  const machine = await ctx.phase('boot', ctx.scaled(30_000) + 15_000, () =>
-    new QemuBoard(board).withName(name!).withMemory(memory).withImages(images).withSshKey(key).withForwardedPorts(API_PORT).start(ctx), name);
-  return [machine];
+  const names = nodeNames(ctx.tag, topology);
+  const network = names.length > 1 ? await PrivateNetwork.start(ctx, names) : undefined;
+  return Promise.all(
+    names.map((name, index) =>
+      ctx.phase('boot', ctx.scaled(30_000) + 15_000, () => {
+        const builder = new QemuBoard(board).withName(name).withMemory(memory).withImages(images).withSshKey(key).withForwardedPorts(API_PORT);
+        return (network ? builder.withPrivateNetwork(network, index) : builder).start(ctx);
+      }, name),
+    ),
+  );
 }
 
 /** Node containers on the cluster's own internal Docker network, all started at once. */

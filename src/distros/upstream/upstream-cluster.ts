@@ -201,7 +201,8 @@ export class UpstreamCluster implements StartedCluster {
       put(GUEST.autostart, autostartScript(this.plan, node), 0o755);
       const archive = execFileSync('tar', ['-C', stage, '--owner=0', '--group=0', '-czf', '-', '.']);
       await this.#machine(node).exec(
-        `test -x ${GUEST.bin}/kubelet || { echo "Kubernetes binaries missing in ${GUEST.bin}" >&2; exit 3; }; tar -xzf - -C / --no-same-owner --no-overwrite-dir`,
+        // sync: a power-off is a hard kill, and a node must find its autostart script when it comes back.
+        `test -x ${GUEST.bin}/kubelet || { echo "Kubernetes binaries missing in ${GUEST.bin}" >&2; exit 3; }; tar -xzf - -C / --no-same-owner --no-overwrite-dir && sync`,
         { input: archive },
       );
     } finally {
