@@ -306,13 +306,14 @@ async function attemptCell(env: CniEnv, run: CellRun, view: ClusterView, started
   try {
     const probeRun = await probe(env, run.cell.source, run.target!.url);
     run.lastRun = probeRun;
-    run.durationMs = Math.round(performance.now() - started);
     const failure = probeRun.error ?? httpProbeFailure(probeRun.result!, run.target!.backends);
     if (failure) run.last = failure;
     else run.settled = pass({ ...run.evidence, ...answerEvidence(probeRun, view), attempts: run.attempts });
   } catch (error) {
     if (env.ctx.signal.aborted) throw error;
     run.error = error;
+  } finally {
+    run.durationMs = Math.round(performance.now() - started);
   }
 }
 
@@ -419,6 +420,18 @@ interface PolicySample {
   detail: string;
 }
 
+/**
+ * NET-5, in four steps on one client -> server pair (server on another node when there is one):
+ * 1. before any policy the client reaches the server (Eventually, 120 s x scale);
+ * 2. deny-all ingress on the server: probes every 2 s until one is blocked (the CNI programmed it,
+ *    within 20 s x scale). None blocked and traffic passing: the CNI does not enforce
+ *    NetworkPolicy, not applicable;
+ * 3. the window: a probe starts every 2 s for 20 s of real time; every one must be blocked;
+ * 4. an allow policy from the client's label: the client gets through within 20 s x scale, and a
+ *    pod without the label (the outsider) stays blocked.
+ * Blocked means the probe ran to its end without an HTTP answer; a probe that could not run
+ * (exec failed) never counts as blocked.
+ */
 async function networkPolicy(env: CniEnv, plan: CniPlan, deployed: Deployed): Promise<CheckOutcome> {
   const { ctx } = env;
   const { server, client, outsider } = plan.policy;

@@ -77,11 +77,18 @@ export function execInPod(kc: KubeConfig, request: PodExecRequest): Promise<PodE
           socket = ws as unknown as typeof socket;
           if (settled) return socket!.close();
           socket!.on('close', () => finish({ error: new KubeApiError(operation, undefined, 'the exec stream closed without an exit status') }));
-          socket!.on('error', (error) => finish({ error: new KubeApiError(operation, undefined, error instanceof Error ? error.message : String(error), { cause: error }) }));
+          socket!.on('error', (error) => finish({ error: new KubeApiError(operation, undefined, errorText(error), { cause: error }) }));
         },
-        (error: unknown) => finish({ error: new KubeApiError(operation, undefined, error instanceof Error ? error.message : String(error), { cause: error }) }),
+        (error: unknown) => finish({ error: new KubeApiError(operation, undefined, errorText(error), { cause: error }) }),
       );
   });
+}
+
+/** ws rejects the upgrade with an ErrorEvent ({ message, error }), not an Error. */
+function errorText(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  const message = (error as { message?: unknown } | null)?.message;
+  return typeof message === 'string' && message ? message : String(error);
 }
 
 function collector(): { stream: Writable; text(): string } {
