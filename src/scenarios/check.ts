@@ -26,8 +26,15 @@ export const skipped = (reason: string, evidence: Evidence = {}): CheckOutcome =
  * not-applicable. Nothing that did not run is ever a pass.
  */
 export async function runCheck(ctx: RunContext, spec: CheckSpec, body: () => Promise<CheckOutcome>): Promise<CheckOutcome> {
-  const started = Date.now();
   ctx.progress.start(`${spec.id} ${spec.name}`);
+  const { outcome, durationMs } = await evaluateCheck(ctx, body);
+  recordCheck(ctx, spec, outcome, durationMs);
+  return outcome;
+}
+
+/** Runs a check's body without recording it (checks that run side by side are recorded afterwards, in order). */
+export async function evaluateCheck(ctx: RunContext, body: () => Promise<CheckOutcome>): Promise<{ outcome: CheckOutcome; durationMs: number }> {
+  const started = Date.now();
   let outcome: CheckOutcome;
   try {
     outcome = await body();
@@ -38,9 +45,12 @@ export async function runCheck(ctx: RunContext, spec: CheckSpec, body: () => Pro
         ? notApplicable(describeError(error), { prerequisite: error.what })
         : fail(describeError(error), { errorCode: error instanceof EdgeproofError ? error.code : 'INTERNAL' });
   }
-  const durationMs = Date.now() - started;
+  return { outcome, durationMs: Date.now() - started };
+}
+
+/** Records an evaluated check: the event and the progress line. */
+export function recordCheck(ctx: RunContext, spec: CheckSpec, outcome: CheckOutcome, durationMs: number): void {
   ctx.events.emit({ type: 'check', ...spec, verdict: outcome.verdict, durationMs, evidence: outcome.evidence, ...(outcome.reason ? { reason: outcome.reason } : {}) });
   const mark = outcome.verdict === 'pass' ? 'ok' : outcome.verdict === 'fail' ? 'failed' : 'skipped';
   ctx.progress.end(`${spec.id} ${spec.name}`, durationMs, mark, outcome.verdict === 'pass' ? undefined : `${outcome.verdict}: ${outcome.reason ?? ''}`);
-  return outcome;
 }

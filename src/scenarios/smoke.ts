@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { V1Pod } from '@kubernetes/client-node';
 import type { RunContext } from '../core/context.js';
 import { WaitTimeoutError } from '../core/errors.js';
@@ -6,7 +5,8 @@ import { waitFor } from '../core/wait.js';
 import type { StartedCluster } from '../distros/distribution.js';
 import { fail, pass, runCheck, type CheckOutcome } from './check.js';
 import { apiGet, kube, kubeClients, type KubeClients } from './kube.js';
-import { clusterIpService, httpProbePod, webDeployment } from './workloads.js';
+import { describePods, withSuiteNamespace } from './suite-kit.js';
+import { clusterIpService, httpProbeFailure, httpProbePod, parseHttpProbeOutput, webDeployment } from './workloads.js';
 
 const SUITE = 'smoke';
 
@@ -16,7 +16,6 @@ const SUITE = 'smoke';
  */
 export async function runSmokeSuite(ctx: RunContext, cluster: StartedCluster): Promise<CheckOutcome[]> {
   const clients = kubeClients(cluster.kubeConfig());
-  const namespace = `ep-smoke-${createHash('sha256').update(ctx.runId).digest('hex').slice(0, 8)}`;
   const outcomes: CheckOutcome[] = [];
   const check = async (id: string, name: string, body: () => Promise<CheckOutcome>) => {
     const outcome = await runCheck(ctx, { id, suite: SUITE, name }, body);
@@ -26,10 +25,9 @@ export async function runSmokeSuite(ctx: RunContext, cluster: StartedCluster): P
 
   await check('BOOT-1', 'every expected node is Ready and no other node exists', () => nodesReady(ctx, clients, cluster));
   await check('BOOT-3', 'apiserver /readyz and /livez answer 200', () => apiHealth(cluster));
-  await kube('create namespace', () => clients.core.createNamespace({ body: { metadata: { name: namespace, labels: { 'app.kubernetes.io/managed-by': 'edgeproof' } } } }));
-  try {
+  await withSuiteNamespace(ctx, clients, SUITE, async (namespace) => {
     const deployed = await check('SMOKE-1', 'a Deployment of 2 pods becomes Running', () => deployWeb(ctx, clients, cluster, namespace));
-    if (deployed.verdict !== 'pass') return outcomes;
+    if (deployed.verdict !== 'pass') return;
     const podIps = deployed.evidence.podIps as string[];
     await check('SMOKE-2', 'HTTP from a pod to another pod\'s IP', () =>
       httpFromPod(ctx, clients, cluster, namespace, 'ep-probe-pod', `http://${podIps[1]}:8080/`));
@@ -37,9 +35,7 @@ export async function runSmokeSuite(ctx: RunContext, cluster: StartedCluster): P
     await check('SMOKE-3', 'HTTP from a pod through a ClusterIP Service', () =>
       httpFromPod(ctx, clients, cluster, namespace, 'ep-probe-svc', `http://${serviceIp}/`));
     await check('BOOT-2', 'no pod is failing or crash-looping', () => podsHealthy(clients));
-  } finally {
-    await kube('delete namespace', () => clients.core.deleteNamespace({ name: namespace })).catch(() => undefined);
-  }
+  });
   return outcomes;
 }
 
@@ -120,13 +116,11 @@ async function httpFromPod(ctx: RunContext, clients: KubeClients, cluster: Start
   }
   const log = await kube('read probe log', () => clients.core.readNamespacedPodLog({ name, namespace })).catch((error: Error) => `(log unavailable: ${error.message})`);
   const body = String(log).trim();
-  const marker = /edgeproof-marker \S+/.exec(body)?.[0];
-  const evidence = { url, probe: name, probeNode: pod.spec?.nodeName, phase: pod.status?.phase, status: body.split('\n')[0]?.trim(), body: marker ?? body.slice(0, 300), elapsedMs: Date.now() - started };
-  const statusLine = body.split('\n')[0]?.trim() ?? '';
+  const probe = parseHttpProbeOutput(body);
+  const evidence = { url, probe: name, probeNode: pod.spec?.nodeName, phase: pod.status?.phase, status: probe.statusLine ?? probe.error, body: probe.marker ?? body.slice(0, 300), requestMs: probe.elapsedMs, elapsedMs: Date.now() - started };
   if (pod.status?.phase !== 'Succeeded') return fail(`probe pod ${name} failed to fetch ${url}: ${body || 'no output'}`, evidence);
-  if (!/^HTTP\/1\.[01] 200\b/.test(statusLine)) return fail(`${url} answered "${statusLine || 'nothing'}", not 200`, evidence);
-  if (!body.includes('edgeproof-marker')) return fail(`the answer from ${url} lacks the web pod's marker`, evidence);
-  return pass(evidence);
+  const failure = httpProbeFailure(probe);
+  return failure ? fail(`${url}: ${failure}`, evidence) : pass(evidence);
 }
 
 async function podsHealthy(clients: KubeClients): Promise<CheckOutcome> {
@@ -139,15 +133,4 @@ async function podsHealthy(clients: KubeClients): Promise<CheckOutcome> {
   const restarts = Object.fromEntries(list.items.map((p) => [`${p.metadata?.namespace}/${p.metadata?.name}`, p.status?.containerStatuses?.reduce((n, c) => n + c.restartCount, 0) ?? 0]));
   if (failing.length > 0) return fail(`${failing.length} pod(s) failing: ${failing.map((p) => p.metadata?.name).join(', ')}`, { restarts });
   return pass({ pods: list.items.length, restarts });
-}
-
-function describePods(pods: V1Pod[]): string {
-  if (pods.length === 0) return 'no pods yet';
-  return pods
-    .map((p) => {
-      const waiting = p.status?.containerStatuses?.find((c) => c.state?.waiting)?.state?.waiting;
-      const scheduled = p.status?.conditions?.find((c) => c.type === 'PodScheduled');
-      return `${p.metadata?.name}: ${p.status?.phase ?? '?'}${waiting ? ` (${waiting.reason}: ${waiting.message ?? ''})` : ''}${scheduled?.status === 'False' ? ` (unschedulable: ${scheduled.message})` : ''}`;
-    })
-    .join('; ');
 }
