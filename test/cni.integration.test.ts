@@ -2,11 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { RunContext } from '../src/core/context.js';
 import type { StartedCluster } from '../src/distros/distribution.js';
-import { UpstreamDistribution } from '../src/distros/upstream/upstream-distribution.js';
-import { startContainerMachines } from '../src/cli/machines.js';
 import { runCniSuite } from '../src/scenarios/cni.js';
 import { suiteNamespace } from '../src/scenarios/suite-kit.js';
-import { newRunContext } from './fixtures.js';
+import { CONTAINER_TIMEOUT_SCALE, newRunContext, startTwoNodeCluster } from './fixtures.js';
 
 interface CheckEvent {
   id: string;
@@ -27,11 +25,8 @@ describe('CNI suite on a two-node upstream cluster (container backend)', () => {
   let checks: CheckEvent[];
 
   beforeAll(async () => {
-    ctx = newRunContext('cni');
-    const distribution = new UpstreamDistribution();
-    const topology = { controlPlanes: 1, workers: 1 };
-    const machines = await startContainerMachines(ctx, distribution, topology);
-    cluster = await distribution.formCluster(ctx, machines, topology);
+    ctx = newRunContext('cni', CONTAINER_TIMEOUT_SCALE);
+    cluster = await startTwoNodeCluster(ctx);
     const outcomes = await runCniSuite(ctx, cluster);
     checks = ctx.events.events.filter((e) => e.type === 'check' && e.suite === 'cni') as unknown as CheckEvent[];
     expect(outcomes).toHaveLength(checks.length);

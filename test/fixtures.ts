@@ -14,10 +14,16 @@ import { readdirSync } from 'node:fs';
 import type { StartedCluster, Topology } from '../src/distros/distribution.js';
 import { startContainerMachines } from '../src/cli/machines.js';
 
-/** Integration tests share the real build cache; progress is shown so long builds are visible. */
-export function newRunContext(label: string): RunContext {
+/**
+ * Integration tests share the real build cache; progress is shown so long
+ * builds are visible. The default timeout scale is TCG's; node containers run
+ * natively and use a small one (CONTAINER_TIMEOUT_SCALE), so budgets mean what they say.
+ */
+export const CONTAINER_TIMEOUT_SCALE = 2;
+
+export function newRunContext(label: string, timeoutScale = 8): RunContext {
   const runDir = mkdtempSync(join(tmpdir(), `ep-test-${label}-`));
-  const ctx = new RunContext({ runDir, timeoutScale: 8, progress: process.env.EDGEPROOF_TEST_QUIET ? silentProgress : createProgress() });
+  const ctx = new RunContext({ runDir, timeoutScale, progress: process.env.EDGEPROOF_TEST_QUIET ? silentProgress : createProgress() });
   // Registered first, so removed last: logs and secrets do not outlive the test.
   ctx.scope.defer('remove test run dir', () => rmSync(runDir, { recursive: true, force: true }));
   ctx.events.emit({ type: 'run-start', runId: ctx.runId, argv: [], config: { test: label } });

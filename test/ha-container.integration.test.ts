@@ -6,7 +6,7 @@ import type { StartedCluster } from '../src/distros/distribution.js';
 import { harnessLeftovers } from '../src/emulation/container/docker-engine.js';
 import { haBudgets, runHaSuite } from '../src/scenarios/ha-failover.js';
 import { runSmokeSuite } from '../src/scenarios/smoke.js';
-import { newRunContext, startContainerCluster } from './fixtures.js';
+import { CONTAINER_TIMEOUT_SCALE, newRunContext, startContainerCluster } from './fixtures.js';
 
 type CheckEvent = { type: 'check'; id: string; verdict: string; reason?: string; evidence: Record<string, unknown> };
 type Measurement = { type: 'measurement'; id: string; value: number };
@@ -21,7 +21,7 @@ describe('HA upstream cluster on the container backend (3+1)', () => {
   let cluster: StartedCluster;
 
   beforeAll(async () => {
-    ctx = newRunContext('ha');
+    ctx = newRunContext('ha', CONTAINER_TIMEOUT_SCALE);
     cluster = await startContainerCluster(ctx, { controlPlanes: 3, workers: 1 });
   });
 

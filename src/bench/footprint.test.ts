@@ -259,6 +259,6 @@ describe('sampleFootprint and measureBaseline through a real shell', () => {
     const broken: NodeExec = async () => (await run('dash', ['-c', 'echo "sh: 1: cat: not found"'])).stdout;
     await expect(
       sampleFootprint({ exec: broken, processNames: [], cgroupPaths: [], baselineUsedBytes: 0, intervalMs: 50, durationMs: 120 }),
-    ).rejects.toThrow(/no sample in 3 probes: .*cat: not found/);
+    ).rejects.toThrow(/no sample in [1-9]\d* probes: .*cat: not found/);
   });
 });

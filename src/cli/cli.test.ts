@@ -93,7 +93,9 @@ describe.concurrent('edgeproof boards and help', () => {
     const { code, stdout } = await edgeproof('run', '--help');
     expect(code).toBe(0);
     expect(stdout).toContain('--timeout-scale <float>');
-    expect(stdout).toContain('default: "rpi4"');
+    expect(stdout).toContain('(default: rpi4)');
+    expect(stdout).toContain('--topology <n[+w]>');
+    expect(stdout).toContain('default: "1"');
     expect(stdout).toContain('"smoke,footprint,api-latency"');
   });
 });

@@ -97,7 +97,7 @@ describe('Session', () => {
     session.track('tempDirs', '/tmp/a');
     session.track('processes', { pid: 123, marker: 'ep-x-cp-0' });
     session.track('containers', 'ep-x-registry');
-    expect(read().resources).toEqual({ processes: [{ pid: 123, marker: 'ep-x-cp-0' }], tempDirs: ['/tmp/a'], containers: ['ep-x-registry'], networks: [] });
+    expect(read().resources).toEqual({ processes: [{ pid: 123, marker: 'ep-x-cp-0' }], tempDirs: ['/tmp/a'], containers: ['ep-x-registry'], networks: [], cgroupDirs: [] });
     expect(statSync(file).mode & 0o777).toBe(0o600);
 
     session.untrack('processes', (p) => p.pid === 123);
