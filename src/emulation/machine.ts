@@ -43,6 +43,20 @@ export interface Machine extends AsyncDisposable {
   dispose(): Promise<void>;
 }
 
+type Exec = (command: string, options?: ExecOptions) => Promise<ExecResult>;
+
+/** Writes a file through a shell (mkdir -p, cat from stdin, chmod): how every SSH-reached machine writes files. */
+export async function writeFileThroughShell(exec: Exec, path: string, content: string | Buffer, mode = 0o644): Promise<void> {
+  const dir = path.slice(0, path.lastIndexOf('/')) || '/';
+  await exec(`mkdir -p ${shellQuote(dir)} && cat > ${shellQuote(path)} && chmod ${mode.toString(8)} ${shellQuote(path)}`, { input: content });
+}
+
+/** Reads a file through a shell, base64 on the wire so binary content survives. */
+export async function readFileThroughShell(exec: Exec, path: string): Promise<Buffer> {
+  const result = await exec(`base64 < ${shellQuote(path)}`);
+  return Buffer.from(result.stdout, 'base64');
+}
+
 /** Single-quotes a string for a POSIX shell. */
 export function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;

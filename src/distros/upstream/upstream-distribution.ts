@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
 import type { RunContext } from '../../core/context.js';
@@ -13,7 +14,7 @@ import type { Arch } from '../../emulation/boards.js';
 import type { DiskPayload } from '../../emulation/images/guest-images.js';
 import type { Machine } from '../../emulation/machine.js';
 import versions from '../../../fixtures/versions.json' with { type: 'json' };
-import type { ClusterNode, Distribution, FootprintTargets, StartedCluster, Topology } from '../distribution.js';
+import type { ClusterNode, Distribution, FootprintTargets, NodeRequirements, StartedCluster, Topology } from '../distribution.js';
 import { ensureKubernetesBinaries, ensureWorkloadImages, UPSTREAM_GUEST_PACKAGES, WORKLOAD_IMAGE } from './artifacts.js';
 import { issuePki, type Pki } from './pki.js';
 import {
@@ -36,11 +37,33 @@ const CLUSTER_CIDR = '10.244.0.0/16';
 const SERVICE_IP = '10.96.0.1';
 const SERVICE_PROCESSES = ['containerd', 'containerd-shim-runc-v2', 'etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kubelet', 'kube-proxy'];
 
+/**
+ * What a node needs for the upstream driver: edgeproof's own supervisor runs
+ * the services (no systemd), from Debian's runtime packages and the binaries
+ * edgeproof built (copied to /opt/edgeproof on ssh hosts).
+ */
+export const UPSTREAM_REQUIREMENTS: NodeRequirements = {
+  systemd: false,
+  snapd: false,
+  minMemoryMiB: 1024,
+  memoryCgroup: true,
+  commands: [
+    { name: 'containerd', fix: 'apt-get install containerd' },
+    { name: 'runc', fix: 'apt-get install runc' },
+    { name: 'etcd', fix: 'apt-get install etcd-server' },
+    { name: 'iptables', fix: 'apt-get install iptables' },
+    { name: 'conntrack', fix: 'apt-get install conntrack' },
+    { name: 'setsid', fix: 'apt-get install util-linux' },
+  ],
+};
+
 /** Upstream Kubernetes built from Debian's source package: the baseline distribution. */
 export class UpstreamDistribution implements Distribution {
   readonly name = 'upstream';
   readonly version = versions.kubernetes.version;
+  readonly apiPort = API_PORT;
   readonly claims = { architectures: ['arm64', 'amd64'] as Arch[], ha: true };
+  readonly requirements: NodeRequirements = UPSTREAM_REQUIREMENTS;
 
   guestPackages(): string[] {
     return UPSTREAM_GUEST_PACKAGES;
@@ -141,10 +164,14 @@ class UpstreamCluster implements StartedCluster {
   async #issuePki(): Promise<Pki> {
     const dir = join(this.ctx.runDir, 'secrets', 'pki');
     const node = this.machine.name;
+    const endpoint = this.machine.hostEndpoint(API_PORT);
+    // Where the harness connects (an ssh host's address) must be in the certificate too.
+    const harnessName = isIP(endpoint.host) ? [] : [endpoint.host];
+    const harnessIp = isIP(endpoint.host) && !['127.0.0.1', this.machine.address].includes(endpoint.host) ? [endpoint.host] : [];
     const pki = await issuePki({
       dir,
-      apiServerNames: ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', 'localhost', node],
-      apiServerIps: ['127.0.0.1', this.machine.address, SERVICE_IP],
+      apiServerNames: ['kubernetes', 'kubernetes.default', 'kubernetes.default.svc', 'kubernetes.default.svc.cluster.local', 'localhost', node, ...harnessName],
+      apiServerIps: ['127.0.0.1', this.machine.address, SERVICE_IP, ...harnessIp],
       clients: [
         { name: 'admin', commonName: 'edgeproof-admin', organization: 'system:masters' },
         { name: 'apiserver-kubelet-client', commonName: 'kube-apiserver-kubelet-client', organization: 'system:masters' },
@@ -154,7 +181,6 @@ class UpstreamCluster implements StartedCluster {
         { name: `kubelet-${node}`, commonName: `system:node:${node}`, organization: 'system:nodes' },
       ],
     });
-    const endpoint = this.machine.hostEndpoint(API_PORT);
     writeFileSync(
       this.kubeconfigPath,
       kubeconfigYaml({ server: `https://${endpoint.host}:${endpoint.port}`, caPem: pki.read('ca.crt'), certPem: pki.read('admin.crt'), keyPem: pki.read('admin.key'), user: 'edgeproof-admin' }),

@@ -10,7 +10,7 @@ import { once } from '../../core/scope.js';
 import { sleep } from '../../core/wait.js';
 import { boardMemory, type Board } from '../boards.js';
 import { SshConnection, type SshKeyPair } from '../guest/ssh-connection.js';
-import { shellQuote, type ExecOptions, type ExecResult, type Machine, type MachineCapability } from '../machine.js';
+import { readFileThroughShell, writeFileThroughShell, type ExecOptions, type ExecResult, type Machine, type MachineCapability } from '../machine.js';
 import { ConsoleWatcher } from './console-watcher.js';
 import { detectAccel, freePort } from './host-probe.js';
 import { macFor, qemuArgs, type BootKit } from './qemu-args.js';
@@ -256,13 +256,11 @@ export class QemuMachine implements Machine {
   }
 
   async writeFile(guestPath: string, content: string | Buffer, mode = 0o644): Promise<void> {
-    const dir = guestPath.slice(0, guestPath.lastIndexOf('/')) || '/';
-    await this.exec(`mkdir -p ${shellQuote(dir)} && cat > ${shellQuote(guestPath)} && chmod ${mode.toString(8)} ${shellQuote(guestPath)}`, { input: content });
+    await writeFileThroughShell((command, options) => this.exec(command, options), guestPath, content, mode);
   }
 
   async readFile(guestPath: string): Promise<Buffer> {
-    const result = await this.exec(`base64 < ${shellQuote(guestPath)}`);
-    return Buffer.from(result.stdout, 'base64');
+    return readFileThroughShell((command, options) => this.exec(command, options), guestPath);
   }
 
   async qmp<T = unknown>(command: string, args?: Record<string, unknown>): Promise<T> {
