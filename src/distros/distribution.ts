@@ -3,6 +3,7 @@ import type { RunContext } from '../core/context.js';
 import type { Arch } from '../emulation/boards.js';
 import type { DiskPayload } from '../emulation/images/guest-images.js';
 import type { Machine } from '../emulation/machine.js';
+import type { HostRequirements } from '../emulation/ssh/host-checks.js';
 
 export type NodeRole = 'control-plane' | 'worker';
 
@@ -36,18 +37,7 @@ export interface DistributionClaims {
 }
 
 /** What a node must offer before this distribution can be installed on it (checked on ssh hosts). */
-export interface NodeRequirements {
-  /** Booted with systemd as PID 1 (installers write systemd units). */
-  systemd: boolean;
-  /** snapd running (MicroK8s). */
-  snapd: boolean;
-  /** Minimum total memory, MiB. */
-  minMemoryMiB: number;
-  /** A memory cgroup controller (v1 or v2). */
-  memoryCgroup: boolean;
-  /** Executables that must be on PATH, each with the fix when absent. */
-  commands: { name: string; fix: string }[];
-}
+export type NodeRequirements = HostRequirements;
 
 /** A root filesystem able to host a distribution: data for the image builder (Debian packages, size, init). */
 export interface GuestImageSpec {

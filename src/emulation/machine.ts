@@ -40,6 +40,11 @@ export interface Machine extends AsyncDisposable {
   thaw(): Promise<void>;
   /** Hard power-off: no shutdown, the disk stays. */
   powerOff(): Promise<void>;
+  /** Reboots and resolves once the machine answers again ('reboot' capability). */
+  reboot?(): Promise<void>;
+  /** Cuts traffic between this machine and `peers` (IP addresses) until heal() ('partition' capability). */
+  partition?(peers: string[]): Promise<void>;
+  heal?(): Promise<void>;
   dispose(): Promise<void>;
 }
 
