@@ -128,6 +128,8 @@ export interface Distribution {
   guestPackages(arch: Arch): string[];
   /** The whole guest image variant: packages, size and init (absent: the base image with guestPackages). */
   guestImage?(arch: Arch): GuestImageSpec;
+  /** A version, channel or topology this arch cannot run: UsageError, pure and instant (called while parsing flags). */
+  validate?(arch: Arch, topology: Topology): void;
   /**
    * Runs before any machine boots: a version or channel the arch cannot run is
    * a UsageError; an install source this host cannot reach (and no air-gap

@@ -86,6 +86,11 @@ export class K3sDistribution implements Distribution {
     return [await ensureWorkloadImages(ctx, arch)];
   }
 
+  /** Every K3s release ships amd64 and arm64 binaries; what can be wrong is the server count. */
+  validate(_arch: Arch, topology: Topology): void {
+    validateK3sTopology(topology);
+  }
+
   async preflight(ctx: PreflightContext): Promise<PreflightReport> {
     return checkInstallSources(
       {

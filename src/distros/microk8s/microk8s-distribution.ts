@@ -108,6 +108,10 @@ export class Microk8sDistribution implements Distribution {
     };
   }
 
+  validate(arch: Arch, topology: Topology): void {
+    validateChannel(this.channel, arch, topology);
+  }
+
   async preflight(ctx: PreflightContext): Promise<PreflightReport> {
     validateChannel(this.channel, ctx.arch);
     const { sources, airgapFiles } = this.sourcePlan();

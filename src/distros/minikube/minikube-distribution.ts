@@ -123,6 +123,10 @@ export class MinikubeDistribution implements Distribution {
     return [await ensureWorkloadImages(ctx, arch)];
   }
 
+  validate(arch: Arch, topology: Topology): void {
+    validateMinikube(this.minikubeVersion, arch, this.#driver ?? defaultDriver(topology), topology);
+  }
+
   async preflight(ctx: PreflightContext): Promise<PreflightReport> {
     const driver = this.#driver ?? 'none';
     validateMinikube(this.minikubeVersion, ctx.arch, driver, { controlPlanes: 1, workers: 0 });

@@ -73,10 +73,15 @@ export class UpstreamDistribution implements Distribution {
     return [await ensureKubernetesBinaries(ctx, arch), await ensureWorkloadImages(ctx, arch)];
   }
 
-  async formCluster(ctx: RunContext, machines: Machine[], topology: Topology): Promise<StartedCluster> {
-    if (topology.controlPlanes !== 1 || topology.workers !== 0 || machines.length !== 1) {
+  validate(_arch: Arch, topology: Topology): void {
+    if (topology.controlPlanes !== 1 || topology.workers !== 0) {
       throw new UsageError(`The upstream distribution forms single-node clusters in this version (asked for ${topology.controlPlanes}+${topology.workers})`, 'use --topology 1');
     }
+  }
+
+  async formCluster(ctx: RunContext, machines: Machine[], topology: Topology): Promise<StartedCluster> {
+    this.validate(machines[0]?.arch ?? 'arm64', topology);
+    if (machines.length !== 1) throw new UsageError(`The upstream distribution runs on one machine (${machines.length} given)`, 'use --topology 1');
     const machine = machines[0]!;
     const cluster = new UpstreamCluster(ctx, machine, topology);
     ctx.scope.defer('upstream cluster', () => cluster.dispose());
