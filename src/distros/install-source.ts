@@ -159,11 +159,11 @@ export interface SourcePlan {
  * The install-source half of a preflight: with --airgap every file must be
  * there; without it every source must answer from this host.
  */
-export async function checkInstallSources(plan: SourcePlan, options: { timeoutMs?: number; signal?: AbortSignal } = {}) {
+export async function checkInstallSources(plan: SourcePlan, ctx: { probeTimeoutMs?: number; signal?: AbortSignal } = {}) {
   if (plan.airgapDir) {
     resolveAirgapFiles(plan.distribution, plan.airgapDir, plan.airgapFiles);
     return { resolved: plan.resolved, source: 'airgap' as const, probed: [] };
   }
-  const probed = await requireReachable(plan.distribution, plan.sources, options);
+  const probed = await requireReachable(plan.distribution, plan.sources, { ...(ctx.probeTimeoutMs ? { timeoutMs: ctx.probeTimeoutMs } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
   return { resolved: plan.resolved, source: 'online' as const, probed };
 }

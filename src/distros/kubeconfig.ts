@@ -117,6 +117,11 @@ export function withServer(doc: KubeconfigDocument, server: string): KubeconfigD
   return copy;
 }
 
+/** A kubeconfig as a distribution prints it, one context kept, its server where the harness reaches the apiserver. */
+export function forHarness(text: string, source: string, endpoint: { host: string; port: number }): KubeconfigDocument {
+  return withServer(minify(parseKubeconfig(text, source), source), `https://${endpoint.host}:${endpoint.port}`);
+}
+
 export function serverOf(doc: KubeconfigDocument): string | undefined {
   const context = doc.contexts.find((c) => c.name === doc['current-context']) ?? doc.contexts[0];
   return doc.clusters.find((c) => c.name === context?.context.cluster)?.cluster.server;

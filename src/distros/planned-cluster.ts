@@ -127,3 +127,13 @@ export class PlannedCluster implements StartedCluster {
     await this.dispose();
   }
 }
+
+/** Registers the cluster for teardown, then waits until its nodes are Ready through the API. */
+export async function startPlannedCluster(ctx: RunContext, spec: PlannedClusterSpec, startedAt: number): Promise<PlannedCluster> {
+  const cluster = new PlannedCluster(ctx, spec);
+  ctx.scope.defer(`${spec.distro} cluster`, () => cluster.dispose());
+  const budgetMs = ctx.scaled(300_000);
+  await ctx.phase('nodes Ready', budgetMs + 15_000, (signal) => waitNodesReady(cluster.kubeConfig(), spec.nodes.map((n) => n.name), budgetMs, signal));
+  spec.milestones.nodeReady = Date.now() - startedAt;
+  return cluster;
+}

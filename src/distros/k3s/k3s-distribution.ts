@@ -18,9 +18,9 @@ import type {
 } from '../distribution.js';
 import { systemdGuestImage } from '../guest-variants.js';
 import { checkInstallSources, requireReachableFromNode, resolveAirgapFiles } from '../install-source.js';
-import { minify, parseKubeconfig, withServer } from '../kubeconfig.js';
+import { forHarness } from '../kubeconfig.js';
 import { runStep, runSteps } from '../plan.js';
-import { PlannedCluster, assignRoles, randomToken, waitNodesReady, type RoleAssignment } from '../planned-cluster.js';
+import { assignRoles, startPlannedCluster, randomToken, type RoleAssignment } from '../planned-cluster.js';
 import { ensureWorkloadImages, WORKLOAD_IMAGE } from '../upstream/artifacts.js';
 import { K3S_API_PORT, installPlan, k3sAirgapFiles, k3sFootprint, k3sSources, kubeconfigPlan, parseK3sVersion, type K3sAirgap, type K3sVersion } from './plans.js';
 
@@ -100,7 +100,7 @@ export class K3sDistribution implements Distribution {
         sources: k3sSources(this.k3sVersion, ctx.arch),
         ...(this.#airgapDir ? { airgapDir: this.#airgapDir } : {}),
       },
-      { ...(ctx.probeTimeoutMs ? { timeoutMs: ctx.probeTimeoutMs } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) },
+      ctx,
     );
   }
 
@@ -122,22 +122,22 @@ export class K3sDistribution implements Distribution {
     milestones.joined = Date.now() - started;
     const kubeconfig = await this.#kubeconfig(ctx, first!.machine);
     const nodes = roles.map(({ machine, role }) => ({ name: machine.name, role, machine }));
-    const cluster = new PlannedCluster(ctx, {
-      distro: NAME,
-      version: this.version,
-      topology,
-      nodes,
-      kubeconfig,
-      workloadImage: WORKLOAD_IMAGE,
-      milestones,
-      footprint: (node) => k3sFootprint(node.role),
-      logUnits: ['k3s', 'k3s-agent'],
-      secrets: [token],
-    });
-    ctx.scope.defer('k3s cluster', () => cluster.dispose());
-    await ctx.phase('nodes Ready', ctx.scaled(300_000) + 15_000, (signal) => waitNodesReady(cluster.kubeConfig(), nodes.map((n) => n.name), ctx.scaled(300_000), signal));
-    milestones.nodeReady = Date.now() - started;
-    return cluster;
+    return startPlannedCluster(
+      ctx,
+      {
+        distro: NAME,
+        version: this.version,
+        topology,
+        nodes,
+        kubeconfig,
+        workloadImage: WORKLOAD_IMAGE,
+        milestones,
+        footprint: (node) => k3sFootprint(node.role),
+        logUnits: ['k3s', 'k3s-agent'],
+        secrets: [token],
+      },
+      started,
+    );
   }
 
   #plan(node: RoleAssignment, join: { token: string; airgap: K3sAirgap | undefined; clusterInit?: boolean; serverUrl?: string }) {
@@ -164,9 +164,7 @@ export class K3sDistribution implements Distribution {
   /** /etc/rancher/k3s/k3s.yaml with its 127.0.0.1 server replaced by where the harness reaches 6443. */
   async #kubeconfig(ctx: RunContext, first: Machine) {
     const printed = await runStep(ctx, first, kubeconfigPlan(Math.round(ctx.scaled(120_000) / 1000)));
-    const doc = minify(parseKubeconfig(printed.stdout, 'k3s.yaml'), 'k3s.yaml');
-    const endpoint = first.hostEndpoint(K3S_API_PORT);
-    return withServer(doc, `https://${endpoint.host}:${endpoint.port}`);
+    return forHarness(printed.stdout, 'k3s.yaml', first.hostEndpoint(K3S_API_PORT));
   }
 }
 

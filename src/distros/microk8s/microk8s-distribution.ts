@@ -19,9 +19,9 @@ import type {
 } from '../distribution.js';
 import { systemdGuestImage } from '../guest-variants.js';
 import { checkInstallSources, requireReachableFromNode, resolveAirgapFiles, type InstallSource } from '../install-source.js';
-import { minify, parseKubeconfig, withServer } from '../kubeconfig.js';
+import { forHarness } from '../kubeconfig.js';
 import { runStep, runSteps } from '../plan.js';
-import { PlannedCluster, assignRoles, randomToken, waitNodesReady, type RoleAssignment } from '../planned-cluster.js';
+import { assignRoles, startPlannedCluster, randomToken, type RoleAssignment } from '../planned-cluster.js';
 import { ensureWorkloadImages, WORKLOAD_IMAGE } from '../upstream/artifacts.js';
 import { parseChannel, validateChannel, type Microk8sChannel } from './channel.js';
 import { parseAddNode, joinUrlFor, parseStatusYaml, type Microk8sStatus } from './parsers.js';
@@ -117,7 +117,7 @@ export class Microk8sDistribution implements Distribution {
     const { sources, airgapFiles } = this.sourcePlan();
     return checkInstallSources(
       { distribution: NAME, resolved: `channel ${this.channel.text}`, airgapFiles, sources, ...(this.#airgapDir ? { airgapDir: this.#airgapDir } : {}) },
-      { ...(ctx.probeTimeoutMs ? { timeoutMs: ctx.probeTimeoutMs } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) },
+      ctx,
     );
   }
 
@@ -138,23 +138,23 @@ export class Microk8sDistribution implements Distribution {
     }
     const nodes = await nodeNames(roles);
     const kubeconfig = await this.#kubeconfig(ctx, first!.machine);
-    const cluster = new PlannedCluster(ctx, {
-      distro: NAME,
-      version: this.version,
-      topology,
-      nodes,
-      kubeconfig,
-      workloadImage: WORKLOAD_IMAGE,
-      milestones,
-      footprint: (node) => microk8sFootprint(node.role),
-      logUnits: ['snap.microk8s.daemon-kubelite', 'snap.microk8s.daemon-containerd', 'snap.microk8s.daemon-k8s-dqlite', 'snap.microk8s.daemon-cluster-agent'],
-      secrets: tokens,
-      enableAddon: (addon) => runSteps(ctx, first!.machine, addonEnablePlan([addon])).then(() => undefined),
-    });
-    ctx.scope.defer('microk8s cluster', () => cluster.dispose());
-    await ctx.phase('nodes Ready', ctx.scaled(300_000) + 15_000, (signal) => waitNodesReady(cluster.kubeConfig(), nodes.map((n) => n.name), ctx.scaled(300_000), signal));
-    milestones.nodeReady = Date.now() - started;
-    return cluster;
+    return startPlannedCluster(
+      ctx,
+      {
+        distro: NAME,
+        version: this.version,
+        topology,
+        nodes,
+        kubeconfig,
+        workloadImage: WORKLOAD_IMAGE,
+        milestones,
+        footprint: (node) => microk8sFootprint(node.role),
+        logUnits: ['snap.microk8s.daemon-kubelite', 'snap.microk8s.daemon-containerd', 'snap.microk8s.daemon-k8s-dqlite', 'snap.microk8s.daemon-cluster-agent'],
+        secrets: tokens,
+        enableAddon: (addon) => runSteps(ctx, first!.machine, addonEnablePlan([addon])).then(() => undefined),
+      },
+      started,
+    );
   }
 
   #airgap(): Microk8sAirgapFiles | undefined {
@@ -198,9 +198,7 @@ export class Microk8sDistribution implements Distribution {
   /** `microk8s config`, its server pointed where the harness reaches port 16443. */
   async #kubeconfig(ctx: RunContext, first: Machine) {
     const printed = await runStep(ctx, first, kubeconfigPlan());
-    const doc = minify(parseKubeconfig(printed.stdout, 'microk8s config'), 'microk8s config');
-    const endpoint = first.hostEndpoint(MICROK8S_API_PORT);
-    return withServer(doc, `https://${endpoint.host}:${endpoint.port}`);
+    return forHarness(printed.stdout, 'microk8s config', first.hostEndpoint(MICROK8S_API_PORT));
   }
 }
 

@@ -22,7 +22,7 @@ import { systemdGuestImage } from '../guest-variants.js';
 import { checkInstallSources, requireReachableFromNode, resolveAirgapFiles } from '../install-source.js';
 import { fileReferences, inlineFiles, minify, parseKubeconfig, withServer } from '../kubeconfig.js';
 import { runStep, runSteps } from '../plan.js';
-import { PlannedCluster, waitNodesReady } from '../planned-cluster.js';
+import { startPlannedCluster } from '../planned-cluster.js';
 import { ensureWorkloadImages, WORKLOAD_IMAGE } from '../upstream/artifacts.js';
 import { NodeContainerMachine, inspectNodesCommand, parseInspectNodes } from './node-container.js';
 import { parseMinikubeStatus, type MinikubeNodeStatus } from './parsers.js';
@@ -138,7 +138,7 @@ export class MinikubeDistribution implements Distribution {
         sources: minikubeSources(this.minikubeVersion, ctx.arch, driver),
         ...(this.#airgapDir ? { airgapDir: this.#airgapDir } : {}),
       },
-      { ...(ctx.probeTimeoutMs ? { timeoutMs: ctx.probeTimeoutMs } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) },
+      ctx,
     );
   }
 
@@ -163,22 +163,22 @@ export class MinikubeDistribution implements Distribution {
     await this.#loadWorkloadImages(ctx, board, profile);
     const nodes = await this.#nodes(board, driver, names, topology);
     const kubeconfig = await this.#kubeconfig(ctx, board, profile);
-    const cluster = new PlannedCluster(ctx, {
-      distro: NAME,
-      version: this.version,
-      topology,
-      nodes,
-      kubeconfig,
-      workloadImage: WORKLOAD_IMAGE,
-      milestones,
-      footprint: (node) => minikubeFootprint(driver, node.role),
-      logUnits: driver === 'docker' ? ['docker'] : ['kubelet', 'containerd'],
-      enableAddon: (addon) => runSteps(ctx, board, addonEnablePlan(profile, [addon])).then(() => undefined),
-    });
-    ctx.scope.defer('minikube cluster', () => cluster.dispose());
-    await ctx.phase('nodes Ready', ctx.scaled(300_000) + 15_000, (signal) => waitNodesReady(cluster.kubeConfig(), names, ctx.scaled(300_000), signal));
-    milestones.nodeReady = Date.now() - started;
-    return cluster;
+    return startPlannedCluster(
+      ctx,
+      {
+        distro: NAME,
+        version: this.version,
+        topology,
+        nodes,
+        kubeconfig,
+        workloadImage: WORKLOAD_IMAGE,
+        milestones,
+        footprint: (node) => minikubeFootprint(driver, node.role),
+        logUnits: driver === 'docker' ? ['docker'] : ['kubelet', 'containerd'],
+        enableAddon: (addon) => runSteps(ctx, board, addonEnablePlan(profile, [addon])).then(() => undefined),
+      },
+      started,
+    );
   }
 
   #airgap(arch: Arch): MinikubeAirgap | undefined {

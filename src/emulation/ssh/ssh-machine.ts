@@ -11,7 +11,7 @@ import { hostRun } from '../../core/host-exec.js';
 import { logger } from '../../core/log.js';
 import { once } from '../../core/scope.js';
 import { sleep } from '../../core/wait.js';
-import { SshConnection, type SshTarget } from '../guest/ssh-connection.js';
+import { SshConnection, execReconnecting, type SshTarget } from '../guest/ssh-connection.js';
 import { readFileThroughShell, shellQuote, writeFileThroughShell, type ExecOptions, type ExecResult, type Machine, type MachineCapability } from '../machine.js';
 import { detectFirewallCommand, firewallTag, healCommand, listTaggedCommand, partitionCommand, type FirewallTool } from './firewall.js';
 import { assertHostFit, hostFactsCommand, parseHostFacts, type HostFacts, type HostRequirements } from './host-checks.js';
@@ -122,17 +122,9 @@ export class SshMachine implements Machine {
     return this.#raw(asRoot, options);
   }
 
-  async #raw(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    const ssh = this.#ssh ?? (await this.#open(this.ctx.scaled(15_000)));
-    try {
-      return await ssh.exec(command, options);
-    } catch (error) {
-      if (!(error instanceof Error) || error instanceof EdgeproofError) throw error;
-      // The connection dropped (reboot, network blip): reconnect once.
-      this.#ssh = undefined;
-      const fresh = await this.#open(this.ctx.scaled(15_000));
-      return fresh.exec(command, options);
-    }
+  #raw(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const open = () => this.#open(this.ctx.scaled(15_000));
+    return execReconnecting(async () => this.#ssh ?? open(), open, command, options);
   }
 
   writeFile(path: string, content: string | Buffer, mode = 0o644): Promise<void> {
