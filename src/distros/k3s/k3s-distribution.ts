@@ -82,7 +82,9 @@ export class K3sDistribution implements Distribution {
     return systemdGuestImage(arch, { packages: ['iptables'], size: '4G', note: `K3s ${this.version}: systemd guest, binary and air-gap images in /var/lib/rancher` });
   }
 
+  /** Checked first: without internet or air-gap files, nothing is built or booted for a run that cannot install. */
   async diskPayloads(ctx: RunContext, arch: Arch): Promise<DiskPayload[]> {
+    await this.preflight({ arch, signal: ctx.signal });
     return [await ensureWorkloadImages(ctx, arch)];
   }
 

@@ -97,7 +97,9 @@ export class Microk8sDistribution implements Distribution {
     });
   }
 
+  /** Checked first: without internet or air-gap files, nothing is built or booted for a run that cannot install. */
   async diskPayloads(ctx: RunContext, arch: Arch): Promise<DiskPayload[]> {
+    await this.preflight({ arch, signal: ctx.signal });
     return [await ensureWorkloadImages(ctx, arch)];
   }
 
