@@ -2,11 +2,9 @@ import { isIP } from 'node:net';
 import type { RunContext } from '../../core/context.js';
 import { UsageError } from '../../core/errors.js';
 import type { Arch } from '../../emulation/boards.js';
-import type { DiskPayload } from '../../emulation/images/guest-images.js';
 import type { Machine } from '../../emulation/machine.js';
 import versions from '../../../fixtures/versions.json' with { type: 'json' };
 import type {
-  Distribution,
   DistributionClaims,
   DistributionOptions,
   GuestImageSpec,
@@ -21,11 +19,11 @@ import { checkInstallSources, requireReachableFromNode, resolveAirgapFiles } fro
 import { forHarness } from '../kubeconfig.js';
 import { runStep, runSteps } from '../plan.js';
 import { assignRoles, startPlannedCluster, randomToken, type RoleAssignment } from '../planned-cluster.js';
-import { ensureWorkloadImages, WORKLOAD_IMAGE } from '../upstream/artifacts.js';
+import { WORKLOAD_IMAGE } from '../upstream/artifacts.js';
+import { IMAGES_ON_DISK, InstalledDistribution } from '../installed-distribution.js';
 import { K3S_API_PORT, installPlan, k3sAirgapFiles, k3sFootprint, k3sSources, kubeconfigPlan, parseK3sVersion, type K3sAirgap, type K3sVersion } from './plans.js';
 
 const NAME = 'k3s';
-const IMAGES_ON_DISK = '/opt/edgeproof/images';
 
 export const K3S_CLAIMS: DistributionClaims = {
   memoryMB: versions.claims.k3s,
@@ -53,7 +51,7 @@ export interface K3sOptions extends DistributionOptions {
 }
 
 /** K3s through its install script, pinned version and shared token; embedded etcd for HA. */
-export class K3sDistribution implements Distribution {
+export class K3sDistribution extends InstalledDistribution {
   readonly name = NAME;
   readonly apiPort = K3S_API_PORT;
   readonly claims = K3S_CLAIMS;
@@ -63,6 +61,7 @@ export class K3sDistribution implements Distribution {
   readonly #disable: string[];
 
   constructor(options: K3sOptions = {}) {
+    super();
     if (options.channel) throw new UsageError('K3s takes --version, not --channel', 'e.g. --version v1.32.5+k3s1');
     this.k3sVersion = parseK3sVersion(options.version ?? versions.distributions.k3s.version);
     this.#airgapDir = options.airgapDir;
@@ -73,19 +72,9 @@ export class K3sDistribution implements Distribution {
     return this.k3sVersion.text;
   }
 
-  guestPackages(arch: Arch): string[] {
-    return this.guestImage(arch).packages;
-  }
-
   /** The binary bundles containerd, flannel and its tools; 4 GiB holds it, the images tarball and images. */
   guestImage(arch: Arch): GuestImageSpec {
     return systemdGuestImage(arch, { packages: ['iptables'], size: '4G', note: `K3s ${this.version}: systemd guest, binary and air-gap images in /var/lib/rancher` });
-  }
-
-  /** Checked first: without internet or air-gap files, nothing is built or booted for a run that cannot install. */
-  async diskPayloads(ctx: RunContext, arch: Arch): Promise<DiskPayload[]> {
-    await this.preflight({ arch, signal: ctx.signal });
-    return [await ensureWorkloadImages(ctx, arch)];
   }
 
   /** Every K3s release ships amd64 and arm64 binaries; what can be wrong is the server count. */

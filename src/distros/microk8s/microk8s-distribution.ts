@@ -2,12 +2,10 @@ import type { RunContext } from '../../core/context.js';
 import { UsageError } from '../../core/errors.js';
 import { waitFor } from '../../core/wait.js';
 import type { Arch } from '../../emulation/boards.js';
-import type { DiskPayload } from '../../emulation/images/guest-images.js';
 import type { Machine } from '../../emulation/machine.js';
 import versions from '../../../fixtures/versions.json' with { type: 'json' };
 import type {
   ClusterNode,
-  Distribution,
   DistributionClaims,
   DistributionOptions,
   GuestImageSpec,
@@ -22,7 +20,8 @@ import { checkInstallSources, requireReachableFromNode, resolveAirgapFiles, type
 import { forHarness } from '../kubeconfig.js';
 import { runStep, runSteps } from '../plan.js';
 import { assignRoles, startPlannedCluster, randomToken, type RoleAssignment } from '../planned-cluster.js';
-import { ensureWorkloadImages, WORKLOAD_IMAGE } from '../upstream/artifacts.js';
+import { WORKLOAD_IMAGE } from '../upstream/artifacts.js';
+import { IMAGES_ON_DISK, InstalledDistribution } from '../installed-distribution.js';
 import { parseChannel, validateChannel, type Microk8sChannel } from './channel.js';
 import { parseAddNode, joinUrlFor, parseStatusYaml, type Microk8sStatus } from './parsers.js';
 import {
@@ -42,7 +41,6 @@ import {
 } from './plans.js';
 
 const NAME = 'microk8s';
-const IMAGES_ON_DISK = '/opt/edgeproof/images';
 
 export const MICROK8S_CLAIMS: DistributionClaims = {
   memoryMB: versions.claims.microk8s,
@@ -65,7 +63,7 @@ export const MICROK8S_REQUIREMENTS: NodeRequirements = {
 };
 
 /** MicroK8s from its snap (classic or strict channel, online or from `snap download` files). */
-export class Microk8sDistribution implements Distribution {
+export class Microk8sDistribution extends InstalledDistribution {
   readonly name = NAME;
   readonly apiPort = MICROK8S_API_PORT;
   readonly claims = MICROK8S_CLAIMS;
@@ -74,6 +72,7 @@ export class Microk8sDistribution implements Distribution {
   readonly #airgapDir: string | undefined;
 
   constructor(options: DistributionOptions = {}) {
+    super();
     if (options.version) throw new UsageError('MicroK8s is chosen by snap channel, not --version', `use --channel ${options.version.replace(/^v/, '').split('.').slice(0, 2).join('.')}/stable`);
     this.channel = parseChannel(options.channel ?? versions.distributions.microk8s.channel);
     this.#airgapDir = options.airgapDir;
@@ -81,10 +80,6 @@ export class Microk8sDistribution implements Distribution {
 
   get version(): string {
     return this.channel.text;
-  }
-
-  guestPackages(arch: Arch): string[] {
-    return this.guestImage(arch).packages;
   }
 
   /** snapd needs systemd, squashfs and AppArmor (strict confinement); 8 GiB holds the snaps, their revisions and the images. */
@@ -95,12 +90,6 @@ export class Microk8sDistribution implements Distribution {
       note: `MicroK8s ${this.channel.text}: snapd + core base + microk8s snap + addon images`,
       enable: ['snapd.socket', 'snapd.service', 'apparmor.service'],
     });
-  }
-
-  /** Checked first: without internet or air-gap files, nothing is built or booted for a run that cannot install. */
-  async diskPayloads(ctx: RunContext, arch: Arch): Promise<DiskPayload[]> {
-    await this.preflight({ arch, signal: ctx.signal });
-    return [await ensureWorkloadImages(ctx, arch)];
   }
 
   sourcePlan(): { sources: InstallSource[]; airgapFiles: ReturnType<typeof microk8sAirgapFiles> } {

@@ -2,12 +2,10 @@ import type { RunContext } from '../../core/context.js';
 import { EdgeproofError, UsageError } from '../../core/errors.js';
 import { waitFor } from '../../core/wait.js';
 import type { Arch } from '../../emulation/boards.js';
-import type { DiskPayload } from '../../emulation/images/guest-images.js';
 import type { Machine } from '../../emulation/machine.js';
 import versions from '../../../fixtures/versions.json' with { type: 'json' };
 import type {
   ClusterNode,
-  Distribution,
   DistributionClaims,
   DistributionOptions,
   GuestImageSpec,
@@ -23,7 +21,8 @@ import { checkInstallSources, requireReachableFromNode, resolveAirgapFiles } fro
 import { fileReferences, inlineFiles, minify, parseKubeconfig, withServer } from '../kubeconfig.js';
 import { runStep, runSteps } from '../plan.js';
 import { startPlannedCluster } from '../planned-cluster.js';
-import { ensureWorkloadImages, WORKLOAD_IMAGE } from '../upstream/artifacts.js';
+import { WORKLOAD_IMAGE } from '../upstream/artifacts.js';
+import { IMAGES_ON_DISK, InstalledDistribution } from '../installed-distribution.js';
 import { NodeContainerMachine, inspectNodesCommand, parseInspectNodes } from './node-container.js';
 import { parseMinikubeStatus, type MinikubeNodeStatus } from './parsers.js';
 import {
@@ -47,7 +46,6 @@ import {
 } from './plans.js';
 
 const NAME = 'minikube';
-const IMAGES_ON_DISK = '/opt/edgeproof/images';
 
 export const MINIKUBE_CLAIMS: DistributionClaims = {
   memoryMB: versions.claims.minikube,
@@ -67,7 +65,7 @@ export interface MinikubeOptions extends DistributionOptions {
 }
 
 /** minikube on a board: the none driver for one node, the docker driver for several (and --ha). */
-export class MinikubeDistribution implements Distribution {
+export class MinikubeDistribution extends InstalledDistribution {
   readonly name = NAME;
   readonly apiPort = MINIKUBE_API_PORT;
   readonly claims = MINIKUBE_CLAIMS;
@@ -76,6 +74,7 @@ export class MinikubeDistribution implements Distribution {
   readonly #driver: MinikubeDriver | undefined;
 
   constructor(options: MinikubeOptions = {}) {
+    super();
     if (options.channel) throw new UsageError('minikube takes --version, not --channel', 'e.g. --version v1.36.0');
     this.minikubeVersion = parseMinikubeVersion(options.version ?? versions.distributions.minikube.version);
     this.#airgapDir = options.airgapDir;
@@ -105,10 +104,6 @@ export class MinikubeDistribution implements Distribution {
     };
   }
 
-  guestPackages(arch: Arch): string[] {
-    return this.guestImage(arch).packages;
-  }
-
   /** Both drivers' needs; 16 GiB holds the kicbase image (about 1.2 GB) per node container and the preload tarball. */
   guestImage(arch: Arch): GuestImageSpec {
     return systemdGuestImage(arch, {
@@ -117,12 +112,6 @@ export class MinikubeDistribution implements Distribution {
       note: `minikube ${this.version}: docker (node containers) or none driver (containerd, conntrack; crictl comes with the air-gap cache)`,
       enable: ['docker.service', 'containerd.service'],
     });
-  }
-
-  /** Checked first: without internet or air-gap files, nothing is built or booted for a run that cannot install. */
-  async diskPayloads(ctx: RunContext, arch: Arch): Promise<DiskPayload[]> {
-    await this.preflight({ arch, signal: ctx.signal });
-    return [await ensureWorkloadImages(ctx, arch)];
   }
 
   validate(arch: Arch, topology: Topology): void {
