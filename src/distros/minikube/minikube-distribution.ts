@@ -147,7 +147,7 @@ export class MinikubeDistribution extends InstalledDistribution {
     if (!airgap) await requireReachableFromNode(ctx, board, NAME, minikubeSources(this.minikubeVersion, board.arch, driver));
     await runSteps(ctx, board, installPlan(this.minikubeVersion, board.arch, airgap));
     const endpoint = board.hostEndpoint(MINIKUBE_API_PORT);
-    await runSteps(ctx, board, startPlan({ profile, driver, topology, nodeAddress: board.address, ...(endpoint.host !== '127.0.0.1' && endpoint.host !== board.address ? { extraApiserverNames: [endpoint.host] } : {}) }));
+    await runSteps(ctx, board, startPlan({ profile, driver, topology, nodeAddress: board.address, ...(endpoint.host !== '127.0.0.1' && endpoint.host !== board.address ? { harnessHosts: [endpoint.host] } : {}) }));
     milestones.started = Date.now() - started;
     const names = nodeNamesFor(profile, topology);
     await this.#waitStatus(ctx, board, profile, names);

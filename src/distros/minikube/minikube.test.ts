@@ -72,9 +72,9 @@ describe('minikube plans', () => {
     expect(startPlan({ profile: 'ep-x', driver: 'docker', topology: { controlPlanes: 1, workers: 2 }, nodeAddress: '192.168.1.50' }).map(renderStep)).toEqual([
       "'minikube' 'start' '-p' 'ep-x' '--driver=docker' '--force' '--listen-address=0.0.0.0' '--ports=8443:8443' '--nodes=3' '--container-runtime=containerd' '--apiserver-ips=192.168.1.50' '--wait=all'",
     ]);
-    const ha = startPlan({ profile: 'ep-x', driver: 'docker', topology: { controlPlanes: 5, workers: 1 }, nodeAddress: '192.168.1.50', extraApiserverNames: ['pi.lan'] }).map(renderStep);
+    const ha = startPlan({ profile: 'ep-x', driver: 'docker', topology: { controlPlanes: 5, workers: 1 }, nodeAddress: '192.168.1.50', harnessHosts: ['pi.lan', '203.0.113.9'] }).map(renderStep);
     expect(ha[0]).toContain("'--ha'");
-    expect(ha[0]).toContain("'--apiserver-names=pi.lan'");
+    expect(ha[0]).toContain("'--apiserver-ips=192.168.1.50' '--apiserver-ips=203.0.113.9' '--apiserver-names=pi.lan'");
     expect(ha.slice(1)).toEqual([
       "'minikube' 'node' 'add' '-p' 'ep-x' '--control-plane'",
       "'minikube' 'node' 'add' '-p' 'ep-x' '--control-plane'",

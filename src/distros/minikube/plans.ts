@@ -10,6 +10,7 @@
  *   addons:      https://minikube.sigs.k8s.io/docs/commands/addons/ (minikube addons enable ADDON_NAME)
  *   offline:     https://minikube.sigs.k8s.io/docs/handbook/offline/ (copy ~/.minikube/cache to the offline host)
  */
+import { isIP } from 'node:net';
 import { UsageError } from '../../core/errors.js';
 import type { Arch } from '../../emulation/boards.js';
 import type { AddonRequest, FootprintTargets, Topology } from '../distribution.js';
@@ -121,16 +122,18 @@ export interface StartOptions {
   topology: Topology;
   /** The board's address, added to the apiserver certificate. */
   nodeAddress: string;
-  /** Where the harness connects, when another name or address. */
-  extraApiserverNames?: string[];
+  /** Where the harness connects, when another name or address (added to the certificate). */
+  harnessHosts?: string[];
 }
 
 /** `minikube start` and the `node add` calls that complete the topology. */
 export function startPlan(options: StartOptions): PlanStep[] {
   const { profile, driver, topology } = options;
   const ha = topology.controlPlanes >= 3;
-  const names = (options.extraApiserverNames ?? []).flatMap((n) => [`--apiserver-names=${n}`]);
-  const common = ['--container-runtime=containerd', `--apiserver-ips=${options.nodeAddress}`, ...names, '--wait=all'];
+  const extra = options.harnessHosts ?? [];
+  const ips = [options.nodeAddress, ...extra.filter((h) => isIP(h))].map((ip) => `--apiserver-ips=${ip}`);
+  const names = extra.filter((h) => !isIP(h)).map((name) => `--apiserver-names=${name}`);
+  const common = ['--container-runtime=containerd', ...ips, ...names, '--wait=all'];
   const driverArgs =
     driver === 'none'
       ? ['--driver=none']
