@@ -22,6 +22,9 @@ import { runSmokeSuite } from '../scenarios/smoke.js';
 import { runFootprintSuite } from '../scenarios/footprint.js';
 import { runApiLatencySuite } from '../scenarios/api-latency.js';
 import { startContainerMachines, startQemuMachines } from './machines.js';
+import { openExistingCluster } from '../distros/existing/existing-cluster.js';
+import { openSshHosts } from '../emulation/ssh/ssh-machine.js';
+import { syncPayload } from '../emulation/ssh/sync-payloads.js';
 import { writeReports, exitCodeFor } from '../reports/write-reports.js';
 import { renderConsoleSummary } from '../reports/summary-md.js';
 import { interruptSignal } from './interrupt.js';
@@ -36,7 +39,7 @@ export function defaultTimeoutScale(board: Board, accel: 'kvm' | 'tcg'): number 
 /** `edgeproof run`: machines -> cluster -> suites -> reports. Resolves to the exit code. */
 export async function runCommand(options: RunOptions): Promise<number> {
   const board = boardByName(options.board);
-  const distribution = distributionByName(options.distro);
+  const distribution = distributionByName(options.distro, options.clusterSource.distroOptions);
   const host = await describeHostFor(options, board);
   preflight(options, board, options.cacheDir);
 
@@ -96,6 +99,20 @@ export async function runCommand(options: RunOptions): Promise<number> {
   return exitCodeFor(result);
 }
 
+/** The machines of the chosen backend, started (or reached) and ready for the distribution. */
+async function startMachines(ctx: RunContext, options: RunOptions, board: Board, distribution: Distribution): Promise<Machine[]> {
+  const source = options.clusterSource;
+  if (source.backend === 'container') return startContainerMachines(ctx, distribution, options.topology);
+  if (source.backend === 'qemu') return startQemuMachines(ctx, board, distribution, options.topology, options.memory);
+  const hosts = await ctx.phase('reach hosts', ctx.scaled(60_000), () => openSshHosts(ctx, source.hosts!, distribution.requirements));
+  await Promise.all(hosts.map(async (host) => {
+    for (const payload of await distribution.diskPayloads(ctx, host.arch)) await ctx.phase(`sync ${payload.label}`, ctx.scaled(10 * 60_000), () => syncPayload(ctx, host, payload), host.name);
+  }));
+  return hosts;
+}
+
+const hostArch = (): 'arm64' | 'amd64' => (process.arch === 'arm64' ? 'arm64' : 'amd64');
+
 /** The budgets (shipped defaults, then --budgets) turn the run's measurements into checks; the exit code follows. */
 async function judgeBudgets(ctx: RunContext, options: RunOptions): Promise<void> {
   const budgets = await loadBudgets(options.budgetsFile);
@@ -107,11 +124,20 @@ function packageVersion(): string {
 }
 
 async function bringUpAndTest(ctx: RunContext, options: RunOptions, board: Board, distribution: Distribution): Promise<void> {
-  const machines: Machine[] =
-    options.backend === 'container'
-      ? await startContainerMachines(ctx, distribution, options.topology)
-      : await startQemuMachines(ctx, board, distribution, options.topology, options.memory);
+  const source = options.clusterSource;
+  if (source.backend === 'existing') {
+    const cluster = await openExistingCluster(ctx, { kubeconfigPath: source.kubeconfig!, ...(source.context ? { context: source.context } : {}) });
+    await runSuites(ctx, options, cluster, {});
+    return;
+  }
+  // An install source this host cannot reach (and no --airgap files) is said before anything boots.
+  if (distribution.preflight) {
+    const preflight = distribution.preflight.bind(distribution);
+    await ctx.phase('preflight', ctx.scaled(30_000), () => preflight({ arch: source.backend === 'qemu' ? board.arch : hostArch(), signal: ctx.signal }));
+  }
+  const machines = await startMachines(ctx, options, board, distribution);
   for (const machine of machines) if (machine instanceof QemuMachine) recordBootTimings(ctx, machine);
+  if (machines.length === 0) throw new EdgeproofError('INTERNAL', 'no machines were started');
 
   const first = machines[0]!;
   const exec = async (command: string) => (await first.exec(command)).stdout;
@@ -201,8 +227,15 @@ async function describeHostFor(options: RunOptions, board: Board): Promise<HostD
   if (options.backend === 'container') {
     const engine = await docker();
     const version = await engine.version();
-    const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
-    return { label: `node containers (Docker ${version.Version}, ${arch}, native)`, defaultTimeoutScale: 1, environment: { board: 'container', arch, dockerVersion: version.Version, accel: 'native' } };
+    return { label: `node containers (Docker ${version.Version}, ${hostArch()}, native)`, defaultTimeoutScale: 1, environment: { board: 'container', arch: hostArch(), dockerVersion: version.Version, accel: 'native' } };
+  }
+  if (options.backend === 'ssh') {
+    const hosts = options.clusterSource.hosts!;
+    // Real boards are slower than this host but not emulated: a modest scale.
+    return { label: `${hosts.length} host(s) over SSH from ${options.clusterSource.hostsFile}`, defaultTimeoutScale: 2, environment: { board: 'ssh', arch: [...new Set(hosts.map((h) => h.arch))].join(','), accel: 'native' } };
+  }
+  if (options.backend === 'existing') {
+    return { label: `an existing cluster (${options.clusterSource.kubeconfig})`, defaultTimeoutScale: 1, environment: { board: 'existing', accel: 'native' } };
   }
   const qemu = await qemuVersion(board.qemuBinary);
   const accel = await detectAccel(board);

@@ -5,16 +5,18 @@ import { UsageError } from '../core/errors.js';
 import { reportsDir as defaultReportsDir } from '../core/paths.js';
 import { boardByName, boardMemory, boardNames } from '../emulation/boards.js';
 import type { Topology } from '../distros/distribution.js';
-import { parseTopology } from '../distros/topology.js';
+import type { BackendFlags, BackendName, BackendOptions } from './backend-options.js';
 import { didYouMean } from './suggest.js';
 
 /** What `edgeproof run` asked for, validated: the lead's runCommand trusts every field. */
 export interface RunOptions {
   board: string;
-  /** What makes the machines: emulated boards, or node containers at native speed. */
-  backend: RunBackend;
+  /** What makes the machines: emulated boards, node containers, real boards over SSH, or an existing cluster. */
+  backend: BackendName;
   topology: Topology;
   distro: string;
+  /** Everything the backend and the driver were given (hosts, kubeconfig, version, channel, air-gap dir), validated together. */
+  clusterSource: BackendOptions;
   suites: string[];
   /** As typed ('2G', '2048M'); already checked against the board's choices (boardMemory parses it). */
   memory?: string;
@@ -35,8 +37,7 @@ export interface RunOptions {
 }
 
 export const suiteNames = ['smoke', 'footprint', 'api-latency', 'cni', 'ha'] as const;
-export const backendNames = ['qemu', 'container'] as const;
-export type RunBackend = (typeof backendNames)[number];
+export { backendNames } from './backend-options.js';
 
 export const RUN_DEFAULTS = {
   board: 'rpi4',
@@ -50,10 +51,8 @@ export const RUN_DEFAULTS = {
 } as const;
 
 /** The flags as commander hands them over: strings, unvalidated. */
-export interface RunFlags {
+export interface RunFlags extends BackendFlags {
   board?: string;
-  backend?: string;
-  topology?: string;
   distro?: string;
   suite?: string;
   memory?: string;
@@ -76,15 +75,19 @@ export interface RunFlags {
  */
 export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
   const board = requireChoice(flags.board ?? RUN_DEFAULTS.board, boardNames, 'board', '--board', 'see `edgeproof boards`');
-  const backend = requireChoice(flags.backend ?? RUN_DEFAULTS.backend, backendNames, 'backend', '--backend');
-  if (backend === 'container' && (flags.board !== undefined || flags.memory !== undefined)) {
-    throw new UsageError('--board and --memory apply to emulated boards (--backend qemu)', 'node containers run at the host\'s architecture and share its memory: drop --board/--memory, or use --backend qemu');
+  if (flags.backend !== undefined && flags.backend !== 'qemu' && (flags.board !== undefined || flags.memory !== undefined)) {
+    throw new UsageError(`--board and --memory apply to emulated boards (--backend qemu), not --backend ${flags.backend}`, 'drop --board/--memory, or use --backend qemu');
   }
+  // The distribution registry and the backends load every driver (seconds): imported once the cheap checks passed.
+  const { parseBackendOptions } = await import('./backend-options.js');
+  const hostArch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+  const clusterSource = parseBackendOptions(flags, { arch: (flags.backend ?? 'qemu') === 'qemu' ? boardByName(board).arch : hostArch });
   const options: RunOptions = {
     board,
-    backend,
-    topology: parseTopology(flags.topology ?? RUN_DEFAULTS.topology),
-    distro: flags.distro ?? RUN_DEFAULTS.distro,
+    backend: clusterSource.backend,
+    topology: clusterSource.topology,
+    distro: clusterSource.distro,
+    clusterSource,
     suites: parseSuiteList(flags.suite ?? RUN_DEFAULTS.suite),
     reportsDir: directoryOption(flags.reportsDir ?? defaultReportsDir(), '--reports-dir'),
     footprintWindowMs: parseWindow(flags.footprintWindow ?? RUN_DEFAULTS.footprintWindow, '--footprint-window'),
@@ -109,9 +112,6 @@ export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
     await loadBudgets(options.budgetsFile);
   }
   requireTopologyForSuites(options.suites, options.topology);
-  const { distroNames, distributionByName } = await import('../distros/registry.js');
-  options.distro = requireChoice(options.distro, distroNames, 'distribution', '--distro');
-  distributionByName(options.distro).validateTopology(options.topology);
   return options;
 }
 

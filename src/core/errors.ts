@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'CACHE_CORRUPT'
   | 'NETWORK_UNAVAILABLE'
   | 'NODE_JOIN_FAILED'
+  | 'INSTALL_SOURCE_UNREACHABLE'
   | 'INTERNAL';
 
 export class EdgeproofError extends Error {
@@ -144,6 +145,26 @@ export class KubeApiError extends EdgeproofError {
 export class CacheCorruptError extends EdgeproofError {
   constructor(what: string, reason: string) {
     super('CACHE_CORRUPT', `Cached ${what} is corrupt: ${reason}`, { hint: 'it will be rebuilt' });
+  }
+}
+
+/**
+ * A distribution's installer needs a store or URL this machine cannot reach
+ * (no internet): said before anything boots, with the air-gap way out.
+ */
+export class InstallSourceUnreachableError extends EdgeproofError {
+  constructor(
+    readonly distribution: string,
+    readonly step: string,
+    readonly source: string,
+    readonly reason: string,
+    options: { where?: string; hint?: string } = {},
+  ) {
+    super(
+      'INSTALL_SOURCE_UNREACHABLE',
+      `${distribution}: step "${step}" needs ${source}, which is unreachable from ${options.where ?? 'this host'} (${reason})`,
+      { hint: options.hint ?? `give the installer's files with --airgap DIR (see \`edgeproof run --help\`), or run where ${source} is reachable` },
+    );
   }
 }
 

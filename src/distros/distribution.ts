@@ -3,6 +3,7 @@ import type { RunContext } from '../core/context.js';
 import type { Arch } from '../emulation/boards.js';
 import type { DiskPayload } from '../emulation/images/guest-images.js';
 import type { Machine } from '../emulation/machine.js';
+import type { HostRequirements } from '../emulation/ssh/host-checks.js';
 
 export type NodeRole = 'control-plane' | 'worker';
 
@@ -25,6 +26,61 @@ export interface DistributionClaims {
   memorySource?: string;
   architectures: Arch[];
   ha: boolean;
+  /** How HA is reached, in words ("automatic at 3 nodes", "--cluster-init + 3 servers"). */
+  haMode?: string;
+  /** Container runtimes, CNIs and storage the distribution ships or supports out of the box. */
+  runtimes?: string[];
+  cnis?: string[];
+  storage?: string[];
+  /** Where these claims come from (documentation URLs). */
+  sources?: string[];
+}
+
+/** What a node must offer before this distribution can be installed on it (checked on ssh hosts). */
+export type NodeRequirements = HostRequirements;
+
+/** A root filesystem able to host a distribution: data for the image builder (Debian packages, size, init). */
+export interface GuestImageSpec {
+  /** Debian packages beyond the base set. */
+  packages: string[];
+  /** Virtual disk size (a power of two, so it also fits an SD card). */
+  size: string;
+  /** PID 1 of the guest: edgeproof's own init, or systemd (what snapd and the k3s/minikube installers expect). */
+  init: 'edgeproof-init' | 'systemd';
+  /** Kernel parameters the variant needs (the initramfs execs the init they name). */
+  kernelParams: string[];
+  /** Files placed in the root filesystem (first-boot units). */
+  files: { path: string; content: string; mode: number }[];
+  /** mmdebstrap --customize-hook lines ("$1" is the root directory). */
+  customizeHooks: string[];
+  /** Why this size and these packages, for the image's label. */
+  note: string;
+}
+
+/** Options a user gives a distribution on the command line. */
+export interface DistributionOptions {
+  /** Distribution version (K3s v1.30.4+k3s1, minikube v1.34.0, upstream v1.20.2). */
+  version?: string;
+  /** MicroK8s snap channel (1.30/stable, 1.30-strict/stable). */
+  channel?: string;
+  /** Directory holding the installer's files for machines without internet. */
+  airgapDir?: string;
+}
+
+/** Before anything boots: is this version right for the arch, and can the installer get its files? */
+export interface PreflightContext {
+  arch: Arch;
+  signal?: AbortSignal;
+  /** Budget of one reachability probe (default 5 s). */
+  probeTimeoutMs?: number;
+}
+
+export interface PreflightReport {
+  /** What will be installed, resolved (e.g. channel 1.30/stable). */
+  resolved: string;
+  /** 'airgap' when every file comes from --airgap, else the sources probed and reachable. */
+  source: 'airgap' | 'online';
+  probed: { url: string; ok: boolean; detail: string }[];
 }
 
 /** The processes and cgroups that make up "the distribution's own" memory on a node. */
@@ -70,19 +126,39 @@ export interface StartedCluster extends AsyncDisposable {
   footprintTargets(node: ClusterNode): FootprintTargets;
   /** Named phase timings of the bring-up, in ms since the first machine started. */
   readonly milestones: Record<string, number>;
+  /** Enables a distribution addon (MicroK8s `enable`, minikube `addons enable`); absent where there is none. */
+  enableAddon?(addon: AddonRequest): Promise<void>;
   dispose(): Promise<void>;
+}
+
+/** An addon with its argument, as the distribution's CLI takes it (`metallb:10.64.140.43-10.64.140.49`). */
+export interface AddonRequest {
+  name: string;
+  args?: string;
 }
 
 export interface Distribution {
   readonly name: string;
   readonly version: string;
+  /** The apiserver's port on a control-plane node (forwarded to the harness on emulated boards). */
+  readonly apiPort?: number;
   readonly claims: DistributionClaims;
+  /** What a node needs before install (the ssh backend checks it on each host). */
+  readonly requirements?: NodeRequirements;
   /** Debian packages the guest root filesystem needs for this distribution. */
   guestPackages(arch: Arch): string[];
+  /** The whole guest image variant: packages, size and init (absent: the base image with guestPackages). */
+  guestImage?(arch: Arch): GuestImageSpec;
+  /** A version, channel or topology this arch cannot run: UsageError, pure and instant (called while parsing flags). */
+  validate?(arch: Arch, topology: Topology): void;
+  /**
+   * Runs before any machine boots: a version or channel the arch cannot run is
+   * a UsageError; an install source this host cannot reach (and no air-gap
+   * files) is an InstallSourceUnreachableError naming the step and the URL.
+   */
+  preflight?(ctx: PreflightContext): Promise<PreflightReport>;
   /** Files baked into the guest disk (binaries, images), built and cached on the host. */
   diskPayloads(ctx: RunContext, arch: Arch): Promise<DiskPayload[]>;
-  /** Refuses, before anything boots, a topology this distribution cannot form (UsageError). */
-  validateTopology(topology: Topology): void;
   /** Installs, configures and starts the distribution on started machines; resolves when Ready. */
   formCluster(ctx: RunContext, machines: Machine[], topology: Topology): Promise<StartedCluster>;
 }

@@ -1,14 +1,47 @@
 import { UsageError } from '../core/errors.js';
-import type { Distribution } from './distribution.js';
+import type { Distribution, DistributionOptions } from './distribution.js';
+import { K3sDistribution, type K3sOptions } from './k3s/k3s-distribution.js';
+import { Microk8sDistribution } from './microk8s/microk8s-distribution.js';
+import { MinikubeDistribution, type MinikubeOptions } from './minikube/minikube-distribution.js';
 import { UpstreamDistribution } from './upstream/upstream-distribution.js';
+import versions from '../../fixtures/versions.json' with { type: 'json' };
 
 /** Distributions the CLI accepts. */
-export const distroNames = ['upstream'] as const;
+export const distroNames = ['upstream', 'microk8s', 'k3s', 'minikube'] as const;
+export type DistroName = (typeof distroNames)[number];
 
-export function distributionByName(name: string): Distribution {
-  if (name === 'upstream') return new UpstreamDistribution();
-  throw new UsageError(`Unknown distribution "${name}"`, `valid distributions: ${distroNames.join(', ')}`);
+/** Everything a driver can be told from the command line (each takes what applies to it). */
+export type AnyDistributionOptions = DistributionOptions & K3sOptions & MinikubeOptions;
+
+/**
+ * A driver by name, configured; a version, channel or air-gap option the
+ * driver cannot take is a UsageError here, before anything starts.
+ */
+export function distributionByName(name: string, options: AnyDistributionOptions = {}): Distribution {
+  switch (name) {
+    case 'upstream':
+      rejectUpstreamOptions(options);
+      return new UpstreamDistribution();
+    case 'microk8s':
+      return new Microk8sDistribution(options);
+    case 'k3s':
+      return new K3sDistribution(options);
+    case 'minikube':
+      return new MinikubeDistribution(options);
+    default:
+      throw new UsageError(`Unknown distribution "${name}"`, `valid distributions: ${distroNames.join(', ')}`);
+  }
+}
+
+/** Upstream is built here from Debian's source package: one version, no channel, nothing to download. */
+function rejectUpstreamOptions(options: AnyDistributionOptions): void {
+  const built = versions.kubernetes.version;
+  if (options.version && options.version !== built) {
+    throw new UsageError(`upstream Kubernetes is built from Debian's source package at ${built}; --version ${options.version} is not available`, `omit --version or pass ${built}`);
+  }
+  if (options.channel) throw new UsageError('--channel applies to microk8s only');
+  if (options.airgapDir) throw new UsageError('--airgap applies to microk8s, k3s and minikube: upstream builds from Debian packages and needs no download from the internet');
 }
 
 /** What vendors advertise as minimum memory (MB), from Canonical's comparison; shown beside measured figures. */
-export const VENDOR_MEMORY_CLAIMS_MB: Record<string, number> = { microk8s: 540, k3s: 512, minikube: 644 };
+export const VENDOR_MEMORY_CLAIMS_MB: Record<string, number> = { ...versions.claims };

@@ -55,10 +55,28 @@ export interface Machine extends AsyncDisposable {
   powerOn(): Promise<void>;
   /** Hard reset (no shutdown); resolves when it answers commands again. */
   reboot(): Promise<void>;
-  /** Cuts the machine off the cluster's private network (the harness keeps its own access); `heal` restores it. */
-  partition(): Promise<void>;
+  /**
+   * Cuts the machine off the cluster (the harness keeps its own access) until
+   * `heal`. Emulated boards and containers leave the private network whole;
+   * a real board drops traffic from `peers` (the other nodes' addresses).
+   */
+  partition(peers?: string[]): Promise<void>;
   heal(): Promise<void>;
   dispose(): Promise<void>;
+}
+
+type Exec = (command: string, options?: ExecOptions) => Promise<ExecResult>;
+
+/** Writes a file through a shell (mkdir -p, cat from stdin, chmod): how every SSH-reached machine writes files. */
+export async function writeFileThroughShell(exec: Exec, path: string, content: string | Buffer, mode = 0o644): Promise<void> {
+  const dir = path.slice(0, path.lastIndexOf('/')) || '/';
+  await exec(`mkdir -p ${shellQuote(dir)} && cat > ${shellQuote(path)} && chmod ${mode.toString(8)} ${shellQuote(path)}`, { input: content });
+}
+
+/** Reads a file through a shell, base64 on the wire so binary content survives. */
+export async function readFileThroughShell(exec: Exec, path: string): Promise<Buffer> {
+  const result = await exec(`base64 < ${shellQuote(path)}`);
+  return Buffer.from(result.stdout, 'base64');
 }
 
 /** Single-quotes a string for a POSIX shell. */

@@ -54,7 +54,8 @@ interface ScenarioSpec {
   name: string;
   /** Which control planes fail, given who leads. */
   targets(controlPlanes: ClusterNode[], leaders: Leaders): ClusterNode[];
-  inject(node: ClusterNode): Promise<void>;
+  /** `peers`: the other nodes' addresses (a real board's firewall needs them to cut it off). */
+  inject(node: ClusterNode, peers: string[]): Promise<void>;
   restore(node: ClusterNode): Promise<void>;
   /** Quorum loss: the API must refuse writes until a member returns. */
   quorumLoss?: boolean;
@@ -79,7 +80,7 @@ const SPECS: Record<HaScenarioName, ScenarioSpec> = {
   partitioned: {
     id: 'HA-11', name: 'the etcd leader cut off the private network, then healed',
     targets: (cps, leaders) => [cps.find((n) => n.name === leaders.etcd) ?? cps[0]!],
-    inject: (node) => node.machine!.partition(), restore: (node) => node.machine!.heal(),
+    inject: (node, peers) => node.machine!.partition(peers), restore: (node) => node.machine!.heal(),
   },
   'quorum-loss': {
     id: 'HA-6', name: 'quorum loss: two of three control planes powered off (writes must fail), then back',
@@ -219,7 +220,7 @@ async function runScenario(env: SuiteEnv, spec: ScenarioSpec): Promise<CheckOutc
     marks.fault = Date.now();
     for (const target of targets) {
       failed.add(target);
-      await spec.inject(target);
+      await spec.inject(target, cluster.nodes.filter((n) => n !== target && n.machine).map((n) => n.machine!.address));
     }
     if (spec.quorumLoss) {
       await observeQuorumLoss(env, probes, marks, () => restore(targets[0]!));

@@ -4,18 +4,42 @@ import type { DiskPayload } from '../../emulation/images/guest-images.js';
 import type { Machine } from '../../emulation/machine.js';
 import versions from '../../../fixtures/versions.json' with { type: 'json' };
 import { EdgeproofError } from '../../core/errors.js';
-import type { Distribution, StartedCluster, Topology } from '../distribution.js';
+import type { Distribution, NodeRequirements, StartedCluster, Topology } from '../distribution.js';
 import { assertQuorumSafe, nodeCount } from '../topology.js';
 import { ensureKubernetesBinaries, ensureWorkloadImages, UPSTREAM_GUEST_PACKAGES } from './artifacts.js';
+import { API_PORT } from './cluster-plan.js';
 import { UpstreamCluster } from './upstream-cluster.js';
 
 export { API_PORT } from './cluster-plan.js';
+
+/**
+ * What a node needs for the upstream driver: edgeproof's own supervisor runs
+ * the services (no systemd), from Debian's runtime packages and the binaries
+ * edgeproof built (copied to /opt/edgeproof on ssh hosts).
+ */
+export const UPSTREAM_REQUIREMENTS: NodeRequirements = {
+  systemd: false,
+  snapd: false,
+  minMemoryMiB: 1024,
+  memoryCgroup: true,
+  commands: [
+    { name: 'containerd', fix: 'apt-get install containerd' },
+    { name: 'runc', fix: 'apt-get install runc' },
+    { name: 'etcd', fix: 'apt-get install etcd-server' },
+    { name: 'etcdctl', fix: 'apt-get install etcd-client' },
+    { name: 'iptables', fix: 'apt-get install iptables' },
+    { name: 'conntrack', fix: 'apt-get install conntrack' },
+    { name: 'setsid', fix: 'apt-get install util-linux' },
+  ],
+};
 
 /** Upstream Kubernetes built from Debian's source package: the baseline distribution. */
 export class UpstreamDistribution implements Distribution {
   readonly name = 'upstream';
   readonly version = versions.kubernetes.version;
+  readonly apiPort = API_PORT;
   readonly claims = { architectures: ['arm64', 'amd64'] as Arch[], ha: true };
+  readonly requirements: NodeRequirements = UPSTREAM_REQUIREMENTS;
 
   guestPackages(): string[] {
     return UPSTREAM_GUEST_PACKAGES;
@@ -25,13 +49,13 @@ export class UpstreamDistribution implements Distribution {
     return [await ensureKubernetesBinaries(ctx, arch), await ensureWorkloadImages(ctx, arch)];
   }
 
-  /** Said before anything boots: a topology this distribution cannot form. */
-  validateTopology(topology: Topology): void {
+  /** Said before anything boots: a topology this distribution cannot form (both architectures are built). */
+  validate(_arch: Arch, topology: Topology): void {
     assertQuorumSafe(topology, this.name);
   }
 
   async formCluster(ctx: RunContext, machines: Machine[], topology: Topology): Promise<StartedCluster> {
-    this.validateTopology(topology);
+    this.validate(machines[0]?.arch ?? 'arm64', topology);
     if (machines.length !== nodeCount(topology)) {
       throw new EdgeproofError('INTERNAL', `topology ${topology.controlPlanes}+${topology.workers} needs ${nodeCount(topology)} machines, got ${machines.length}`);
     }

@@ -153,3 +153,23 @@ export class SshConnection {
     this.client.end();
   }
 }
+
+/**
+ * Runs a command on the current connection; when the connection itself
+ * dropped (guest thawed or rebooted, network blip; not a failed command),
+ * opens a fresh one and runs it once more.
+ */
+export async function execReconnecting(
+  current: () => Promise<SshConnection>,
+  reconnect: () => Promise<SshConnection>,
+  command: string,
+  options: ExecOptions = {},
+): Promise<ExecResult> {
+  const ssh = await current();
+  try {
+    return await ssh.exec(command, options);
+  } catch (error) {
+    if (!(error instanceof Error) || error instanceof EdgeproofError) throw error;
+    return (await reconnect()).exec(command, options);
+  }
+}

@@ -9,8 +9,8 @@ import { logger } from '../../core/log.js';
 import { once } from '../../core/scope.js';
 import { sleep } from '../../core/wait.js';
 import { boardMemory, type Board } from '../boards.js';
-import { SshConnection, type SshKeyPair } from '../guest/ssh-connection.js';
-import { shellQuote, type ExecOptions, type ExecResult, type Machine, type MachineCapability } from '../machine.js';
+import { SshConnection, execReconnecting, type SshKeyPair } from '../guest/ssh-connection.js';
+import { readFileThroughShell, writeFileThroughShell, type ExecOptions, type ExecResult, type Machine, type MachineCapability } from '../machine.js';
 import { ConsoleWatcher } from './console-watcher.js';
 import { detectAccel, freePort } from './host-probe.js';
 import type { PrivateNetwork, PrivateNetworkMember } from './private-network.js';
@@ -289,27 +289,17 @@ export class QemuMachine implements Machine {
     return new BootFailedError(this.name, message, this.#console.tail(), { hint: `see ${this.machineDir}/qemu.log and console.log` });
   }
 
-  async exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
-    const ssh = this.#ssh ?? (await this.#connect(this.ctx.scaled(20_000)));
-    try {
-      return await ssh.exec(command, options);
-    } catch (error) {
-      if (!(error instanceof Error) || error instanceof EdgeproofError) throw error;
-      // The connection dropped (guest thawed, rebooted): reconnect once.
-      this.#ssh = undefined;
-      const fresh = await this.#connect(this.ctx.scaled(20_000));
-      return fresh.exec(command, options);
-    }
+  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const connect = () => this.#connect(this.ctx.scaled(20_000));
+    return execReconnecting(async () => this.#ssh ?? connect(), connect, command, options);
   }
 
   async writeFile(guestPath: string, content: string | Buffer, mode = 0o644): Promise<void> {
-    const dir = guestPath.slice(0, guestPath.lastIndexOf('/')) || '/';
-    await this.exec(`mkdir -p ${shellQuote(dir)} && cat > ${shellQuote(guestPath)} && chmod ${mode.toString(8)} ${shellQuote(guestPath)}`, { input: content });
+    await writeFileThroughShell((command, options) => this.exec(command, options), guestPath, content, mode);
   }
 
   async readFile(guestPath: string): Promise<Buffer> {
-    const result = await this.exec(`base64 < ${shellQuote(guestPath)}`);
-    return Buffer.from(result.stdout, 'base64');
+    return readFileThroughShell((command, options) => this.exec(command, options), guestPath);
   }
 
   async qmp<T = unknown>(command: string, args?: Record<string, unknown>): Promise<T> {

@@ -1,0 +1,130 @@
+/**
+ * The run flags that choose where a cluster comes from and which
+ * distribution makes it: --distro, --version, --channel, --airgap,
+ * --backend, --hosts, --kubeconfig, --context, --topology. Pure validation:
+ * every combination that cannot work is a UsageError before anything starts
+ * (the lead's run-options.ts calls parseBackendOptions).
+ */
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { UsageError } from '../core/errors.js';
+import type { Arch } from '../emulation/boards.js';
+import { loadHostsFile, type HostEntry } from '../emulation/ssh/hosts-file.js';
+import type { Topology } from '../distros/distribution.js';
+import { parseTopology } from '../distros/topology.js';
+import { loadExistingKubeconfig } from '../distros/existing/existing-cluster.js';
+import { distributionByName, distroNames, type AnyDistributionOptions, type DistroName } from '../distros/registry.js';
+import { requireChoice } from './run-options.js';
+
+export const backendNames = ['qemu', 'container', 'ssh', 'existing'] as const;
+export type BackendName = (typeof backendNames)[number];
+
+/** The flags as commander hands them over. */
+export interface BackendFlags {
+  backend?: string;
+  distro?: string;
+  version?: string;
+  channel?: string;
+  airgap?: string;
+  hosts?: string;
+  kubeconfig?: string;
+  context?: string;
+  topology?: string;
+}
+
+export interface BackendOptions {
+  backend: BackendName;
+  distro: DistroName;
+  /** Passed to distributionByName (already validated by constructing it). */
+  distroOptions: AnyDistributionOptions;
+  topology: Topology;
+  /** ssh: the hosts, control planes first (the order drivers assign roles in). */
+  hosts?: HostEntry[];
+  hostsFile?: string;
+  /** existing: absolute path and context. */
+  kubeconfig?: string;
+  context?: string;
+}
+
+/**
+ * Validates the backend and distribution flags together. `arch` is the
+ * board's for qemu (and the host's for container); ssh hosts carry their own.
+ */
+export function parseBackendOptions(flags: BackendFlags, context: { arch: Arch }): BackendOptions {
+  const backend = requireChoice(flags.backend ?? 'qemu', backendNames, 'backend', '--backend');
+  if (backend === 'existing') return existingOptions(flags);
+  for (const [flag, value] of [['--kubeconfig', flags.kubeconfig], ['--context', flags.context]] as const) {
+    if (value !== undefined) throw new UsageError(`${flag} applies to --backend existing only`, `add --backend existing, or drop ${flag}`);
+  }
+  if (flags.hosts !== undefined && backend !== 'ssh') throw new UsageError('--hosts applies to --backend ssh only', 'add --backend ssh, or drop --hosts');
+  const distro = requireChoice(flags.distro ?? 'upstream', distroNames, 'distribution', '--distro');
+  const distroOptions = distributionOptions(flags);
+  const distribution = distributionByName(distro, distroOptions);
+  if (backend === 'ssh') {
+    if (!flags.hosts) throw new UsageError('--backend ssh needs --hosts FILE', 'list your boards in a hosts file (see README.md, ssh backend)');
+    const hostsFile = resolve(flags.hosts);
+    const hosts = orderByRole(loadHostsFile(hostsFile));
+    const topology = topologyOfHosts(hosts);
+    if (flags.topology !== undefined && !sameTopology(parseTopology(flags.topology), topology)) {
+      throw new UsageError(`--topology ${flags.topology} does not match ${hostsFile}: its hosts make ${topology.controlPlanes}+${topology.workers}`, 'drop --topology (the hosts file sets it), or change the hosts\' roles');
+    }
+    for (const arch of new Set(hosts.map((h) => h.arch))) distribution.validate?.(arch, topology);
+    return { backend, distro, distroOptions, topology, hosts, hostsFile };
+  }
+  const topology = parseTopology(flags.topology ?? '1');
+  distribution.validate?.(context.arch, topology);
+  return { backend, distro, distroOptions, topology };
+}
+
+function existingOptions(flags: BackendFlags): BackendOptions {
+  if (!flags.kubeconfig) throw new UsageError('--backend existing needs --kubeconfig FILE', 'pass the kubeconfig of the cluster to test (and --context to pick one of its contexts)');
+  const refused: [string, string | undefined][] = [
+    ['--hosts', flags.hosts],
+    ['--version', flags.version],
+    ['--channel', flags.channel],
+    ['--airgap', flags.airgap],
+  ];
+  for (const [flag, value] of refused) {
+    if (value !== undefined) throw new UsageError(`${flag} does not apply to --backend existing: the cluster is already installed`, `drop ${flag}`);
+  }
+  if (flags.distro !== undefined && flags.distro !== 'upstream') {
+    throw new UsageError(`--distro ${flags.distro} does not apply to --backend existing: edgeproof reads what the cluster is`, 'drop --distro');
+  }
+  if (flags.topology !== undefined && !sameTopology(parseTopology(flags.topology), { controlPlanes: 1, workers: 0 })) {
+    throw new UsageError(`--topology ${flags.topology} does not apply to --backend existing: the cluster has the nodes it has`, 'drop --topology');
+  }
+  const kubeconfig = resolve(flags.kubeconfig);
+  loadExistingKubeconfig(kubeconfig, flags.context);
+  return {
+    backend: 'existing',
+    distro: 'upstream',
+    distroOptions: {},
+    topology: { controlPlanes: 1, workers: 0 },
+    kubeconfig,
+    ...(flags.context ? { context: flags.context } : {}),
+  };
+}
+
+function distributionOptions(flags: BackendFlags): AnyDistributionOptions {
+  const options: AnyDistributionOptions = {};
+  if (flags.version !== undefined) options.version = flags.version.trim();
+  if (flags.channel !== undefined) options.channel = flags.channel.trim();
+  if (flags.airgap !== undefined) {
+    const dir = resolve(flags.airgap);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--airgap ${flags.airgap} is not a directory`, 'put the installer files in a directory (the error of a run without --airgap lists them)');
+    options.airgapDir = dir;
+  }
+  return options;
+}
+
+function orderByRole(hosts: HostEntry[]): HostEntry[] {
+  return [...hosts.filter((h) => h.role === 'control-plane'), ...hosts.filter((h) => h.role === 'worker')];
+}
+
+function topologyOfHosts(hosts: HostEntry[]): Topology {
+  return { controlPlanes: hosts.filter((h) => h.role === 'control-plane').length, workers: hosts.filter((h) => h.role === 'worker').length };
+}
+
+function sameTopology(a: Topology, b: Topology): boolean {
+  return a.controlPlanes === b.controlPlanes && a.workers === b.workers;
+}

@@ -1,0 +1,259 @@
+/**
+ * The ssh backend: real boards or VMs a team owns, driven only over SSH.
+ * Faults on real hardware: reboot over SSH, partition with the host's own
+ * firewall (rules tagged with the run, always removed at dispose), power-off
+ * only through a command the user gives (a PDU), else not applicable.
+ */
+import { lookup } from 'node:dns/promises';
+import type { RunContext } from '../../core/context.js';
+import { EdgeproofError, PrerequisiteMissingError, UsageError } from '../../core/errors.js';
+import { hostRun } from '../../core/host-exec.js';
+import { logger } from '../../core/log.js';
+import { once } from '../../core/scope.js';
+import { sleep } from '../../core/wait.js';
+import { SshConnection, execReconnecting, type SshTarget } from '../guest/ssh-connection.js';
+import { readFileThroughShell, shellQuote, writeFileThroughShell, type ExecOptions, type ExecResult, type Machine, type MachineCapability } from '../machine.js';
+import { detectFirewallCommand, firewallTag, healCommand, listTaggedCommand, partitionCommand, type FirewallTool } from './firewall.js';
+import { assertHostFit, hostFactsCommand, parseHostFacts, type HostFacts, type HostRequirements } from './host-checks.js';
+import { readPrivateKey, type HostEntry } from './hosts-file.js';
+
+const log = logger('ssh-backend');
+
+export class SshMachine implements Machine {
+  readonly backend = 'ssh';
+  readonly cgroupRoot = '';
+  readonly name: string;
+  readonly arch: 'arm64' | 'amd64';
+  readonly capabilities: ReadonlySet<MachineCapability>;
+  #address = '';
+  #endpointHost: string;
+  #ssh?: SshConnection;
+  #hostKey?: string;
+  #facts?: HostFacts;
+  #firewall?: FirewallTool;
+  #partitioned = false;
+
+  private constructor(
+    private readonly ctx: RunContext,
+    readonly host: HostEntry,
+    private readonly key: string,
+    endpointHost: string,
+  ) {
+    this.name = host.name;
+    this.arch = host.arch;
+    this.#endpointHost = endpointHost;
+    this.capabilities = new Set<MachineCapability>(['reboot', 'partition', ...(host.powerOff ? (['power-off'] as const) : []), ...(host.powerOn ? (['power-on'] as const) : [])]);
+  }
+
+  /** Connects (one attempt within the budget: a real host is up or it is not), reads the host's facts. */
+  static async connect(ctx: RunContext, host: HostEntry, budgetMs = ctx.scaled(15_000)): Promise<SshMachine> {
+    const key = readPrivateKey(host);
+    const endpointHost = await lookup(host.address, { family: 4 }).then((r) => r.address, () => host.address);
+    const machine = new SshMachine(ctx, host, key, endpointHost);
+    ctx.scope.defer(`ssh host ${host.name}`, () => machine.dispose());
+    await machine.#open(budgetMs);
+    machine.#facts = await machine.probeFacts([]);
+    machine.#address = host.nodeAddress ?? machine.#facts.defaultAddress ?? endpointHost;
+    return machine;
+  }
+
+  /** The address Kubernetes and the other nodes use: from the hosts file, else the source of the host's default route. */
+  get address(): string {
+    return this.#address;
+  }
+
+  get target(): string {
+    return `${this.host.user}@${this.host.address}:${this.host.port}`;
+  }
+
+  hostEndpoint(port: number): { host: string; port: number } {
+    return { host: this.#endpointHost, port: this.host.ports[port] ?? port };
+  }
+
+  async #open(budgetMs: number): Promise<SshConnection> {
+    const target: SshTarget = {
+      host: this.host.address,
+      port: this.host.port,
+      username: this.host.user,
+      privateKey: this.key,
+      where: this.name,
+      ...((this.#hostKey ?? this.host.hostKeySha256) ? { hostKeySha256: (this.#hostKey ?? this.host.hostKeySha256)! } : {}),
+    };
+    try {
+      this.#ssh = await SshConnection.open(target, budgetMs);
+    } catch (error) {
+      throw this.#connectError(error);
+    }
+    this.#hostKey ??= this.#ssh.hostKeySha256;
+    return this.#ssh;
+  }
+
+  /** SSH failures as what to do about them, naming the host. */
+  #connectError(error: unknown): EdgeproofError {
+    const message = error instanceof Error ? error.message : String(error);
+    const level = (error as { level?: string }).level;
+    if (level === 'client-authentication' || /authentication methods failed/i.test(message)) {
+      return new UsageError(
+        `SSH host "${this.name}" (${this.target}) refused the key ${this.host.keyPath}`,
+        `authorize it on ${this.name}: ssh-copy-id -i ${this.host.keyPath}.pub -p ${this.host.port} ${this.host.user}@${this.host.address} (or fix user:/key: at ${this.host.source})`,
+      );
+    }
+    if (/host key/i.test(message)) {
+      return new UsageError(`SSH host "${this.name}" (${this.target}) presented another host key than ${this.host.source} pins: ${message}`, `check the host; if it was reinstalled, update hostKey: from \`ssh-keygen -lf\` of its new key`);
+    }
+    return new PrerequisiteMissingError(`SSH access to host "${this.name}" (${this.target}): ${message}`, `check that ${this.host.address} is up and sshd listens on port ${this.host.port} (${this.host.source})`, { cause: error });
+  }
+
+  /** Runs the prerequisite probe (no root needed) and returns what the host offers. */
+  async probeFacts(commands: string[]): Promise<HostFacts> {
+    const result = await this.#raw(hostFactsCommand(commands), { check: false, timeoutMs: this.ctx.scaled(20_000) });
+    return parseHostFacts(result.stdout);
+  }
+
+  /** Wrong arch: UsageError; missing memory, cgroups, systemd, snapd or commands: PrerequisiteMissingError with the fixes. */
+  async checkPrerequisites(requirements: HostRequirements): Promise<HostFacts> {
+    const facts = await this.probeFacts(requirements.commands.map((c) => c.name));
+    this.#facts = facts;
+    assertHostFit({ name: this.name, target: this.target, source: this.host.source, arch: this.host.arch }, facts, requirements);
+    return facts;
+  }
+
+  /** Commands run as root: directly for root, through passwordless sudo otherwise. */
+  exec(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const asRoot = this.host.user === 'root' ? command : `sudo -n sh -c ${shellQuote(command)}`;
+    return this.#raw(asRoot, options);
+  }
+
+  #raw(command: string, options: ExecOptions = {}): Promise<ExecResult> {
+    const open = () => this.#open(this.ctx.scaled(15_000));
+    return execReconnecting(async () => this.#ssh ?? open(), open, command, options);
+  }
+
+  writeFile(path: string, content: string | Buffer, mode = 0o644): Promise<void> {
+    return writeFileThroughShell((command, options) => this.exec(command, options), path, content, mode);
+  }
+
+  readFile(path: string): Promise<Buffer> {
+    return readFileThroughShell((command, options) => this.exec(command, options), path);
+  }
+
+  async freeze(): Promise<void> {
+    throw new PrerequisiteMissingError(`freezing host "${this.name}"`, 'real hardware cannot be paused: freeze checks need the qemu backend');
+  }
+
+  async thaw(): Promise<void> {
+    throw new PrerequisiteMissingError(`thawing host "${this.name}"`, 'real hardware cannot be paused: freeze checks need the qemu backend');
+  }
+
+  /** The user's power-off command (a PDU outlet), run on the harness host. */
+  async powerOff(): Promise<void> {
+    if (!this.host.powerOff) {
+      throw new PrerequisiteMissingError(`a power-off command for host "${this.name}"`, `add powerOff: (e.g. your PDU's CLI) to ${this.host.source}`);
+    }
+    this.ctx.events.emit({ type: 'fault', node: this.name, fault: 'power-off', detail: 'user command' });
+    this.#disconnect();
+    await this.#userCommand(this.host.powerOff);
+  }
+
+  /** The user's power-on command, then waits for SSH. */
+  async powerOn(budgetMs = this.ctx.scaled(300_000)): Promise<void> {
+    if (!this.host.powerOn) throw new PrerequisiteMissingError(`a power-on command for host "${this.name}"`, `add powerOn: to ${this.host.source}`);
+    this.ctx.events.emit({ type: 'fault', node: this.name, fault: 'power-on', detail: 'user command' });
+    await this.#userCommand(this.host.powerOn);
+    await this.#waitForSsh(budgetMs);
+  }
+
+  async #userCommand(command: string): Promise<void> {
+    await hostRun('sh', ['-c', command], {
+      env: { ...process.env, EDGEPROOF_HOST: this.name, EDGEPROOF_ADDRESS: this.host.address },
+      timeoutMs: this.ctx.scaled(60_000),
+      signal: this.ctx.signal,
+    });
+  }
+
+  /** `systemctl reboot` over SSH; resolves when the host answers with a new boot id. */
+  async reboot(budgetMs = this.ctx.scaled(300_000)): Promise<void> {
+    const before = (await this.probeFacts([])).bootId;
+    this.ctx.events.emit({ type: 'fault', node: this.name, fault: 'reboot' });
+    await this.exec('(sleep 1; systemctl reboot || reboot) >/dev/null 2>&1 &', { check: false, timeoutMs: 10_000 }).catch(() => undefined);
+    this.#disconnect();
+    const deadline = Date.now() + budgetMs;
+    await sleep(3_000, this.ctx.signal);
+    for (;;) {
+      await this.#waitForSsh(Math.max(1_000, deadline - Date.now()));
+      const after = (await this.probeFacts([])).bootId;
+      if (after && after !== before) return;
+      if (Date.now() > deadline) throw new EdgeproofError('WAIT_TIMEOUT', `host "${this.name}" did not reboot within ${Math.round(budgetMs / 1000)}s (boot id unchanged)`);
+      this.#disconnect();
+      await sleep(2_000, this.ctx.signal);
+    }
+  }
+
+  #disconnect(): void {
+    this.#ssh?.close();
+    this.#ssh = undefined;
+  }
+
+  async #waitForSsh(budgetMs: number): Promise<void> {
+    const ssh = await SshConnection.waitFor(
+      { host: this.host.address, port: this.host.port, username: this.host.user, privateKey: this.key, where: this.name, ...(this.#hostKey ? { hostKeySha256: this.#hostKey } : {}) },
+      budgetMs,
+      this.ctx.signal,
+    );
+    this.#ssh = ssh;
+  }
+
+  /** Drops traffic to and from `peers` with rules tagged by the run; never cuts the harness's own SSH. */
+  async partition(peers: string[] = []): Promise<void> {
+    if (peers.length === 0) throw new UsageError(`partitioning host "${this.name}" needs the addresses to cut it from`, 'pass the other nodes\' addresses');
+    const client = (await this.#raw('echo "$SSH_CLIENT"')).stdout.trim().split(/\s+/)[0];
+    if (client && peers.includes(client)) {
+      throw new UsageError(`partitioning host "${this.name}" from ${client} would cut the harness's own SSH connection`, 'partition from the other nodes only');
+    }
+    const tool = await this.#firewallTool();
+    this.#partitioned = true;
+    await this.exec(partitionCommand(tool, firewallTag(this.ctx.tag), peers));
+    this.ctx.events.emit({ type: 'fault', node: this.name, fault: 'partition', detail: peers.join(', ') });
+  }
+
+  /** Removes this run's rules and checks that none is left. */
+  async heal(): Promise<void> {
+    if (!this.#partitioned) return;
+    const tool = await this.#firewallTool();
+    const tag = firewallTag(this.ctx.tag);
+    await this.exec(healCommand(tool, tag));
+    const left = (await this.exec(listTaggedCommand(tool, tag))).stdout.trim();
+    if (left) throw new EdgeproofError('CLEANUP', `host "${this.name}" still has firewall rules tagged ${tag}: ${left.split('\n')[0]}`, { hint: `remove them by hand: ${healCommand(tool, tag)}` });
+    this.#partitioned = false;
+    this.ctx.events.emit({ type: 'fault', node: this.name, fault: 'heal' });
+  }
+
+  async #firewallTool(): Promise<FirewallTool> {
+    if (this.#firewall) return this.#firewall;
+    const found = (await this.exec(detectFirewallCommand)).stdout.trim();
+    if (found !== 'iptables' && found !== 'nft') throw new PrerequisiteMissingError(`iptables or nft on host "${this.name}"`, 'apt-get install iptables');
+    this.#firewall = found;
+    return found;
+  }
+
+  /** Heals first (always: a partition must never outlive the run), then closes SSH. */
+  dispose = once(async () => {
+    try {
+      await this.heal();
+    } finally {
+      this.#disconnect();
+      log('disposed %s', this.name);
+    }
+  });
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.dispose();
+  }
+}
+
+/** Connects to every host of a hosts file, checks each against the distribution's needs; all or nothing. */
+export async function openSshHosts(ctx: RunContext, hosts: HostEntry[], requirements?: HostRequirements): Promise<SshMachine[]> {
+  const machines = await Promise.all(hosts.map((host) => SshMachine.connect(ctx, host)));
+  if (requirements) await Promise.all(machines.map((machine) => machine.checkPrerequisites(requirements)));
+  return machines;
+}

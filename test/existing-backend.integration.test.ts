@@ -1,0 +1,74 @@
+import { readFileSync, statSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import type { RunContext } from '../src/core/context.js';
+import type { StartedCluster } from '../src/distros/distribution.js';
+import { openExistingCluster } from '../src/distros/existing/existing-cluster.js';
+import { API_PORT, UpstreamDistribution } from '../src/distros/upstream/upstream-distribution.js';
+import { runApiLatencySuite } from '../src/scenarios/api-latency.js';
+import { runFootprintSuite } from '../src/scenarios/footprint.js';
+import { runSmokeSuite } from '../src/scenarios/smoke.js';
+import { bootBoard, newRunContext, qemuProcesses } from './fixtures.js';
+
+type CheckEvent = { id: string; verdict: string; reason?: string; evidence: Record<string, unknown> };
+
+/**
+ * The existing backend against a real cluster the test starts (upstream on an
+ * emulated Pi): a second run context sees only a kubeconfig, as a user
+ * pointing edgeproof at their own cluster would.
+ */
+describe('existing backend on an upstream cluster', () => {
+  let owner: RunContext;
+  let ctx: RunContext;
+  let upstream: StartedCluster;
+  let cluster: StartedCluster;
+
+  beforeAll(async () => {
+    owner = newRunContext('existing-owner');
+    const machine = await bootBoard(owner, 'rpi4', undefined, [API_PORT]);
+    upstream = await new UpstreamDistribution().formCluster(owner, [machine], { controlPlanes: 1, workers: 0 });
+    ctx = newRunContext('existing');
+    cluster = await openExistingCluster(ctx, { kubeconfigPath: upstream.kubeconfigPath });
+  });
+
+  afterAll(async () => {
+    await ctx?.dispose();
+    await owner?.dispose();
+    expect(qemuProcesses(owner.tag)).toEqual([]);
+  });
+
+  const checks = () => ctx.events.events.filter((e) => e.type === 'check') as unknown as CheckEvent[];
+
+  it('builds the cluster handle from the kubeconfig alone: nodes without machines, its own 0600 kubeconfig', () => {
+    expect(cluster.distro).toBe('existing');
+    expect(cluster.version).toBe('v1.20.2');
+    expect(cluster.nodes.map((n) => n.name)).toEqual(upstream.nodes.map((n) => n.name));
+    expect(cluster.nodes.every((n) => n.machine === undefined)).toBe(true);
+    expect(cluster.kubeconfigPath).not.toBe(upstream.kubeconfigPath);
+    expect(statSync(cluster.kubeconfigPath).mode & 0o777).toBe(0o600);
+    expect(parse(readFileSync(cluster.kubeconfigPath, 'utf8')).contexts).toHaveLength(1);
+  });
+
+  it('passes the smoke suite', async () => {
+    await runSmokeSuite(ctx, cluster);
+    const byId = Object.fromEntries(checks().map((c) => [c.id, c]));
+    for (const id of ['BOOT-1', 'BOOT-3', 'SMOKE-1', 'SMOKE-2', 'SMOKE-3', 'BOOT-2']) expect(byId[id], `${id}: ${byId[id]?.reason}`).toMatchObject({ verdict: 'pass' });
+  });
+
+  it('says footprint is not applicable on each node, with the reason, and measures nothing', async () => {
+    const outcomes = await runFootprintSuite(ctx, cluster, { baselines: {}, settleMs: 0, windowMs: 2_000, claimsMB: {} });
+    expect(outcomes).toHaveLength(cluster.nodes.length);
+    for (const outcome of outcomes) {
+      expect(outcome.verdict).toBe('not-applicable');
+      expect(outcome.reason).toMatch(/the existing backend has no node access/);
+    }
+    expect(ctx.events.events.some((e) => e.type === 'measurement' && e.id.startsWith('BM-MEM-1'))).toBe(false);
+  });
+
+  it('measures API latency through the kubeconfig', async () => {
+    const outcomes = await runApiLatencySuite(ctx, cluster, { ratePerSecond: 4, durationMs: 10_000 });
+    expect(outcomes).toHaveLength(10);
+    for (const outcome of outcomes) expect(outcome.evidence.errors, JSON.stringify(outcome.evidence.errorSamples)).toBe(0);
+    expect(ctx.events.events.filter((e) => e.type === 'measurement' && e.id.startsWith('BM-API-1/')).length).toBeGreaterThanOrEqual(10);
+  });
+});
