@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { ApiextensionsV1Api, CustomObjectsApi, NetworkingV1Api, NodeV1Api, StorageV1Api, type KubeConfig, type V1Node, type V1Pod } from '@kubernetes/client-node';
+import { ApiextensionsV1Api, CustomObjectsApi, NetworkingV1Api, NodeV1Api, StorageV1Api, type KubeConfig, type V1Deployment, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import type { RunContext } from '../core/context.js';
 import type { Verdict } from '../core/events.js';
+import { waitFor } from '../core/wait.js';
 import type { StartedCluster } from '../distros/distribution.js';
 import { notApplicable, runCheck, skipped, type CheckOutcome } from './check.js';
 import { kube, kubeClients, type KubeClients } from './kube.js';
-import { MANAGED_BY } from './workloads.js';
+import { MANAGED_BY, webDeployment } from './workloads.js';
 
 /** The API groups the addon suites read: CRDs, custom resources, RuntimeClasses, StorageClasses, Ingresses. */
 export interface AddonClients extends KubeClients {
@@ -134,4 +135,23 @@ export function describePods(pods: V1Pod[]): string {
       return `${p.metadata?.name}: ${p.status?.phase ?? '?'}${p.spec?.nodeName ? ` on ${p.spec.nodeName}` : ''}${waiting ? ` (${waiting.reason}: ${waiting.message ?? ''})` : ''}${scheduled?.status === 'False' ? ` (unschedulable: ${scheduled.message})` : ''}`;
     })
     .join('; ');
+}
+
+/** Deploys the busybox web server (`replicas` pods answering with a marker) and waits until they are Ready. */
+export async function deployWebAndWait(run: SuiteRun, namespace: string, name: string, replicas: number, budgetMs: number, mutate?: (d: V1Deployment) => void): Promise<V1Pod[]> {
+  const deployment = webDeployment(name, run.cluster.workloadImage, replicas);
+  mutate?.(deployment);
+  await kube('create deployment', () => run.clients.apps.createNamespacedDeployment({ namespace, body: deployment }));
+  return waitPodsReady(run, namespace, `app=${name}`, replicas, budgetMs);
+}
+
+export async function waitPodsReady(run: SuiteRun, namespace: string, labelSelector: string, count: number, budgetMs: number): Promise<V1Pod[]> {
+  return waitFor(
+    async () => {
+      const list = await kube('list pods', () => run.clients.core.listNamespacedPod({ namespace, labelSelector }));
+      const ready = list.items.filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+      return ready.length >= count ? { done: true as const, value: ready } : { done: false as const, observed: describePods(list.items) };
+    },
+    { what: `${count} pod(s) ${labelSelector} Ready in ${namespace}`, budgetMs, pollMs: 2000, signal: run.ctx.signal },
+  );
 }
