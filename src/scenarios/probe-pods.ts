@@ -58,7 +58,12 @@ export const REQUEST_SCRIPT = [
 ].join('\n');
 
 /** The probe pod for `spec`; `container` is named `probe` so its exit is awaited even beside a mesh sidecar. */
-export function requestPod(name: string, image: string, spec: RequestSpec, extra: { nodeName?: string; annotations?: Record<string, string>; labels?: Record<string, string> } = {}): V1Pod {
+export function requestPod(
+  name: string,
+  image: string,
+  spec: RequestSpec,
+  extra: { nodeName?: string; annotations?: Record<string, string>; labels?: Record<string, string>; headersSecret?: { name: string; key: string } } = {},
+): V1Pod {
   const env = {
     ADDRESS: spec.address,
     PORT: String(spec.port),
@@ -85,7 +90,10 @@ export function requestPod(name: string, image: string, spec: RequestSpec, extra
           image,
           imagePullPolicy: 'IfNotPresent',
           command: ['sh', '-c', REQUEST_SCRIPT],
-          env: Object.entries(env).map(([key, value]) => ({ name: key, value })),
+          // Headers with credentials come from a Secret, never from the pod spec.
+          env: Object.entries(env).map(([key, value]) =>
+            key === 'EXTRA_HEADERS' && extra.headersSecret ? { name: key, valueFrom: { secretKeyRef: extra.headersSecret } } : { name: key, value },
+          ),
         },
       ],
     },
