@@ -23,7 +23,9 @@ echo "hugepages_2m_total=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/nr_huge
 echo "hugepages_2m_free=$(cat /sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages 2>/dev/null || echo 0)"
 pidof iscsid >/dev/null 2>&1 && echo "iscsid=running" || echo "iscsid=absent"
 for m in $MODULES; do
+  d=$(echo "$m" | tr _ -)
   if [ -d "/sys/module/$m" ]; then echo "module.$m=loaded"
+  elif grep -qE "/($m|$d)\.ko" "/lib/modules/$(uname -r)/modules.builtin" 2>/dev/null; then echo "module.$m=builtin"
   elif modinfo "$m" >/dev/null 2>&1 || modprobe -n "$m" >/dev/null 2>&1; then echo "module.$m=available"
   else echo "module.$m=absent"; fi
 done
@@ -51,7 +53,7 @@ export interface NodeFacts {
   cpuVirtFlags: boolean;
   hugepages2Mi: { total: number; free: number };
   iscsid: boolean;
-  modules: Record<string, 'loaded' | 'available' | 'absent'>;
+  modules: Record<string, 'loaded' | 'builtin' | 'available' | 'absent'>;
   /** The `snap list microk8s` row, or why there is none. */
   microk8sSnap: { installed: boolean; row: string };
 }
@@ -64,7 +66,7 @@ export function parseNodeProbe(text: string): NodeFacts {
   }
   const modules: NodeFacts['modules'] = {};
   for (const [key, value] of values) {
-    if (key.startsWith('module.')) modules[key.slice(7)] = value === 'loaded' || value === 'available' ? value : 'absent';
+    if (key.startsWith('module.')) modules[key.slice(7)] = value === 'loaded' || value === 'builtin' || value === 'available' ? value : 'absent';
   }
   const snapRow = values.get('snap_microk8s') ?? 'not probed';
   return {

@@ -13,7 +13,13 @@ export interface Microk8sStatus {
 }
 
 export function parseMicrok8sStatus(text: string): Microk8sStatus {
-  const doc = (parse(text) ?? {}) as {
+  let raw: unknown;
+  try {
+    raw = parse(text);
+  } catch {
+    return notRunningLines(text);
+  }
+  const doc = (raw ?? {}) as {
     microk8s?: { running?: unknown; message?: string };
     'high-availability'?: { enabled?: unknown; nodes?: { address?: unknown; role?: unknown }[] };
     addons?: { name?: unknown; status?: unknown; description?: unknown; version?: unknown; repository?: unknown }[];
@@ -31,6 +37,16 @@ export function parseMicrok8sStatus(text: string): Microk8sStatus {
       ...(a.repository !== undefined ? { repository: String(a.repository) } : {}),
     })),
   };
+}
+
+/**
+ * The not-running branch prints its message one column deeper than `enabled:`,
+ * which is not valid YAML: read the two lines that matter.
+ */
+function notRunningLines(text: string): Microk8sStatus {
+  const running = /^\s*running:\s*(\S+)/m.exec(text)?.[1];
+  const message = /^\s*message:\s*(.+)$/m.exec(text)?.[1]?.trim();
+  return { running: truthy(running), ...(message ? { message } : {}), addons: [] };
 }
 
 /** status.py prints Python booleans ("True"); YAML 1.2 reads them as booleans, older forms as strings. */
