@@ -9,7 +9,7 @@ import { gateArea, type AddonGateOptions } from './addons/gate.js';
 import { probeNodes, type NodeFactsByNode } from './addons/prerequisites.js';
 import { kube } from './kube.js';
 import { describePods, nodeInfos, SuiteRun, type CheckRef } from './suite-kit.js';
-import { MANAGED_BY } from './workloads.js';
+import { hostnameAffinity, oneShotPod } from './workloads.js';
 
 export const KATA_CHECKS = {
   preflight: { id: 'KATA-0', name: 'a node has a usable /dev/kvm (KVM_CREATE_VM succeeds)' },
@@ -78,18 +78,7 @@ async function kataRuntimeClass(run: SuiteRun): Promise<string> {
 }
 
 export function kataPod(name: string, image: string, runtimeClassName: string, nodes: string[]): V1Pod {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, labels: { role: 'probe', ...MANAGED_BY } },
-    spec: {
-      runtimeClassName,
-      restartPolicy: 'Never',
-      terminationGracePeriodSeconds: 0,
-      affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: nodes }] }] } } },
-      containers: [{ name: 'probe', image, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', 'echo "kernel=$(uname -r)"; sleep 600'] }],
-    },
-  };
+  return oneShotPod(name, { image, command: ['sh', '-c', 'echo "kernel=$(uname -r)"; sleep 600'] }, { runtimeClassName, ...hostnameAffinity('In', nodes) });
 }
 
 async function kataPodRuns(run: SuiteRun, namespace: string, runtimeClass: string, nodes: string[], budgetMs: number): Promise<CheckOutcome> {

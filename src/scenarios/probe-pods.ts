@@ -3,7 +3,7 @@ import type { RunContext } from '../core/context.js';
 import { waitFor } from '../core/wait.js';
 import { kube, type KubeClients } from './kube.js';
 import { describePods } from './suite-kit.js';
-import { MANAGED_BY } from './workloads.js';
+import { oneShotPod } from './workloads.js';
 
 /** One HTTP attempt as the probe container saw it. */
 export interface ProbeAttempt {
@@ -76,28 +76,17 @@ export function requestPod(
     TIMEOUT: String(Math.max(1, Math.round(spec.timeoutSeconds))),
     PAUSE: String(spec.pauseSeconds ?? 1),
   };
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, labels: { role: 'probe', ...MANAGED_BY, ...extra.labels }, ...(extra.annotations ? { annotations: extra.annotations } : {}) },
-    spec: {
-      restartPolicy: 'Never',
-      terminationGracePeriodSeconds: 0,
-      ...(extra.nodeName ? { nodeName: extra.nodeName } : {}),
-      containers: [
-        {
-          name: 'probe',
-          image,
-          imagePullPolicy: 'IfNotPresent',
-          command: ['sh', '-c', REQUEST_SCRIPT],
-          // Headers with credentials come from a Secret, never from the pod spec.
-          env: Object.entries(env).map(([key, value]) =>
-            key === 'EXTRA_HEADERS' && extra.headersSecret ? { name: key, valueFrom: { secretKeyRef: extra.headersSecret } } : { name: key, value },
-          ),
-        },
-      ],
+  return oneShotPod(
+    name,
+    {
+      image,
+      command: ['sh', '-c', REQUEST_SCRIPT],
+      // Headers with credentials come from a Secret, never from the pod spec.
+      env: Object.entries(env).map(([key, value]) => (key === 'EXTRA_HEADERS' && extra.headersSecret ? { name: key, valueFrom: { secretKeyRef: extra.headersSecret } } : { name: key, value })),
     },
-  };
+    extra.nodeName ? { nodeName: extra.nodeName } : {},
+    { ...(extra.annotations ? { annotations: extra.annotations } : {}), ...(extra.labels ? { labels: extra.labels } : {}) },
+  );
 }
 
 /** Splits a probe log into its attempts. */

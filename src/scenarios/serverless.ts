@@ -11,7 +11,7 @@ import { parseKsvc, type KsvcStatus } from './addons/parsers/knative.js';
 import { kube } from './kube.js';
 import { requestPod, runProbePod, summarizeAttempts } from './probe-pods.js';
 import { describePods, SuiteRun, type CheckRef } from './suite-kit.js';
-import { MANAGED_BY } from './workloads.js';
+import { MANAGED_BY, oneShotPod } from './workloads.js';
 
 export const SERVERLESS_CHECKS = {
   knativeReady: { id: 'FN-K1', name: 'Knative Serving and Kourier are Ready' },
@@ -222,16 +222,7 @@ async function openfaasInvoke(run: SuiteRun, namespace: string, budgetMs: number
 /** A pod that accepts one HTTP request on 8080, answers 200, and prints what it received. */
 async function startCallbackReceiver(run: SuiteRun, namespace: string, budgetMs: number): Promise<{ ip: string; result: () => Promise<string> }> {
   const name = 'ep-faas-callback';
-  const pod: V1Pod = {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, labels: { role: 'probe', ...MANAGED_BY } },
-    spec: {
-      restartPolicy: 'Never',
-      terminationGracePeriodSeconds: 0,
-      containers: [{ name: 'probe', image: run.cluster.workloadImage, imagePullPolicy: 'IfNotPresent', command: ['sh', '-c', '(printf "HTTP/1.0 200 OK\\r\\nContent-Length: 0\\r\\n\\r\\n"; sleep 5) | nc -l -p 8080'] }],
-    },
-  };
+  const pod = oneShotPod(name, { image: run.cluster.workloadImage, command: ['sh', '-c', '(printf "HTTP/1.0 200 OK\\r\\nContent-Length: 0\\r\\n\\r\\n"; sleep 5) | nc -l -p 8080'] });
   await kube('create callback receiver', () => run.clients.core.createNamespacedPod({ namespace, body: pod }));
   const ip = await waitFor(
     async () => {

@@ -37,51 +37,35 @@ export function pinnedNodes(pv: V1PersistentVolume): string[] {
   return terms.flatMap((t) => (t.matchExpressions ?? []).filter((e) => e.key === 'kubernetes.io/hostname' && e.operator === 'In').flatMap((e) => e.values ?? []));
 }
 
-const longhornBackend: VolumeBackend = {
-  engine: 'longhorn',
-  replicated: true,
-  async replicaNodes(clients, pv) {
-    return (await this.status(clients, pv))?.replicaNodes ?? [];
-  },
-  async status(clients, pv) {
-    const name = pv.spec?.csi?.volumeHandle ?? pv.metadata!.name!;
-    const volume = await kube('read Longhorn volume', () => clients.custom.getNamespacedCustomObject({ group: 'longhorn.io', version: 'v1beta2', namespace: 'longhorn-system', plural: 'volumes', name }));
-    const replicas = await kube('list Longhorn replicas', () => clients.custom.listNamespacedCustomObject({ group: 'longhorn.io', version: 'v1beta2', namespace: 'longhorn-system', plural: 'replicas', labelSelector: `longhornvolume=${name}` }));
-    return longhornVolumeStatus(volume, (replicas as { items?: unknown[] }).items ?? []);
-  },
-};
+/** A replicated engine: the nodes holding copies are the ones its status names. */
+function replicatedBackend(engine: VolumeBackend['engine'], status: (clients: AddonClients, pv: V1PersistentVolume) => Promise<ReplicatedVolumeStatus | undefined>): VolumeBackend {
+  return { engine, replicated: true, status, replicaNodes: async (clients, pv) => (await status(clients, pv))?.replicaNodes ?? [] };
+}
 
-const jivaBackend: VolumeBackend = {
-  engine: 'jiva',
-  replicated: true,
-  async replicaNodes(clients, pv) {
-    return (await this.status(clients, pv))?.replicaNodes ?? [];
-  },
-  async status(clients, pv) {
-    const name = pv.metadata!.name!;
-    const volume = await kube('read JivaVolume', () => clients.custom.getNamespacedCustomObject({ group: 'openebs.io', version: 'v1', namespace: 'openebs', plural: 'jivavolumes', name }));
-    const pods = await kube('list Jiva replica pods', () => clients.core.listNamespacedPod({ namespace: 'openebs' }));
-    const replicaNodes = pods.items.filter((p) => p.metadata?.name?.startsWith(`${name}-jiva-rep-`)).map((p) => p.spec?.nodeName).filter((n): n is string => Boolean(n));
-    return jivaVolumeStatus(volume, replicaNodes);
-  },
-};
+const longhornBackend = replicatedBackend('longhorn', async (clients, pv) => {
+  const name = pv.spec?.csi?.volumeHandle ?? pv.metadata!.name!;
+  const volume = await kube('read Longhorn volume', () => clients.custom.getNamespacedCustomObject({ group: 'longhorn.io', version: 'v1beta2', namespace: 'longhorn-system', plural: 'volumes', name }));
+  const replicas = await kube('list Longhorn replicas', () => clients.custom.listNamespacedCustomObject({ group: 'longhorn.io', version: 'v1beta2', namespace: 'longhorn-system', plural: 'replicas', labelSelector: `longhornvolume=${name}` }));
+  return longhornVolumeStatus(volume, (replicas as { items?: unknown[] }).items ?? []);
+});
+
+const jivaBackend = replicatedBackend('jiva', async (clients, pv) => {
+  const name = pv.metadata!.name!;
+  const volume = await kube('read JivaVolume', () => clients.custom.getNamespacedCustomObject({ group: 'openebs.io', version: 'v1', namespace: 'openebs', plural: 'jivavolumes', name }));
+  const pods = await kube('list Jiva replica pods', () => clients.core.listNamespacedPod({ namespace: 'openebs' }));
+  const replicaNodes = pods.items.filter((p) => p.metadata?.name?.startsWith(`${name}-jiva-rep-`)).map((p) => p.spec?.nodeName).filter((n): n is string => Boolean(n));
+  return jivaVolumeStatus(volume, replicaNodes);
+});
 
 /** Mayastor's REST API through the apiserver's service proxy: no plugin on the host needed. */
-const mayastorBackend: VolumeBackend = {
-  engine: 'mayastor',
-  replicated: true,
-  async replicaNodes(clients, pv) {
-    return (await this.status(clients, pv))?.replicaNodes ?? [];
-  },
-  async status(clients, pv) {
-    const uuid = pv.spec?.csi?.volumeHandle ?? pv.metadata!.name!.replace(/^pvc-/, '');
-    for (const namespace of ['mayastor', 'openebs']) {
-      const answer = await apiGet(clients.kc, `/api/v1/namespaces/${namespace}/services/api-rest:8081/proxy/v0/volumes/${uuid}`).catch(() => undefined);
-      if (answer?.status === 200) return mayastorVolumeStatus(JSON.parse(answer.body));
-    }
-    return undefined;
-  },
-};
+const mayastorBackend = replicatedBackend('mayastor', async (clients, pv) => {
+  const uuid = pv.spec?.csi?.volumeHandle ?? pv.metadata!.name!.replace(/^pvc-/, '');
+  for (const namespace of ['mayastor', 'openebs']) {
+    const answer = await apiGet(clients.kc, `/api/v1/namespaces/${namespace}/services/api-rest:8081/proxy/v0/volumes/${uuid}`).catch(() => undefined);
+    if (answer?.status === 200) return mayastorVolumeStatus(JSON.parse(answer.body));
+  }
+  return undefined;
+});
 
 export function backendFor(addon: AddonName): VolumeBackend {
   if (addon === 'longhorn') return longhornBackend;

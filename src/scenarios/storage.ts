@@ -13,7 +13,7 @@ import { kube } from './kube.js';
 import { runProbePod } from './probe-pods.js';
 import { backendFor, localBackend, localPersistentVolume, localStorageClass, readPv, replicatedStorageClass, type VolumeBackend } from './storage-engines.js';
 import { describePods, nodeInfos, runNamespace, SuiteRun, type CheckRef } from './suite-kit.js';
-import { MANAGED_BY } from './workloads.js';
+import { hostnameAffinity, MANAGED_BY, oneShotPod } from './workloads.js';
 
 export const STORAGE_CHECKS = {
   defaultClass: { id: 'STO-1', name: 'the default StorageClass gives a volume whose data survives its pod' },
@@ -131,30 +131,17 @@ const READ_SCRIPT = [
 
 /** A pod that writes (or reads back) the data of a claim; its container is `probe`, so runProbePod awaits its exit. */
 export function dataPod(name: string, image: string, claimName: string, mode: 'write' | 'read', options: { sizeMB?: number; avoidNodes?: string[]; nodeName?: string } = {}): V1Pod {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, labels: { role: 'probe', ...MANAGED_BY } },
-    spec: {
-      restartPolicy: 'Never',
-      terminationGracePeriodSeconds: 0,
-      ...(options.nodeName ? { nodeName: options.nodeName } : {}),
-      ...(options.avoidNodes?.length
-        ? { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'NotIn', values: options.avoidNodes }] }] } } } }
-        : {}),
-      containers: [
-        {
-          name: 'probe',
-          image,
-          imagePullPolicy: 'IfNotPresent',
-          command: ['sh', '-c', mode === 'write' ? WRITE_SCRIPT : READ_SCRIPT],
-          env: [{ name: 'MB', value: String(options.sizeMB ?? 16) }, { name: 'NODE', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
-          volumeMounts: [{ name: 'data', mountPath: '/data' }],
-        },
-      ],
-      volumes: [{ name: 'data', persistentVolumeClaim: { claimName } }],
+  const avoid = options.avoidNodes?.length ? hostnameAffinity('NotIn', options.avoidNodes) : {};
+  return oneShotPod(
+    name,
+    {
+      image,
+      command: ['sh', '-c', mode === 'write' ? WRITE_SCRIPT : READ_SCRIPT],
+      env: [{ name: 'MB', value: String(options.sizeMB ?? 16) }, { name: 'NODE', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } }],
+      volumeMounts: [{ name: 'data', mountPath: '/data' }],
     },
-  };
+    { ...(options.nodeName ? { nodeName: options.nodeName } : {}), ...avoid, volumes: [{ name: 'data', persistentVolumeClaim: { claimName } }] },
+  );
 }
 
 export function parseDataLog(log: string): { sha256?: string; stored?: string; node?: string; error?: string } {

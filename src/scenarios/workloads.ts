@@ -1,4 +1,4 @@
-import type { V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1Pod, V1PodSpec, V1Service } from '@kubernetes/client-node';
 
 /** Labels every object the harness creates carries. */
 export const MANAGED_BY = { 'app.kubernetes.io/managed-by': 'edgeproof' };
@@ -54,22 +54,27 @@ export function httpProbePod(name: string, image: string, url: string, timeoutSe
   const target = new URL(url);
   const port = target.port || '80';
   const script = 'printf "GET %s HTTP/1.0\\r\\nHost: %s\\r\\n\\r\\n" "$2" "$0" | nc -w "$3" "$0" "$1" 2>&1; rc=$?; echo; echo "probe-exit=$rc"; exit $rc';
+  return oneShotPod(
+    name,
+    { image, command: ['sh', '-c', script, target.hostname, port, `${target.pathname}${target.search}`, String(Math.max(1, Math.round(timeoutSeconds)))] },
+    nodeName ? { nodeName } : {},
+  );
+}
+
+/**
+ * A pod that runs one container named `probe` once (restartPolicy Never,
+ * no grace period), labelled as a probe of the harness.
+ */
+export function oneShotPod(name: string, container: Omit<V1Container, 'name'>, spec: Partial<V1PodSpec> = {}, metadata: { annotations?: Record<string, string>; labels?: Record<string, string> } = {}): V1Pod {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name, labels: { role: 'probe', ...MANAGED_BY } },
-    spec: {
-      restartPolicy: 'Never',
-      terminationGracePeriodSeconds: 0,
-      ...(nodeName ? { nodeName } : {}),
-      containers: [
-        {
-          name: 'probe',
-          image,
-          imagePullPolicy: 'IfNotPresent',
-          command: ['sh', '-c', script, target.hostname, port, `${target.pathname}${target.search}`, String(Math.max(1, Math.round(timeoutSeconds)))],
-        },
-      ],
-    },
+    metadata: { name, labels: { role: 'probe', ...MANAGED_BY, ...metadata.labels }, ...(metadata.annotations ? { annotations: metadata.annotations } : {}) },
+    spec: { restartPolicy: 'Never', terminationGracePeriodSeconds: 0, ...spec, containers: [{ name: 'probe', imagePullPolicy: 'IfNotPresent', ...container }] },
   };
+}
+
+/** Required node affinity on the `kubernetes.io/hostname` label (In: only these nodes; NotIn: any but these). */
+export function hostnameAffinity(operator: 'In' | 'NotIn', hostnames: string[]): Pick<V1PodSpec, 'affinity'> {
+  return { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator, values: hostnames }] }] } } } };
 }
