@@ -6,6 +6,7 @@ import { waitFor } from '../core/wait.js';
 import type { StartedCluster } from '../distros/distribution.js';
 import { fail, pass, runCheck, type CheckOutcome } from './check.js';
 import { apiGet, kube, kubeClients, type KubeClients } from './kube.js';
+import { describePods } from './suite-kit.js';
 import { clusterIpService, httpProbePod, webDeployment } from './workloads.js';
 
 const SUITE = 'smoke';
@@ -139,15 +140,4 @@ async function podsHealthy(clients: KubeClients): Promise<CheckOutcome> {
   const restarts = Object.fromEntries(list.items.map((p) => [`${p.metadata?.namespace}/${p.metadata?.name}`, p.status?.containerStatuses?.reduce((n, c) => n + c.restartCount, 0) ?? 0]));
   if (failing.length > 0) return fail(`${failing.length} pod(s) failing: ${failing.map((p) => p.metadata?.name).join(', ')}`, { restarts });
   return pass({ pods: list.items.length, restarts });
-}
-
-function describePods(pods: V1Pod[]): string {
-  if (pods.length === 0) return 'no pods yet';
-  return pods
-    .map((p) => {
-      const waiting = p.status?.containerStatuses?.find((c) => c.state?.waiting)?.state?.waiting;
-      const scheduled = p.status?.conditions?.find((c) => c.type === 'PodScheduled');
-      return `${p.metadata?.name}: ${p.status?.phase ?? '?'}${waiting ? ` (${waiting.reason}: ${waiting.message ?? ''})` : ''}${scheduled?.status === 'False' ? ` (unschedulable: ${scheduled.message})` : ''}`;
-    })
-    .join('; ');
 }
