@@ -4,7 +4,7 @@ import type { RunContext } from '../core/context.js';
 import type { Verdict } from '../core/events.js';
 import { waitFor } from '../core/wait.js';
 import type { StartedCluster } from '../distros/distribution.js';
-import { notApplicable, runCheck, skipped, type CheckOutcome } from './check.js';
+import { fail, notApplicable, runCheck, skipped, type CheckOutcome } from './check.js';
 import { kube, kubeClients, type KubeClients } from './kube.js';
 import { MANAGED_BY, webDeployment } from './workloads.js';
 
@@ -55,10 +55,21 @@ export class SuiteRun {
     return outcome;
   }
 
-  /** Records checks that cannot run, each with the same non-pass verdict and reason (never a pass). */
+  /**
+   * Records checks that cannot run, each with the gate's non-pass verdict and
+   * reason. A failed gate (an addon installed but never Ready) fails the first
+   * check only; the others are skipped because of it, so one fault counts once.
+   */
   async notRun(refs: CheckRef[], verdict: Exclude<Verdict, 'pass'>, reason: string, evidence: Record<string, unknown> = {}): Promise<void> {
-    const outcome = verdict === 'not-applicable' ? notApplicable(reason, evidence) : verdict === 'skipped' ? skipped(reason, evidence) : { verdict, reason, evidence };
-    for (const ref of refs) await this.check(ref, async () => outcome);
+    for (const [i, ref] of refs.entries()) {
+      const outcome =
+        verdict === 'not-applicable'
+          ? notApplicable(reason, evidence)
+          : verdict === 'skipped' || i > 0
+            ? skipped(verdict === 'fail' ? `${refs[0]!.id} failed: ${reason}` : reason, evidence)
+            : fail(reason, evidence);
+      await this.check(ref, async () => outcome);
+    }
   }
 
   /** A namespace of this run for this suite, created now and removed (without waiting) at the end of `use`. */

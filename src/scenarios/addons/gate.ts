@@ -6,7 +6,7 @@ import type { AddonRequest, AddonSpec } from '../../distros/addons/catalog.js';
 import type { AddonInstaller, InstallReport } from '../../distros/addons/install.js';
 import { kube } from '../kube.js';
 import { describePods, type SuiteRun } from '../suite-kit.js';
-import { checkPrerequisites } from './prerequisites.js';
+import { checkPrerequisites, type PrerequisiteVerdict } from './prerequisites.js';
 import { describePresence, probePresence, type Presence } from './presence.js';
 
 export interface AddonGateOptions {
@@ -37,27 +37,43 @@ export async function gateArea(run: SuiteRun, candidates: AddonSpec[], options: 
     presences[addon.name] = presence;
     if (presence.present) return { ready: true, addon, evidence: { addon: addon.name, presence: describePresence(presence) } };
   }
-  const absent = Object.fromEntries(Object.entries(presences).map(([name, p]) => [name, describePresence(p)]));
-  const names = candidates.map((a) => a.name).join(', ');
+  const prerequisites: Record<string, PrerequisiteVerdict> = {};
+  for (const addon of candidates) prerequisites[addon.name] = await checkPrerequisites(run.ctx, run.cluster, run.clients, addon.prerequisites);
+  const decision = gateDecision(candidates, presences, prerequisites, options);
+  if ('install' in decision) return installAndWait(run, decision.install, options.installer!, options.readyBudgetMs ?? 600_000, decision.evidence);
+  return decision;
+}
 
-  const prerequisites: Record<string, unknown> = {};
-  const possible: AddonSpec[] = [];
-  for (const addon of candidates) {
-    const verdict = await checkPrerequisites(run.ctx, run.cluster, run.clients, addon.prerequisites);
-    prerequisites[addon.name] = verdict.met ? 'met' : { missing: verdict.missing, evidence: verdict.evidence };
-    if (verdict.met) possible.push(addon);
-  }
-  const evidence = { absent, prerequisites };
+/**
+ * The gate's judgement once every candidate is known absent, as a pure
+ * function of the probes: not applicable when no candidate could run here,
+ * skipped when one could but nothing is to be installed, else install.
+ */
+export function gateDecision(
+  candidates: AddonSpec[],
+  presences: Record<string, Presence>,
+  prerequisites: Record<string, PrerequisiteVerdict>,
+  options: Pick<AddonGateOptions, 'installer' | 'requests'>,
+): Extract<Gate, { ready: false }> | { install: AddonRequest; evidence: Record<string, unknown> } {
+  const absent = Object.fromEntries(candidates.map((a) => [a.name, presences[a.name] ? describePresence(presences[a.name]!) : 'not probed']));
+  const evidence = {
+    absent,
+    prerequisites: Object.fromEntries(candidates.map((a) => [a.name, prerequisites[a.name]?.met ? 'met' : { missing: prerequisites[a.name]?.missing ?? [], evidence: prerequisites[a.name]?.evidence ?? {} }])),
+  };
+  const names = candidates.map((a) => a.name).join(', ');
+  const possible = candidates.filter((a) => prerequisites[a.name]?.met);
   if (possible.length === 0) {
-    const misses = candidates.map((a) => `${a.title} needs ${(prerequisites[a.name] as { missing: string[] }).missing.join(', ')}`).join('; ');
+    const misses = candidates.map((a) => `${a.title} needs ${(prerequisites[a.name]?.missing ?? ['(unprobed)']).join(', ')}`).join('; ');
     return { ready: false, verdict: 'not-applicable', reason: `no ${names} here, and none could run: ${misses}`, evidence };
   }
   const request = options.requests?.find((r) => possible.some((a) => a.name === r.addon.name));
   if (!request) {
-    return { ready: false, verdict: 'skipped', reason: `none of ${names} is installed (${Object.values(absent)[0]}); request one to install it (--addon ${possible[0]!.name}${possible[0]!.args ? ':<args>' : ''})`, evidence };
+    const seen = Object.entries(absent).map(([name, what]) => `${name}: ${what}`).join('; ');
+    const hint = `${possible[0]!.name}${possible[0]!.args ? ':<args>' : ''}`;
+    return { ready: false, verdict: 'skipped', reason: `none of ${names} is installed (${seen}); request one to install it (--addon ${hint})`, evidence };
   }
   if (!options.installer) return { ready: false, verdict: 'skipped', reason: `${request.addon.title} was requested but installing addons is not enabled for this run`, evidence };
-  return installAndWait(run, request, options.installer, options.readyBudgetMs ?? 600_000, evidence);
+  return { install: request, evidence };
 }
 
 async function installAndWait(run: SuiteRun, request: AddonRequest, installer: AddonInstaller, baseBudgetMs: number, evidence: Record<string, unknown>): Promise<Gate> {
