@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { UsageError } from '../../core/errors.js';
 import { parseAddonRequest } from './catalog.js';
-import { allPlans, enablePlan, isPlan, metallbPoolManifest } from './enable-plans.js';
+import { allPlans, assertPlannable, enablePlan, isPlan, metallbPoolManifest } from './enable-plans.js';
 import { describeStep } from './install.js';
 
 const pool = parseAddonRequest('metallb:10.64.140.43-10.64.140.49').args!;
@@ -47,5 +47,18 @@ describe('addon enable plans (as data)', () => {
     expect(metallbPoolManifest(pool)).toContain('kind: IPAddressPool');
     expect(metallbPoolManifest(pool)).toContain('- 10.64.140.43-10.64.140.49');
     expect(metallbPoolManifest(pool)).toContain('kind: L2Advertisement');
+  });
+});
+
+describe('requested addons against the distribution, before anything starts', () => {
+  it('an addon the distribution cannot have is a usage error listing what it can enable', () => {
+    const attempt = () => assertPlannable({ distro: 'microk8s' }, [parseAddonRequest('istio'), parseAddonRequest('servicelb')]);
+    expect(attempt).toThrow(/^Addon "servicelb" is not available on microk8s: ServiceLB is K3s' own load balancer/);
+    expect(attempt).toThrow(expect.objectContaining({ hint: expect.stringMatching(/^addons microk8s can enable: metallb, ingress-nginx, traefik, .*kata$/) }));
+  });
+
+  it('returns the plans when every request can be met', () => {
+    const plans = assertPlannable({ distro: 'k3s' }, [parseAddonRequest('servicelb'), parseAddonRequest('longhorn')]);
+    expect(plans.map((p) => `${p.addon}:${p.via}`)).toEqual(['servicelb:bundled', 'longhorn:manifests']);
   });
 });

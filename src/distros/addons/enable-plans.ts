@@ -284,3 +284,31 @@ export function allPlans(sampleArgs: Partial<Record<AddonName, AddonArgs>>): (En
     }),
   );
 }
+
+/** Addons `target.distro` can enable (its own way or the generic one). */
+export function plannableAddons(target: PlanTarget): AddonName[] {
+  return ADDON_NAMES.filter((name) => {
+    const spec = addonSpec(name);
+    if (spec.args?.required) return true;
+    try {
+      return isPlan(enablePlan(target, { addon: spec }));
+    } catch {
+      return true;
+    }
+  });
+}
+
+/**
+ * Checks every requested addon against the distribution before anything
+ * starts: an addon it cannot have, or arguments it rejects, is a UsageError
+ * that lists the addons this distribution can enable.
+ */
+export function assertPlannable(target: PlanTarget, requests: readonly AddonRequest[]): EnablePlan[] {
+  return requests.map((request) => {
+    const plan = enablePlan(target, request);
+    if (!isPlan(plan)) {
+      throw new UsageError(`Addon "${request.addon.name}" is not available on ${target.distro}: ${plan.reason}`, `addons ${target.distro} can enable: ${plannableAddons(target).join(', ')}`);
+    }
+    return plan;
+  });
+}
