@@ -93,7 +93,7 @@ function microk8sPlan({ addon, args }: AddonRequest): DistroPlan | undefined {
     case 'knative':
     case 'openfaas':
     case 'kata':
-      return { ...base, addon: addon.name, steps: enable('community', addon.name), docs: docs(`addon-${addon.name}`) };
+      return { ...base, addon: addon.name, steps: enable('community', addon.name), docs: docs('addons') };
     case 'strict-confinement':
       return { addon: addon.name, reason: 'strict confinement is chosen at install time (snap install microk8s --channel=<version>-strict), a driver option, not an addon' };
     case 'servicelb':
@@ -152,7 +152,7 @@ function minikubePlan(target: PlanTarget, { addon, args }: AddonRequest): Distro
       };
     }
     case 'ingress-nginx':
-      return { ...base, addon: addon.name, steps: [enable('ingress')], docs: 'https://minikube.sigs.k8s.io/docs/handbook/addons/ingress-dns/' };
+      return { ...base, addon: addon.name, steps: [enable('ingress')], docs: 'https://kubernetes.io/docs/tasks/access-application-cluster/ingress-minikube/' };
     case 'istio':
       return { ...base, addon: addon.name, steps: [enable('istio-provisioner'), enable('istio')], docs: 'https://minikube.sigs.k8s.io/docs/handbook/addons/istio/' };
     case 'servicelb':
