@@ -12,7 +12,7 @@ import { canPowerOff, canPowerOn, powerOffNode, powerOnNode } from './faults.js'
 import { gateArea, type AddonGateOptions } from './addons/gate.js';
 import { kube } from './kube.js';
 import { hostHttpGet, hostReachesNodes, type HostAnswer } from './outside.js';
-import { deployWebAndWait, nodeInfos, SuiteRun, type CheckRef } from './suite-kit.js';
+import { deployWebAndWait, nodeInfos, SuiteRun, unlessTimeout, type CheckRef } from './suite-kit.js';
 import { MANAGED_BY } from './workloads.js';
 
 export const LB_CHECKS = {
@@ -90,14 +90,17 @@ export async function loadBalancerAddress(run: SuiteRun, namespace: string, opti
   const created = await kube('create LoadBalancer service', () => run.clients.core.createNamespacedService({ namespace, body: loadBalancerService(SERVICE, WEB, annotations) }));
   const nodePort = created.spec?.ports?.[0]?.nodePort;
   let last: V1Service = created;
-  const ingress = await waitFor(
+  const ingress = await unlessTimeout(
+    waitFor(
     async () => {
       last = await kube('read service', () => run.clients.core.readNamespacedService({ name: SERVICE, namespace }));
       const first = last.status?.loadBalancer?.ingress?.[0];
       return first?.ip || first?.hostname ? { done: true as const, value: first } : { done: false as const, observed: `status.loadBalancer ${JSON.stringify(last.status?.loadBalancer ?? {})}` };
     },
-    { what: 'a load-balancer address', budgetMs: options.budgetMs, pollMs: 2000, signal: run.ctx.signal },
-  ).catch(() => undefined);
+      { what: 'a load-balancer address', budgetMs: options.budgetMs, pollMs: 2000, signal: run.ctx.signal },
+    ),
+    () => undefined,
+  );
   const events = await serviceEvents(run, namespace, SERVICE);
   const evidence = { service: `${namespace}/${SERVICE}`, nodePort, budgetMs: options.budgetMs, events: events.map((e) => `${e.reason}: ${e.message}`).slice(-5) };
   if (!ingress) {

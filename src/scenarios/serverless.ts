@@ -1,6 +1,6 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { RunContext } from '../core/context.js';
-import { describeError, formatMs } from '../core/errors.js';
+import { formatMs } from '../core/errors.js';
 import { waitFor } from '../core/wait.js';
 import { summarize } from '../bench/stats.js';
 import { addonSpec } from '../distros/addons/catalog.js';
@@ -10,7 +10,7 @@ import { gateArea, type AddonGateOptions } from './addons/gate.js';
 import { parseKsvc, type KsvcStatus } from './addons/parsers/knative.js';
 import { kube } from './kube.js';
 import { requestPod, runProbePod, summarizeAttempts } from './probe-pods.js';
-import { describePods, SuiteRun, type CheckRef } from './suite-kit.js';
+import { describePods, SuiteRun, unlessTimeout, type CheckRef } from './suite-kit.js';
 import { MANAGED_BY, oneShotPod } from './workloads.js';
 
 export const SERVERLESS_CHECKS = {
@@ -192,19 +192,18 @@ async function openfaasInvoke(run: SuiteRun, namespace: string, budgetMs: number
   const deployed = await runProbePod(run.ctx, run.clients, namespace, requestPod('ep-faas-deploy', run.cluster.workloadImage, { address: gateway, port: 8080, path: '/system/functions', method: 'POST', body: deploy, attempts: 1, timeoutSeconds: 30 }, { headersSecret: { name: 'ep-gateway-auth', key: 'headers' } }), budgetMs);
   const status = deployed.attempts[0]?.status;
   if (status !== 200 && status !== 202) return fail(`deploying ${fn} through the gateway answered ${deployed.attempts[0]?.statusLine ?? 'nothing'}`, { attempts: summarizeAttempts(deployed.attempts) });
-  try {
-    await waitFor(
+  run.ctx.scope.defer(`OpenFaaS function ${fn}`, () => kube('delete function', () => run.clients.apps.deleteNamespacedDeployment({ name: fn, namespace: 'openfaas-fn' })).then(() => undefined, () => undefined));
+  const notReady = await unlessTimeout(
+    waitFor(
       async () => {
         const d = await kube('read function deployment', () => run.clients.apps.readNamespacedDeployment({ name: fn, namespace: 'openfaas-fn' })).catch(() => undefined);
-        return (d?.status?.readyReplicas ?? 0) > 0 ? { done: true as const, value: true } : { done: false as const, observed: `deployment openfaas-fn/${fn} ${d?.status?.readyReplicas ?? 0} ready` };
+        return (d?.status?.readyReplicas ?? 0) > 0 ? { done: true as const, value: undefined } : { done: false as const, observed: `deployment openfaas-fn/${fn} ${d?.status?.readyReplicas ?? 0} ready` };
       },
       { what: `function ${fn} ready`, budgetMs, pollMs: 3_000, signal: run.ctx.signal },
-    );
-  } catch (error) {
-    return fail(describeError(error));
-  } finally {
-    run.ctx.scope.defer(`OpenFaaS function ${fn}`, () => kube('delete function', () => run.clients.apps.deleteNamespacedDeployment({ name: fn, namespace: 'openfaas-fn' })).then(() => undefined, () => undefined));
-  }
+    ),
+    (error) => error,
+  );
+  if (notReady) return fail(notReady.message);
   const marker = `edgeproof-marker ${run.ctx.tag}`;
   const sync = await runProbePod(run.ctx, run.clients, namespace, requestPod('ep-faas-sync', run.cluster.workloadImage, { address: gateway, port: 8080, path: `/function/${fn}`, method: 'POST', body: marker, attempts: 5, timeoutSeconds: 30, pauseSeconds: 3 }), budgetMs);
   const syncOk = sync.attempts.some((a) => a.status === 200 && a.body.includes(marker));
@@ -232,13 +231,14 @@ async function startCallbackReceiver(run: SuiteRun, namespace: string, budgetMs:
     { what: 'callback receiver Running', budgetMs, pollMs: 1_000, signal: run.ctx.signal },
   );
   const result = async () => {
-    await waitFor(
+    const waited = waitFor(
       async () => {
         const current = await kube('read receiver', () => run.clients.core.readNamespacedPod({ name, namespace }));
         return current.status?.containerStatuses?.[0]?.state?.terminated ? { done: true as const, value: true } : { done: false as const, observed: describePods([current]) };
       },
       { what: 'the callback', budgetMs, pollMs: 2_000, signal: run.ctx.signal },
-    ).catch(() => undefined);
+    );
+    await unlessTimeout(waited, () => undefined);
     return String(await kube('read receiver log', () => run.clients.core.readNamespacedPodLog({ name, namespace })).catch(() => ''));
   };
   return { ip, result };

@@ -12,7 +12,7 @@ import type { ReplicatedVolumeStatus } from './addons/parsers/storage-status.js'
 import { kube } from './kube.js';
 import { runProbePod } from './probe-pods.js';
 import { backendFor, localBackend, localPersistentVolume, localStorageClass, readPv, replicatedStorageClass, type VolumeBackend } from './storage-engines.js';
-import { describePods, nodeInfos, runNamespace, SuiteRun, type CheckRef } from './suite-kit.js';
+import { describePods, nodeInfos, runNamespace, SuiteRun, unlessTimeout, type CheckRef } from './suite-kit.js';
 import { hostnameAffinity, MANAGED_BY, oneShotPod } from './workloads.js';
 
 export const STORAGE_CHECKS = {
@@ -244,7 +244,7 @@ async function writeAndVerifyReplicas(run: SuiteRun, namespace: string, volume: 
   const written = await writeData(run, namespace, volume.claim, sizeMB, budgetMs);
   if (written.verdict !== 'pass') return written;
   const data = written.evidence as unknown as WrittenData;
-  const status = await waitForHealth(run, volume, data.pv, (s) => s.health === 'healthy' && s.healthyReplicas >= volume.wantedReplicas, budgetMs).catch((error: unknown) => error as Error);
+  const status = await unlessTimeout(waitForHealth(run, volume, data.pv, (s) => s.health === 'healthy' && s.healthyReplicas >= volume.wantedReplicas, budgetMs), (error) => error);
   if (status instanceof Error) return fail(`the volume never reported ${volume.wantedReplicas} healthy replicas: ${describeError(status)}`, { ...data });
   return pass({ ...data, engine: volume.backend.engine, replicas: `${status.healthyReplicas}/${status.wantedReplicas}`, replicaNodes: status.replicaNodes, detail: status.detail });
 }
@@ -280,7 +280,7 @@ export async function replicaLoss(run: SuiteRun, namespace: string, volume: Volu
 
   let degraded: ReplicatedVolumeStatus | undefined;
   if (volume.backend.replicated) {
-    degraded = await waitForHealth(run, volume, data.pv, (s) => s.health !== 'healthy', options.readBudgetMs).catch(() => undefined);
+    degraded = await unlessTimeout(waitForHealth(run, volume, data.pv, (s) => s.health !== 'healthy', options.readBudgetMs), () => undefined);
   }
   const read = await readBack(run, namespace, volume.claim, data, options.readBudgetMs, [node.name], 'ep-reader');
   const evidence = { ...read.evidence, engine: volume.backend.engine, holders, poweredOff: node.name, before: before?.detail, after: degraded?.detail ?? (volume.backend.replicated ? 'engine still reported healthy' : 'single copy, no engine status') };
@@ -298,7 +298,7 @@ async function rebuildAfterReturn(run: SuiteRun, volume: VolumeUnderTest, data: 
   const started = Date.now();
   await powerOnNode(run.ctx, { ...victim.node, machine }, `${volume.backend.engine} rebuild of ${data.pv}`);
   if (!volume.backend.replicated) return notApplicable('a single local copy has nothing to rebuild');
-  const status = await waitForHealth(run, volume, data.pv, (s) => s.health === 'healthy' && s.healthyReplicas >= volume.wantedReplicas, budgetMs).catch((error: unknown) => error as Error);
+  const status = await unlessTimeout(waitForHealth(run, volume, data.pv, (s) => s.health === 'healthy' && s.healthyReplicas >= volume.wantedReplicas, budgetMs), (error) => error);
   if (status instanceof Error) return fail(`no rebuild to ${volume.wantedReplicas} healthy replicas within ${formatMs(budgetMs)}: ${describeError(status)}`, { node: victim.node.name });
   run.ctx.events.emit({ type: 'measurement', id: 'STO-5b/rebuild', suite: 'storage', name: 'power-on to volume healthy again', unit: 'ms', value: Date.now() - started, node: victim.node.name });
   return pass({ node: victim.node.name, replicas: `${status.healthyReplicas}/${status.wantedReplicas}`, replicaNodes: status.replicaNodes, rebuildMs: Date.now() - started });
@@ -312,14 +312,14 @@ async function reclaim(run: SuiteRun, namespace: string, claimName: string, pvNa
   }
   await kube('delete claim', () => run.clients.core.deleteNamespacedPersistentVolumeClaim({ name: claimName, namespace }));
   const budgetMs = run.ctx.scaled(60_000);
-  const outcome = await waitFor(
+  const outcome = await unlessTimeout(waitFor(
     async () => {
       const current = await kube('read PV', () => run.clients.core.readPersistentVolume({ name: pvName })).catch(() => undefined);
       if (policy === 'Delete') return current ? { done: false as const, observed: `PV ${pvName} ${current.status?.phase}` } : { done: true as const, value: 'deleted' };
       return current?.status?.phase === 'Released' ? { done: true as const, value: 'Released (kept)' } : { done: false as const, observed: `PV ${pvName} ${current?.status?.phase ?? 'gone'}` };
     },
     { what: `PV ${pvName} reclaimed (${policy})`, budgetMs, pollMs: 2_000, signal: run.ctx.signal },
-  ).catch((error: unknown) => error as Error);
+  ), (error) => error);
   return outcome instanceof Error ? fail(describeError(outcome), { pv: pvName, policy }) : pass({ pv: pvName, policy, result: outcome });
 }
 

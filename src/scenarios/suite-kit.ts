@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ApiextensionsV1Api, CustomObjectsApi, NetworkingV1Api, NodeV1Api, StorageV1Api, type KubeConfig, type V1Deployment, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import type { RunContext } from '../core/context.js';
 import type { Verdict } from '../core/events.js';
+import { WaitTimeoutError } from '../core/errors.js';
 import { waitFor } from '../core/wait.js';
 import type { StartedCluster } from '../distros/distribution.js';
 import { fail, notApplicable, runCheck, skipped, type CheckOutcome } from './check.js';
@@ -165,4 +166,14 @@ export async function waitPodsReady(run: SuiteRun, namespace: string, labelSelec
     },
     { what: `${count} pod(s) ${labelSelector} Ready in ${namespace}`, budgetMs, pollMs: 2000, signal: run.ctx.signal },
   );
+}
+
+/** A wait whose timeout is an answer, not an error: other errors (an interrupt) still propagate. */
+export async function unlessTimeout<T, U>(wait: Promise<T>, onTimeout: (error: WaitTimeoutError) => U): Promise<T | U> {
+  try {
+    return await wait;
+  } catch (error) {
+    if (error instanceof WaitTimeoutError) return onTimeout(error);
+    throw error;
+  }
 }
