@@ -74,6 +74,8 @@ function addRunCommand(program: Command, setExit: SetExit, interruptMode: Interr
     .option('--suite <list>', `comma-separated suites: ${suiteNames.join(', ')}`, RUN_DEFAULTS.suite)
     .option('--memory <size>', "guest memory per board, e.g. 2G (default: the board's)")
     .option('--timeout-scale <float>', 'multiply every timeout (default: picked from KVM/TCG)')
+    .option('--addon <name[:args]>', 'an addon the addon suites may use, e.g. metallb:10.64.140.43-10.64.140.49 (repeatable)', (value: string, previous: string[] = []) => [...previous, value])
+    .option('--install-addons', "install the --addon list the distribution's own way before the addon suites")
     .option('--budgets <file>', 'budgets overriding the shipped defaults (fixtures/budgets.yaml)')
     .option('--reports-dir <dir>', 'where run directories are written', defaultReportsDir())
     .option('--cache-dir <dir>', 'build cache (default: EDGEPROOF_CACHE_DIR or ~/.cache/edgeproof)')

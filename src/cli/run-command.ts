@@ -23,6 +23,8 @@ import { runFootprintSuite } from '../scenarios/footprint.js';
 import { runApiLatencySuite } from '../scenarios/api-latency.js';
 import { startContainerMachines, startQemuMachines } from './machines.js';
 import { openExistingCluster } from '../distros/existing/existing-cluster.js';
+import { addonInstaller } from '../distros/addons/install.js';
+import { isAddonSuite, runAddonSuite } from '../scenarios/addon-suites.js';
 import { openSshHosts } from '../emulation/ssh/ssh-machine.js';
 import { syncPayload } from '../emulation/ssh/sync-payloads.js';
 import { writeReports, exitCodeFor } from '../reports/write-reports.js';
@@ -173,6 +175,9 @@ async function runSuites(ctx: RunContext, options: RunOptions, cluster: StartedC
     } else if (suite === 'cni') {
       const { runCniSuite } = await import('../scenarios/cni.js');
       await runCniSuite(ctx, cluster);
+    } else if (isAddonSuite(suite)) {
+      const installer = options.installAddons ? addonInstaller({ distro: cluster.distro }, cluster) : undefined;
+      await runAddonSuite(suite, ctx, cluster, { requests: options.addons, ...(installer ? { installer } : {}) });
     } else if (suite === 'ha') {
       const { haBudgets, runHaSuite } = await import('../scenarios/ha-failover.js');
       await runHaSuite(ctx, cluster, { budgets: haBudgets(ctx) });

@@ -6,6 +6,9 @@ import { reportsDir as defaultReportsDir } from '../core/paths.js';
 import { boardByName, boardMemory, boardNames } from '../emulation/boards.js';
 import type { Topology } from '../distros/distribution.js';
 import type { BackendFlags, BackendName, BackendOptions } from './backend-options.js';
+import type { AddonRequest } from '../distros/addons/catalog.js';
+import { assertPlannable } from '../distros/addons/enable-plans.js';
+import { ADDON_SUITE_NAMES, parseAddonRequests } from '../scenarios/addon-suites.js';
 import { didYouMean } from './suggest.js';
 
 /** What `edgeproof run` asked for, validated: the lead's runCommand trusts every field. */
@@ -26,6 +29,10 @@ export interface RunOptions {
   reportsDir: string;
   /** Absolute; absent means the default cache (EDGEPROOF_CACHE_DIR or ~/.cache/edgeproof). */
   cacheDir?: string;
+  /** Addons the addon suites may use (`--addon metallb:10.0.0.10-10.0.0.20`), validated against the distribution. */
+  addons: AddonRequest[];
+  /** Install requested addons the distribution's own way before their suites (off: suites only find what is there). */
+  installAddons: boolean;
   /** A budgets file overriding the shipped defaults (fixtures/budgets.yaml); already parsed once. */
   budgetsFile?: string;
   footprintWindowMs: number;
@@ -36,7 +43,7 @@ export interface RunOptions {
   debug: boolean;
 }
 
-export const suiteNames = ['smoke', 'footprint', 'api-latency', 'cni', 'ha'] as const;
+export const suiteNames = ['smoke', 'footprint', 'api-latency', 'cni', 'ha', ...ADDON_SUITE_NAMES] as const;
 export { backendNames } from './backend-options.js';
 
 export const RUN_DEFAULTS = {
@@ -58,6 +65,8 @@ export interface RunFlags extends BackendFlags {
   memory?: string;
   timeoutScale?: string;
   budgets?: string;
+  addon?: string[];
+  installAddons?: boolean;
   reportsDir?: string;
   cacheDir?: string;
   footprintWindow?: string;
@@ -88,6 +97,8 @@ export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
     topology: clusterSource.topology,
     distro: clusterSource.distro,
     clusterSource,
+    addons: parseAddonRequests(flags.addon ?? []),
+    installAddons: Boolean(flags.installAddons),
     suites: parseSuiteList(flags.suite ?? RUN_DEFAULTS.suite),
     reportsDir: directoryOption(flags.reportsDir ?? defaultReportsDir(), '--reports-dir'),
     footprintWindowMs: parseWindow(flags.footprintWindow ?? RUN_DEFAULTS.footprintWindow, '--footprint-window'),
@@ -112,6 +123,8 @@ export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
     await loadBudgets(options.budgetsFile);
   }
   requireTopologyForSuites(options.suites, options.topology);
+  // An unknown addon or a malformed argument (a MetalLB range) is refused before anything is installed.
+  assertPlannable({ distro: options.distro }, options.addons);
   return options;
 }
 

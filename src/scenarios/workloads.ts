@@ -1,4 +1,4 @@
-import type { V1Container, V1Deployment, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1Pod, V1PodSpec, V1Service } from '@kubernetes/client-node';
 import { shellQuote } from '../emulation/machine.js';
 
 /** Labels every object the harness creates carries. */
@@ -127,17 +127,7 @@ export const NO_PROBE_TOOL_EXIT = 127;
  * response (or nc's error), its exit code nc's.
  */
 export function httpProbePod(name: string, image: string, url: string, timeoutSeconds: number, nodeName?: string): V1Pod {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, labels: { role: 'probe', ...MANAGED_BY } },
-    spec: {
-      restartPolicy: 'Never',
-      terminationGracePeriodSeconds: 0,
-      ...(nodeName ? { nodeName } : {}),
-      containers: [{ name: 'probe', image, imagePullPolicy: 'IfNotPresent', command: httpRequestCommand(url, timeoutSeconds) }],
-    },
-  };
+  return oneShotPod(name, { image, command: httpRequestCommand(url, timeoutSeconds) }, nodeName ? { nodeName } : {});
 }
 
 /** What one HTTP probe saw. */
@@ -198,4 +188,22 @@ function splitUrl(url: string): { host: string; port: string; path: string } {
 
 function wholeSeconds(seconds: number): string {
   return String(Math.max(1, Math.round(seconds)));
+}
+
+/**
+ * A pod that runs one container named `probe` once (restartPolicy Never,
+ * no grace period), labelled as a probe of the harness.
+ */
+export function oneShotPod(name: string, container: Omit<V1Container, 'name'>, spec: Partial<V1PodSpec> = {}, metadata: { annotations?: Record<string, string>; labels?: Record<string, string> } = {}): V1Pod {
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, labels: { role: 'probe', ...MANAGED_BY, ...metadata.labels }, ...(metadata.annotations ? { annotations: metadata.annotations } : {}) },
+    spec: { restartPolicy: 'Never', terminationGracePeriodSeconds: 0, ...spec, containers: [{ name: 'probe', imagePullPolicy: 'IfNotPresent', ...container }] },
+  };
+}
+
+/** Required node affinity on the `kubernetes.io/hostname` label (In: only these nodes; NotIn: any but these). */
+export function hostnameAffinity(operator: 'In' | 'NotIn', hostnames: string[]): Pick<V1PodSpec, 'affinity'> {
+  return { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator, values: hostnames }] }] } } } };
 }
