@@ -295,7 +295,8 @@ async function judgeScenario(env: SuiteEnv, spec: ScenarioSpec, record: Scenario
   };
   emitFigures(ctx, spec.id, targets.join(','), figures);
   const acknowledgedWithoutQuorum = spec.quorumLoss
-    ? probes.writes.acknowledged.filter((w) => w.t >= marks.quorumJudgedFrom! && w.t < marks.firstBack!)
+    // Judged by when the acknowledgement came: a write sent without quorum may legitimately commit once a member returns.
+    ? probes.writes.acknowledged.filter((w) => w.ackedAt >= marks.quorumJudgedFrom! && w.ackedAt < marks.firstBack!)
     : [];
   const evidence = {
     targets, probedFrom: record.probeNode, leadersBefore: record.leadersBefore, leadersDuring: record.leadersDuring, figures,

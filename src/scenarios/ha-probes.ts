@@ -68,7 +68,8 @@ export function readyzProbe(access: ClusterAccess, index: number, intervalMs: nu
  * name must be present afterwards.
  */
 export class WriteProbe {
-  readonly acknowledged: { name: string; t: number; via: string }[] = [];
+  /** `t`: when the attempt started; `ackedAt`: when the apiserver acknowledged it. */
+  readonly acknowledged: { name: string; t: number; ackedAt: number; via: string }[] = [];
   readonly probe: PeriodicProbe;
   #sequence = 0;
 
@@ -86,7 +87,7 @@ export class WriteProbe {
     const t = Date.now();
     const body = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labels: { ...MANAGED_BY, 'edgeproof.dev/write-probe': this.label } }, data: { t: String(t) } };
     const answer = await this.access.request('POST', `/api/v1/namespaces/${this.namespace}/configmaps`, body, (s) => s === 201 || s === 409);
-    this.acknowledged.push({ name, t, via: answer.via });
+    this.acknowledged.push({ name, t, ackedAt: Date.now(), via: answer.via });
     return { ok: true, detail: `via ${answer.via}` };
   }
 
