@@ -12,8 +12,7 @@ import { LB_CHECKS, loadBalancerAddress } from '../src/scenarios/lb.js';
 import { MESH_CHECKS, meshServer, plaintextRefused } from '../src/scenarios/mesh.js';
 import { prepareLocalVolume, replicaLoss, STORAGE_CHECKS, writeData, type WrittenData } from '../src/scenarios/storage.js';
 import { createNamespace, deleteNamespace, runNamespace, SuiteRun } from '../src/scenarios/suite-kit.js';
-import * as fixtures from './fixtures.js';
-import { bootBoard, newRunContext, qemuProcesses } from './fixtures.js';
+import { bootBoard, CONTAINER_TIMEOUT_SCALE, newRunContext, qemuProcesses, startTwoNodeCluster } from './fixtures.js';
 
 type CheckEvent = Extract<RunEvent, { type: 'check' }>;
 const checksOf = (ctx: RunContext) => ctx.events.events.filter((e): e is CheckEvent => e.type === 'check');
@@ -102,20 +101,15 @@ describe('addon suites on the bare upstream cluster (rpi4, one node)', () => {
  * The storage negative control needs a second node to lose: a non-replicated
  * local volume on the worker, data written with its checksum, the worker
  * powered off; the data must be reported unavailable.
- *
- * `startTwoNodeCluster(ctx)` (1 control plane + 1 worker whose machine can be
- * powered off, e.g. on the container backend) is added to test/fixtures.ts by
- * the multi-node work; until then this test fails saying so.
+ * The two nodes are containers: the worker is powered off for real (SIGKILL).
  */
 describe('storage negative control (two nodes)', () => {
   let ctx: RunContext;
   let cluster: StartedCluster;
 
   beforeAll(async () => {
-    ctx = newRunContext('addons-storage-negative');
-    const start = (fixtures as unknown as { startTwoNodeCluster?: (ctx: RunContext) => Promise<StartedCluster> }).startTwoNodeCluster;
-    if (!start) throw new Error('test/fixtures.ts does not export startTwoNodeCluster(ctx) yet: it comes with the multi-node container backend');
-    cluster = await start(ctx);
+    ctx = newRunContext('addons-storage-negative', CONTAINER_TIMEOUT_SCALE);
+    cluster = await startTwoNodeCluster(ctx);
   });
 
   afterAll(async () => {

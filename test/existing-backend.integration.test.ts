@@ -4,17 +4,16 @@ import { parse } from 'yaml';
 import type { RunContext } from '../src/core/context.js';
 import type { StartedCluster } from '../src/distros/distribution.js';
 import { openExistingCluster } from '../src/distros/existing/existing-cluster.js';
-import { API_PORT, UpstreamDistribution } from '../src/distros/upstream/upstream-distribution.js';
 import { runApiLatencySuite } from '../src/scenarios/api-latency.js';
 import { runFootprintSuite } from '../src/scenarios/footprint.js';
 import { runSmokeSuite } from '../src/scenarios/smoke.js';
-import { bootBoard, newRunContext, qemuProcesses } from './fixtures.js';
+import { CONTAINER_TIMEOUT_SCALE, newRunContext, startContainerCluster } from './fixtures.js';
 
 type CheckEvent = { id: string; verdict: string; reason?: string; evidence: Record<string, unknown> };
 
 /**
- * The existing backend against a real cluster the test starts (upstream on an
- * emulated Pi): a second run context sees only a kubeconfig, as a user
+ * The existing backend against a real cluster the test starts (upstream, as a
+ * node container): a second run context sees only a kubeconfig, as a user
  * pointing edgeproof at their own cluster would.
  */
 describe('existing backend on an upstream cluster', () => {
@@ -24,17 +23,15 @@ describe('existing backend on an upstream cluster', () => {
   let cluster: StartedCluster;
 
   beforeAll(async () => {
-    owner = newRunContext('existing-owner');
-    const machine = await bootBoard(owner, 'rpi4', undefined, [API_PORT]);
-    upstream = await new UpstreamDistribution().formCluster(owner, [machine], { controlPlanes: 1, workers: 0 });
-    ctx = newRunContext('existing');
+    owner = newRunContext('existing-owner', CONTAINER_TIMEOUT_SCALE);
+    upstream = await startContainerCluster(owner, { controlPlanes: 1, workers: 0 });
+    ctx = newRunContext('existing', CONTAINER_TIMEOUT_SCALE);
     cluster = await openExistingCluster(ctx, { kubeconfigPath: upstream.kubeconfigPath });
   });
 
   afterAll(async () => {
     await ctx?.dispose();
     await owner?.dispose();
-    expect(qemuProcesses(owner.tag)).toEqual([]);
   });
 
   const checks = () => ctx.events.events.filter((e) => e.type === 'check') as unknown as CheckEvent[];
