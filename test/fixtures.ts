@@ -13,6 +13,7 @@ import { processCmdline } from '../src/core/session.js';
 import { readdirSync } from 'node:fs';
 import type { StartedCluster, Topology } from '../src/distros/distribution.js';
 import { startContainerMachines } from '../src/cli/machines.js';
+import { ensureNodeImage } from '../src/emulation/container/node-image.js';
 
 /**
  * Integration tests share the real build cache; progress is shown so long
@@ -60,6 +61,13 @@ export function qemuProcesses(marker: string): number[] {
 }
 
 export const test = base;
+
+/** The upstream node-container image for this host's architecture (what the container tests start). */
+export async function nodeImage(ctx: RunContext): Promise<string> {
+  const upstream = new UpstreamDistribution();
+  const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+  return ensureNodeImage(ctx, { arch, packages: upstream.guestPackages(), payloads: await upstream.diskPayloads(ctx, arch) });
+}
 
 /** A cluster of node containers (native speed) with the upstream distribution: the multi-node and HA path of the tests. */
 export async function startContainerCluster(ctx: RunContext, topology: Topology): Promise<StartedCluster> {

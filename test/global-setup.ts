@@ -2,11 +2,12 @@ import { RunContext } from '../src/core/context.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { imagesFor } from './fixtures.js';
+import { imagesFor, nodeImage } from './fixtures.js';
 
 /**
  * Builds (or verifies) every image the integration tests boot, once, before
- * any test runs: the cold build (Kubernetes for arm64, root filesystems) takes
+ * any test runs: the cold build (Kubernetes for arm64 and for the host's node
+ * containers, root filesystems) takes
  * longer than a test's timeout and should show its progress.
  */
 export default async function setup(): Promise<void> {
@@ -16,6 +17,7 @@ export default async function setup(): Promise<void> {
     for (const arch of ['arm64', 'amd64'] as const) {
       await ctx.phase(`images for ${arch}`, 90 * 60_000, () => imagesFor(ctx, arch));
     }
+    await ctx.phase('node container image', 90 * 60_000, () => nodeImage(ctx));
   } finally {
     await ctx.dispose();
     rmSync(runDir, { recursive: true, force: true });
