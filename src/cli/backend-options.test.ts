@@ -48,7 +48,8 @@ describe('backend and distribution flags', () => {
     expect(() => parseBackendOptions({ distro: 'microk8s', channel: '1.24-strict/stable' }, arm)).toThrow(/strict confinement starts with 1\.25/);
     expect(() => parseBackendOptions({ distro: 'minikube', version: 'v1.16.0', topology: '1+1' }, arm)).toThrow(/no docker driver for arm64/);
     expect(() => parseBackendOptions({ distro: 'minikube', version: 'v1.16.0', topology: '1+1' }, { arch: 'amd64' })).not.toThrow();
-    expect(() => parseBackendOptions({ distro: 'upstream', topology: '3' }, arm)).toThrow(/single-node clusters/);
+    expect(() => parseBackendOptions({ distro: 'upstream', topology: '2+1' }, arm)).toThrow(/even member count/);
+    expect(parseBackendOptions({ distro: 'upstream', topology: '3+1' }, arm).topology).toEqual({ controlPlanes: 3, workers: 1 });
     expect(() => parseBackendOptions({ distro: 'k3s', airgap: join(dir, 'nope') }, arm)).toThrow(/--airgap .* is not a directory/);
     expect(() => parseBackendOptions({ distro: 'k3sx' }, arm)).toThrow(/Unknown distribution "k3sx" for --distro/);
     expect(() => parseBackendOptions({ backend: 'vagrant' }, arm)).toThrow(/Unknown backend "vagrant" for --backend/);
@@ -60,7 +61,7 @@ describe('backend and distribution flags', () => {
     expect(options.topology).toEqual({ controlPlanes: 1, workers: 1 });
     expect(options.hosts?.map((h) => h.name)).toEqual(['cp-1', 'w-1']);
     expect(() => parseBackendOptions({ backend: 'ssh', hosts: join(dir, 'hosts.yaml'), topology: '3' }, arm)).toThrow(/does not match .*hosts\.yaml: its hosts make 1\+1/);
-    expect(() => parseBackendOptions({ backend: 'ssh', hosts: join(dir, 'hosts.yaml'), distro: 'upstream' }, arm)).toThrow(/single-node clusters/);
+    expect(parseBackendOptions({ backend: 'ssh', hosts: join(dir, 'hosts.yaml'), distro: 'upstream' }, arm).topology).toEqual({ controlPlanes: 1, workers: 1 });
     expect(() => parseBackendOptions({ hosts: join(dir, 'hosts.yaml') }, arm)).toThrow('--hosts applies to --backend ssh only');
   });
 

@@ -7,8 +7,7 @@ import { boardByName, boardMemory, boardNames } from '../emulation/boards.js';
 import type { Topology } from '../distros/distribution.js';
 import type { BackendFlags, BackendName, BackendOptions } from './backend-options.js';
 import type { AddonRequest } from '../distros/addons/catalog.js';
-import { assertPlannable } from '../distros/addons/enable-plans.js';
-import { ADDON_SUITE_NAMES, parseAddonRequests } from '../scenarios/addon-suites.js';
+import { ADDON_SUITE_NAMES } from '../scenarios/addons/images.js';
 import { didYouMean } from './suggest.js';
 
 /** What `edgeproof run` asked for, validated: the lead's runCommand trusts every field. */
@@ -97,7 +96,7 @@ export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
     topology: clusterSource.topology,
     distro: clusterSource.distro,
     clusterSource,
-    addons: parseAddonRequests(flags.addon ?? []),
+    addons: [],
     installAddons: Boolean(flags.installAddons),
     suites: parseSuiteList(flags.suite ?? RUN_DEFAULTS.suite),
     reportsDir: directoryOption(flags.reportsDir ?? defaultReportsDir(), '--reports-dir'),
@@ -124,6 +123,8 @@ export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
   }
   requireTopologyForSuites(options.suites, options.topology);
   // An unknown addon or a malformed argument (a MetalLB range) is refused before anything is installed.
+  const [{ parseAddonRequests }, { assertPlannable }] = await Promise.all([import('../scenarios/addon-suites.js'), import('../distros/addons/enable-plans.js')]);
+  options.addons = parseAddonRequests(flags.addon ?? []);
   assertPlannable({ distro: options.distro }, options.addons);
   return options;
 }

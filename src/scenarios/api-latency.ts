@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { RunContext } from '../core/context.js';
 import { waitFor } from '../core/wait.js';
 import { calibrateLoader, runOpenModel, type OperationFigures } from '../bench/open-model-loader.js';
@@ -6,6 +5,7 @@ import { kubeOperations } from '../bench/kube-operations.js';
 import type { StartedCluster } from '../distros/distribution.js';
 import { fail, pass, runCheck, type CheckOutcome } from './check.js';
 import { kube, kubeClients } from './kube.js';
+import { createNamespace, deleteNamespace, suiteNamespace } from './suite-kit.js';
 
 const SUITE = 'api-latency';
 
@@ -36,8 +36,8 @@ export async function runApiLatencySuite(ctx: RunContext, cluster: StartedCluste
   }
   const kc = cluster.kubeConfig();
   const clients = kubeClients(kc);
-  const namespace = `ep-latency-${createHash('sha256').update(ctx.runId).digest('hex').slice(0, 8)}`;
-  await kube('create namespace', () => clients.core.createNamespace({ body: { metadata: { name: namespace, labels: { 'app.kubernetes.io/managed-by': 'edgeproof' } } } }));
+  const namespace = suiteNamespace(ctx, 'latency');
+  await createNamespace(clients, namespace, {}, ctx.scaled(60_000));
   const operations = kubeOperations(kc, { namespace, podImage: cluster.workloadImage, podImagePullPolicy: 'IfNotPresent' });
   try {
     await waitFor(
@@ -64,7 +64,7 @@ export async function runApiLatencySuite(ctx: RunContext, cluster: StartedCluste
     return outcomes;
   } finally {
     await operations.cleanup().catch(() => undefined);
-    await kube('delete namespace', () => clients.core.deleteNamespace({ name: namespace })).catch(() => undefined);
+    await deleteNamespace(clients, namespace);
   }
 }
 

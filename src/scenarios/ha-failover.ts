@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { V1Deployment } from '@kubernetes/client-node';
 import type { RunContext } from '../core/context.js';
 import { PrerequisiteMissingError, describeError, formatMs } from '../core/errors.js';
@@ -8,6 +7,7 @@ import type { ClusterNode, StartedCluster } from '../distros/distribution.js';
 import { fail, notApplicable, pass, runCheck, type CheckOutcome } from './check.js';
 import { ClusterAccess, WriteProbe, readyzProbe, serviceProbe } from './ha-probes.js';
 import { kube, kubeClients } from './kube.js';
+import { createNamespace, deleteNamespace, suiteNamespace } from './suite-kit.js';
 import { clusterIpService, webDeployment } from './workloads.js';
 
 const SUITE = 'ha';
@@ -112,8 +112,8 @@ export async function runHaSuite(ctx: RunContext, cluster: StartedCluster, optio
     return [await runCheck(ctx, { id: 'HA-1', suite: SUITE, name: 'three control planes formed' }, async () => notApplicable(`the cluster has ${controlPlanes.length} control plane(s); HA needs 3 (--topology 3 or 3+N)`))];
   }
   const clients = kubeClients(cluster.kubeConfig());
-  const namespace = `ep-ha-${createHash('sha256').update(ctx.runId).digest('hex').slice(0, 8)}`;
-  await kube('create namespace', () => clients.core.createNamespace({ body: { metadata: { name: namespace, labels: { 'app.kubernetes.io/managed-by': 'edgeproof' } } } }));
+  const namespace = suiteNamespace(ctx, SUITE);
+  await createNamespace(clients, namespace, {}, ctx.scaled(60_000));
   const outcomes: CheckOutcome[] = [];
   try {
     const replicas = cluster.nodes.length;
@@ -129,7 +129,7 @@ export async function runHaSuite(ctx: RunContext, cluster: StartedCluster, optio
     }
     outcomes.push(await runCheck(ctx, { id: 'HA-5', suite: SUITE, name: 'after every scenario: all nodes Ready, etcd three healthy members, the same objects through every control plane' }, () => finalConsistency(env)));
   } finally {
-    await kube('delete namespace', () => clients.core.deleteNamespace({ name: namespace })).catch(() => undefined);
+    await deleteNamespace(clients, namespace);
   }
   return outcomes;
 }

@@ -111,8 +111,20 @@ export function runNamespace(ctx: RunContext, label: string): string {
   return `ep-${label}`.slice(0, 50).replace(/-+$/, '') + `-${hash}`;
 }
 
-export async function createNamespace(clients: KubeClients, name: string, labels: Record<string, string> = {}): Promise<void> {
+/**
+ * Creates a namespace and waits for its `default` service account to have
+ * its token: a pod created before the token controller got there is refused
+ * ("No API token found for service account").
+ */
+export async function createNamespace(clients: KubeClients, name: string, labels: Record<string, string> = {}, budgetMs = 60_000): Promise<void> {
   await kube(`create namespace ${name}`, () => clients.core.createNamespace({ body: { metadata: { name, labels: { ...MANAGED_BY, ...labels } } } }));
+  await waitFor(
+    async () => {
+      const account = await clients.core.readNamespacedServiceAccount({ name: 'default', namespace: name }).catch(() => undefined);
+      return account?.secrets?.length ? { done: true, value: undefined } : { done: false, observed: account ? 'no token secret yet' : 'no default service account yet' };
+    },
+    { what: `service account token in namespace ${name}`, budgetMs, pollMs: 250 },
+  );
 }
 
 /**

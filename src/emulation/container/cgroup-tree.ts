@@ -14,8 +14,21 @@ export function removeCgroupTree(relative: string, root = CGROUP_ROOT): string[]
   for (const controller of readdirSync(root)) {
     const top = join(root, controller, relative);
     if (existsSync(top)) removeDepthFirst(top, failed);
+    pruneEmptyParents(join(root, controller), relative);
   }
   return failed;
+}
+
+/** Removes the now-empty parents of `relative` (a run's edgeproof/<tag>, then edgeproof itself), never the controller root. */
+function pruneEmptyParents(controllerRoot: string, relative: string): void {
+  const parts = relative.split('/');
+  for (let depth = parts.length - 1; depth > 0; depth--) {
+    try {
+      rmdirSync(join(controllerRoot, ...parts.slice(0, depth)));
+    } catch {
+      return; // not empty (another node or run still uses it) or already gone
+    }
+  }
 }
 
 function removeDepthFirst(dir: string, failed: string[]): void {
