@@ -13,6 +13,13 @@ export function kubeConfigWithServer(path: string, server: string): KubeConfig {
   return kc;
 }
 
+/** The server of a kubeconfig file's current context. */
+export function kubeconfigServer(path: string): string {
+  const kc = new KubeConfig();
+  kc.loadFromFile(path);
+  return kc.getCurrentCluster()!.server;
+}
+
 /** A raw request against the apiserver with the kubeconfig's credentials and a hard timeout (probes, health endpoints). */
 export async function apiRequest(kc: KubeConfig, method: string, path: string, options: { body?: unknown; timeoutMs?: number } = {}): Promise<{ status: number; body: string }> {
   const timeoutMs = options.timeoutMs ?? 10_000;

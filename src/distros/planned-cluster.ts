@@ -15,7 +15,7 @@ import { once } from '../core/scope.js';
 import { waitFor } from '../core/wait.js';
 import { shellQuote, type Machine } from '../emulation/machine.js';
 import type { AddonRequest, ApiEndpoint, ClusterNode, FootprintTargets, NodeRole, StartedCluster, Topology } from './distribution.js';
-import { kubeConfigWithServer } from './kube-access.js';
+import { kubeConfigWithServer, kubeconfigServer } from './kube-access.js';
 import { redact } from './plan.js';
 import { writeKubeconfig, type KubeconfigDocument } from './kubeconfig.js';
 
@@ -99,18 +99,12 @@ export class PlannedCluster implements StartedCluster {
   }
 
   kubeConfig(endpoint?: ApiEndpoint): KubeConfig {
-    return kubeConfigWithServer(this.kubeconfigPath, endpoint?.url ?? this.#server());
+    return kubeConfigWithServer(this.kubeconfigPath, endpoint?.url ?? kubeconfigServer(this.kubeconfigPath));
   }
 
-  /** The apiserver address the distribution's kubeconfig names (its own HA front end, where it has one). */
+  /** The one apiserver address the kubeconfig names (the cluster's own HA front end, where it has one). */
   apiEndpoints(): ApiEndpoint[] {
-    return [{ node: 'apiserver', url: this.#server() }];
-  }
-
-  #server(): string {
-    const kc = new KubeConfig();
-    kc.loadFromFile(this.kubeconfigPath);
-    return kc.getCurrentCluster()!.server;
+    return [{ node: 'apiserver', url: kubeconfigServer(this.kubeconfigPath) }];
   }
 
   footprintTargets(node: ClusterNode): FootprintTargets {

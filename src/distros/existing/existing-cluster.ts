@@ -10,7 +10,7 @@ import { CoreV1Api, KubeConfig, VersionApi, type V1Node } from '@kubernetes/clie
 import type { RunContext } from '../../core/context.js';
 import { EdgeproofError, KubeApiError, PrerequisiteMissingError, UsageError } from '../../core/errors.js';
 import type { ApiEndpoint, ClusterNode, FootprintTargets, NodeRole, StartedCluster, Topology } from '../distribution.js';
-import { kubeConfigWithServer } from '../kube-access.js';
+import { kubeConfigWithServer, kubeconfigServer } from '../kube-access.js';
 import { fileReferences, inlineFiles, minify, parseKubeconfig, writeKubeconfig, type KubeconfigDocument } from '../kubeconfig.js';
 import { WORKLOAD_IMAGE } from '../upstream/artifacts.js';
 
@@ -91,18 +91,12 @@ class ExistingCluster implements StartedCluster {
   }
 
   kubeConfig(endpoint?: ApiEndpoint): KubeConfig {
-    return kubeConfigWithServer(this.kubeconfigPath, endpoint?.url ?? this.#server());
+    return kubeConfigWithServer(this.kubeconfigPath, endpoint?.url ?? kubeconfigServer(this.kubeconfigPath));
   }
 
-  /** The one apiserver address the kubeconfig names (an HA cluster's own load balancer, if it has one). */
+  /** The one apiserver address the kubeconfig names (the cluster's own HA front end, where it has one). */
   apiEndpoints(): ApiEndpoint[] {
-    return [{ node: 'apiserver', url: this.#server() }];
-  }
-
-  #server(): string {
-    const kc = new KubeConfig();
-    kc.loadFromFile(this.kubeconfigPath);
-    return kc.getCurrentCluster()!.server;
+    return [{ node: 'apiserver', url: kubeconfigServer(this.kubeconfigPath) }];
   }
 
   footprintTargets(node: ClusterNode): FootprintTargets {
