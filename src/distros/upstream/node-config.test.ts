@@ -80,6 +80,8 @@ describe('upstream cluster plan', () => {
     ]);
     expect(script).toContain('bridge fdb replace 0a:58:0a:f4:03:00 dev ep-vxlan dst 172.30.1.13');
     expect(autostartScript(single, single.nodes[0]!)).not.toContain('ep-vxlan');
+    // Pods reach node addresses (NodePorts on other nodes) with the node's source address.
+    expect(script).toContain('iptables -t nat -C POSTROUTING -s 10.244.0.0/16 ! -d 10.244.0.0/16 -m comment --comment edgeproof-pod-masquerade -j MASQUERADE 2>/dev/null || iptables -t nat -A POSTROUTING');
     expect(script).toContain("setsid -f ep-supervise 'etcd' 'edgeproof/t1/cp-1/services'");
     expect(script).toMatch(/all\) prepare && datastore && node && images && controllers/);
   });

@@ -49,9 +49,10 @@ export const POD_MTU = 1450;
 
 /**
  * Bridge CNI with one pod CIDR per node; hairpin on so a pod reaches itself
- * through its Service. No masquerade: pod addresses cross nodes as they are
- * (NetworkPolicy and logs see real sources), and nothing is meant to leave
- * the cluster's private network.
+ * through its Service. The plugin's own masquerade is off: it would also
+ * rewrite pod-to-pod traffic between nodes, which keeps its pod source
+ * (NetworkPolicy and logs see real sources); podMasqueradeRule covers only
+ * traffic leaving the pod network.
  */
 export function cniConfig(podCidr: string): string {
   return JSON.stringify(
@@ -265,6 +266,17 @@ export function overlayScript(plan: ClusterPlan, node: PlannedNode): string[] {
 }
 
 /**
+ * Pod traffic to anything outside the pod network (a node's address, a
+ * NodePort on another node) leaves with the node's address, as flannel does
+ * it; pod-to-pod traffic keeps its source. Without it, such packets carry a
+ * pod source that the private network drops.
+ */
+export function podMasqueradeRule(plan: ClusterPlan): string {
+  const rule = `POSTROUTING -s ${plan.clusterCidr} ! -d ${plan.clusterCidr} -m comment --comment edgeproof-pod-masquerade -j MASQUERADE`;
+  return `iptables -t nat -C ${rule} 2>/dev/null || iptables -t nat -A ${rule} || return 1`;
+}
+
+/**
  * The node's start-up as one script, written to the node: the harness runs
  * it stage by stage on first bring-up (`autostart.sh prepare`, `datastore`,
  * `node`, `controllers`, `images`), and the node's init runs it whole when
@@ -285,6 +297,7 @@ export function autostartScript(plan: ClusterPlan, node: PlannedNode): string {
     '  sysctl -q -w net.ipv4.ip_forward=1 || return 1',
     '  sysctl -q -w net.bridge.bridge-nf-call-iptables=1 net.bridge.bridge-nf-call-ip6tables=1 2>/dev/null || echo "bridge netfilter sysctls unavailable" >&2',
     '  mkdir -p /var/lib/etcd /var/lib/kubelet /var/log/edgeproof /run/edgeproof',
+    `  ${podMasqueradeRule(plan)}`,
     ...overlay,
     '  :',
     '}',
