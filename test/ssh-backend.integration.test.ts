@@ -110,6 +110,6 @@ describe('ssh backend on an emulated rpi4', () => {
   it('has no power-off without a user command: not applicable, not faked', async () => {
     expect(machine.capabilities.has('power-off')).toBe(false);
     await expect(machine.powerOff()).rejects.toThrow(PrerequisiteMissingError);
-    await expect(machine.freeze()).rejects.toThrow(/cannot be paused/);
+    await expect(machine.freeze()).rejects.toMatchObject({ code: 'PREREQUISITE_MISSING', hint: expect.stringMatching(/cannot be paused/) });
   });
 });
