@@ -12,6 +12,8 @@ export function removeCgroupTree(relative: string, root = CGROUP_ROOT): string[]
   const failed: string[] = [];
   if (!existsSync(root)) return failed;
   for (const controller of readdirSync(root)) {
+    // Only mounted hierarchies (their root has cgroup.procs); symlinks name one twice, harmlessly.
+    if (!existsSync(join(root, controller, 'cgroup.procs'))) continue;
     const top = join(root, controller, relative);
     if (existsSync(top)) removeDepthFirst(top, failed);
     pruneEmptyParents(join(root, controller), relative);
