@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { test as base } from 'vitest';
 import { RunContext } from '../src/core/context.js';
 import { silentProgress, createProgress } from '../src/core/progress.js';
-import { boardByName, type Arch, type Board } from '../src/emulation/boards.js';
+import { boardByName, hostArch, type Arch, type Board } from '../src/emulation/boards.js';
 import { generateSshKey, type SshKeyPair } from '../src/emulation/guest/ssh-connection.js';
 import { ensureGuestImages } from '../src/emulation/images/guest-images.js';
 import { QemuBoard, type GuestImages } from '../src/emulation/qemu/qemu-board.js';
@@ -65,7 +65,7 @@ export const test = base;
 /** The upstream node-container image for this host's architecture (what the container tests start). */
 export async function nodeImage(ctx: RunContext): Promise<string> {
   const upstream = new UpstreamDistribution();
-  const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+  const arch = hostArch();
   return ensureNodeImage(ctx, { arch, packages: upstream.guestPackages(), payloads: await upstream.diskPayloads(ctx, arch) });
 }
 

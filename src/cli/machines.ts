@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunContext } from '../core/context.js';
-import type { Board } from '../emulation/boards.js';
+import { hostArch, type Board } from '../emulation/boards.js';
 import { ContainerNetwork } from '../emulation/container/container-network.js';
 import { ContainerNode, type ContainerMachine } from '../emulation/container/container-node.js';
 import { ensureNodeImage } from '../emulation/container/node-image.js';
@@ -46,7 +46,7 @@ export async function startQemuMachines(ctx: RunContext, board: Board, distribut
 
 /** Node containers on the cluster's own internal Docker network, all started at once. */
 export async function startContainerMachines(ctx: RunContext, distribution: Distribution, topology: Topology): Promise<ContainerMachine[]> {
-  const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+  const arch = hostArch();
   const image = await ctx.phase('prepare images', 90 * 60_000, async () => {
     const payloads = await distribution.diskPayloads(ctx, arch);
     return ensureNodeImage(ctx, { arch, packages: distribution.guestPackages(arch), payloads });

@@ -8,7 +8,7 @@ import { budgetChecks, loadBudgets } from '../reports/budgets.js';
 import { buildResult } from '../reports/result-model.js';
 import { sweepStaleSessions } from '../core/session.js';
 import { sweepContainers } from '../emulation/container/docker-engine.js';
-import { boardByName, boardMemory, type Board } from '../emulation/boards.js';
+import { boardByName, boardMemory, hostArch, type Board } from '../emulation/boards.js';
 import { detectAccel, qemuVersion } from '../emulation/qemu/host-probe.js';
 import { QemuMachine } from '../emulation/qemu/qemu-board.js';
 import type { Machine } from '../emulation/machine.js';
@@ -112,8 +112,6 @@ async function startMachines(ctx: RunContext, options: RunOptions, board: Board,
   }));
   return hosts;
 }
-
-const hostArch = (): 'arm64' | 'amd64' => (process.arch === 'arm64' ? 'arm64' : 'amd64');
 
 /** The budgets (shipped defaults, then --budgets) turn the run's measurements into checks; the exit code follows. */
 async function judgeBudgets(ctx: RunContext, options: RunOptions): Promise<void> {

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parseDuration } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
 import { reportsDir as defaultReportsDir } from '../core/paths.js';
-import { boardByName, boardMemory, boardNames } from '../emulation/boards.js';
+import { boardByName, boardMemory, boardNames, hostArch } from '../emulation/boards.js';
 import type { Topology } from '../distros/distribution.js';
 import type { BackendFlags, BackendName, BackendOptions } from './backend-options.js';
 import type { AddonRequest } from '../distros/addons/catalog.js';
@@ -88,8 +88,7 @@ export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
   }
   // The distribution registry and the backends load every driver (seconds): imported once the cheap checks passed.
   const { parseBackendOptions } = await import('./backend-options.js');
-  const hostArch = process.arch === 'arm64' ? 'arm64' : 'amd64';
-  const clusterSource = parseBackendOptions(flags, { arch: (flags.backend ?? 'qemu') === 'qemu' ? boardByName(board).arch : hostArch });
+  const clusterSource = parseBackendOptions(flags, { arch: (flags.backend ?? 'qemu') === 'qemu' ? boardByName(board).arch : hostArch() });
   const options: RunOptions = {
     board,
     backend: clusterSource.backend,

@@ -2,6 +2,11 @@ import { UsageError } from '../core/errors.js';
 
 export type Arch = 'arm64' | 'amd64';
 
+/** The architecture of this host: what node containers run at. */
+export function hostArch(): Arch {
+  return process.arch === 'arm64' ? 'arm64' : 'amd64';
+}
+
 /**
  * A board is data: how QEMU emulates it and what the guest sees. The harness
  * never branches on a board name, only on these fields.

@@ -5,7 +5,7 @@ import { CommandFailedError, EdgeproofError, BootFailedError } from '../../core/
 import { logger } from '../../core/log.js';
 import { once } from '../../core/scope.js';
 import { waitFor } from '../../core/wait.js';
-import type { Arch } from '../boards.js';
+import { hostArch, type Arch } from '../boards.js';
 import { shellQuote, type ExecOptions, type ExecResult, type Machine, type MachineCapability } from '../machine.js';
 import { removeCgroupTree } from './cgroup-tree.js';
 import type { ContainerNetwork } from './container-network.js';
@@ -93,7 +93,7 @@ class NodeContainer extends GenericContainer {
 /** A started node container: docker exec for commands; kill, start, pause and network disconnect for faults. */
 export class ContainerMachine implements Machine {
   readonly backend = 'container';
-  readonly arch: Arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+  readonly arch: Arch = hostArch();
   readonly capabilities: ReadonlySet<MachineCapability> = new Set<MachineCapability>(['power-off', 'power-on', 'freeze', 'partition', 'reboot']);
   readonly #docker: Promise<Dockerode.Container>;
   #inputCounter = 0;
