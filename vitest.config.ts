@@ -1,7 +1,10 @@
 import { defineConfig } from 'vitest/config';
+import { LastFileSequencer } from './test/last-file-sequencer.js';
 
 export default defineConfig({
   test: {
+    // Root-level only: vitest ignores a sequencer set on a project.
+    sequence: { sequencer: LastFileSequencer },
     projects: [
       {
         test: {
@@ -17,7 +20,6 @@ export default defineConfig({
           include: ['src/**/*.integration.test.ts', 'test/**/*.integration.test.ts'],
           fileParallelism: false,
           globalSetup: ['test/global-setup.ts'],
-          sequence: { shuffle: false },
           testTimeout: 30 * 60_000,
           hookTimeout: 30 * 60_000,
         },

@@ -82,7 +82,7 @@ describe('addon suites on the bare upstream cluster (rpi4, one node)', () => {
     const run = new SuiteRun(ctx, cluster, 'mesh-negative');
     const budgetMs = ctx.scaled(120_000);
     const outside = runNamespace(ctx, 'mesh-negative-outside');
-    await createNamespace(run.clients, outside);
+    await createNamespace(run.clients, outside, run.ctx.scaled(60_000));
     try {
       const outcome = await run.withNamespace('server', async (namespace) => {
         const serviceIp = await meshServer(run, namespace, budgetMs);

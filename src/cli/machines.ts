@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunContext } from '../core/context.js';
+import { allOrFirstError } from '../core/concurrency.js';
 import { hostArch, type Board } from '../emulation/boards.js';
 import { ContainerNetwork } from '../emulation/container/container-network.js';
 import { ContainerNode, type ContainerMachine } from '../emulation/container/container-node.js';
@@ -34,7 +35,7 @@ export async function startQemuMachines(ctx: RunContext, board: Board, distribut
   writeFileSync(join(ctx.runDir, 'secrets', 'ssh_key'), key.privateKey, { mode: 0o600 });
   const names = nodeNames(ctx.tag, topology);
   const network = names.length > 1 ? await PrivateNetwork.start(ctx, names) : undefined;
-  return Promise.all(
+  return allOrFirstError(
     names.map((name, index) =>
       ctx.phase('boot', ctx.scaled(30_000) + 15_000, () => {
         const builder = new QemuBoard(board).withName(name).withMemory(memory).withImages(images).withSshKey(key).withForwardedPorts(API_PORT);
@@ -52,7 +53,7 @@ export async function startContainerMachines(ctx: RunContext, distribution: Dist
     return ensureNodeImage(ctx, { arch, packages: distribution.guestPackages(arch), payloads });
   });
   const network = await ctx.phase('create network', 30_000, () => ContainerNetwork.create(ctx, `ep-${ctx.tag}`));
-  return Promise.all(
+  return allOrFirstError(
     nodeNames(ctx.tag, topology).map((name, index) =>
       ctx.phase('start node container', ctx.scaled(30_000) + 15_000, () => new ContainerNode(image).withName(name).withNetwork(network, index).start(ctx), name),
     ),

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapConcurrent } from './concurrency.js';
+import { allOrFirstError, mapConcurrent } from './concurrency.js';
 import { sleep } from './wait.js';
 
 describe('mapConcurrent', () => {
@@ -20,5 +20,19 @@ describe('mapConcurrent', () => {
   it('handles no items, and rejects with the first error', async () => {
     expect(await mapConcurrent([], 4, async () => 1)).toEqual([]);
     await expect(mapConcurrent([1, 2, 3], 2, async (n) => { if (n === 2) throw new Error('two'); return n; })).rejects.toThrow('two');
+  });
+});
+
+describe('allOrFirstError', () => {
+  it('rejects with the first failure only after the slower siblings have settled', async () => {
+    const settled: string[] = [];
+    const slow = sleep(50).then(() => { settled.push('slow'); return 'slow'; });
+    const failing = sleep(5).then(() => { settled.push('failed'); throw new Error('node 0 failed'); });
+    await expect(allOrFirstError([failing, slow])).rejects.toThrow('node 0 failed');
+    expect(settled).toEqual(['failed', 'slow']);
+  });
+
+  it('resolves to every value in order', async () => {
+    expect(await allOrFirstError([sleep(20).then(() => 1), Promise.resolve(2)])).toEqual([1, 2]);
   });
 });

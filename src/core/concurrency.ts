@@ -15,3 +15,16 @@ export async function mapConcurrent<T, R>(items: readonly T[], limit: number, fn
   await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
   return results;
 }
+
+/**
+ * Like Promise.all, but settles only once every promise has: when starting
+ * several machines, a failure must not begin teardown while a sibling is still
+ * starting (it would start after the scope is gone and leak). Rejects with the
+ * first failure.
+ */
+export async function allOrFirstError<T>(promises: readonly Promise<T>[]): Promise<T[]> {
+  const outcomes = await Promise.allSettled(promises);
+  const failed = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+  if (failed) throw failed.reason;
+  return outcomes.map((o) => (o as PromiseFulfilledResult<T>).value);
+}

@@ -37,7 +37,7 @@ export async function runApiLatencySuite(ctx: RunContext, cluster: StartedCluste
   const kc = cluster.kubeConfig();
   const clients = kubeClients(kc);
   const namespace = suiteNamespace(ctx, 'latency');
-  await createNamespace(clients, namespace, {}, ctx.scaled(60_000));
+  await createNamespace(clients, namespace, ctx.scaled(60_000));
   const operations = kubeOperations(kc, { namespace, podImage: cluster.workloadImage, podImagePullPolicy: 'IfNotPresent' });
   try {
     await waitFor(

@@ -113,7 +113,7 @@ export async function runHaSuite(ctx: RunContext, cluster: StartedCluster, optio
   }
   const clients = kubeClients(cluster.kubeConfig());
   const namespace = suiteNamespace(ctx, SUITE);
-  await createNamespace(clients, namespace, {}, ctx.scaled(60_000));
+  await createNamespace(clients, namespace, ctx.scaled(60_000));
   const outcomes: CheckOutcome[] = [];
   try {
     const replicas = cluster.nodes.length;

@@ -69,7 +69,7 @@ export async function runMeshSuite(ctx: RunContext, cluster: StartedCluster, opt
 async function meshChecks(run: SuiteRun, flavour: MeshFlavour, checks: readonly CheckRef[], budgetMs: number): Promise<void> {
   const meshNs = runNamespace(run.ctx, `mesh-${flavour.addon.name}`);
   const outsideNs = runNamespace(run.ctx, `mesh-${flavour.addon.name}-outside`);
-  await createNamespace(run.clients, outsideNs);
+  await createNamespace(run.clients, outsideNs, run.ctx.scaled(60_000));
   await kube('create mesh namespace', () => run.clients.core.createNamespace({ body: { metadata: { name: meshNs, labels: { ...MANAGED_BY, ...flavour.namespaceLabels }, annotations: flavour.namespaceAnnotations } } }));
   try {
     if (flavour.addon.name === 'istio') await applyIstioStrict(run, meshNs);

@@ -76,7 +76,7 @@ export class SuiteRun {
   /** A namespace of this run for this suite, created now and removed (without waiting) at the end of `use`. */
   async withNamespace<T>(label: string, use: (namespace: string) => Promise<T>, labels: Record<string, string> = {}): Promise<T> {
     const namespace = runNamespace(this.ctx, `${this.suite}-${label}`);
-    await createNamespace(this.clients, namespace, labels);
+    await createNamespace(this.clients, namespace, this.ctx.scaled(60_000), labels);
     try {
       return await use(namespace);
     } finally {
@@ -93,7 +93,7 @@ export function suiteNamespace(ctx: RunContext, suite: string): string {
 /** Creates the suite's namespace, runs `use` in it, and deletes it (without waiting) whatever happened. */
 export async function withSuiteNamespace<T>(ctx: RunContext, clients: KubeClients, suite: string, use: (namespace: string) => Promise<T>): Promise<T> {
   const namespace = suiteNamespace(ctx, suite);
-  await createNamespace(clients, namespace);
+  await createNamespace(clients, namespace, ctx.scaled(60_000));
   try {
     return await use(namespace);
   } finally {
@@ -116,7 +116,7 @@ export function runNamespace(ctx: RunContext, label: string): string {
  * its token: a pod created before the token controller got there is refused
  * ("No API token found for service account").
  */
-export async function createNamespace(clients: KubeClients, name: string, labels: Record<string, string> = {}, budgetMs = 60_000): Promise<void> {
+export async function createNamespace(clients: KubeClients, name: string, budgetMs: number, labels: Record<string, string> = {}): Promise<void> {
   await kube(`create namespace ${name}`, () => clients.core.createNamespace({ body: { metadata: { name, labels: { ...MANAGED_BY, ...labels } } } }));
   await waitFor(
     async () => {

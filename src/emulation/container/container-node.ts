@@ -1,5 +1,5 @@
 import type Dockerode from 'dockerode';
-import { GenericContainer, Wait, type StartedTestContainer } from 'testcontainers';
+import { GenericContainer, Wait, type StartedTestContainer, type WaitStrategy } from 'testcontainers';
 import type { RunContext } from '../../core/context.js';
 import { CommandFailedError, EdgeproofError, BootFailedError } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
@@ -47,7 +47,7 @@ export class ContainerNode {
     ctx.session.track('cgroupDirs', `edgeproof/${ctx.tag}`);
     const container = await nodeContainer(this.image, this.#name, cgroupRoot, ctx)
       .withNetworkMode(net.name)
-      .withWaitStrategy(Wait.forLogMessage(READY_LINE))
+      .withWaitStrategy(new ReadyLineWithLogs())
       .withStartupTimeout(ctx.scaled(this.#bootBudgetMs))
       .start()
       .catch((error: unknown) => {
@@ -55,10 +55,56 @@ export class ContainerNode {
       });
     ctx.session.track('containers', container.getId());
     const machine = new ContainerMachine(ctx, this.#name, container, net, address, cgroupRoot);
-    ctx.scope.defer(`container ${this.#name}`, () => machine.dispose());
+    try {
+      ctx.scope.defer(`container ${this.#name}`, () => machine.dispose());
+    } catch (error) {
+      await machine.dispose(); // the run is already tearing down
+      throw error;
+    }
     await machine.assignAddress();
     return machine;
   }
+}
+
+/**
+ * Waits for the init's ready line; when it never comes, the error carries the
+ * container's last output and exit code (testcontainers removes a container
+ * that failed to start, so this is the only chance to read them).
+ */
+class ReadyLineWithLogs implements WaitStrategy {
+  readonly #inner = Wait.forLogMessage(READY_LINE);
+
+  async waitUntilReady(...args: Parameters<WaitStrategy['waitUntilReady']>): Promise<void> {
+    try {
+      await this.#inner.waitUntilReady(...args);
+    } catch (error) {
+      const container = args[0];
+      const logs = await container.logs({ stdout: true, stderr: true, tail: 30 }).then((raw) => demuxDockerLog(raw as unknown as Buffer)).catch(() => '(logs unavailable)');
+      const state = await container.inspect().then((i) => `exit code ${i.State.ExitCode}${i.State.Error ? `, ${i.State.Error}` : ''}`).catch(() => 'state unknown');
+      throw new EdgeproofError('BOOT_FAILED', `${(error as Error).message} (${state}); last output:\n${logs}`, { cause: error });
+    }
+  }
+  withStartupTimeout(ms: number): this {
+    this.#inner.withStartupTimeout(ms);
+    return this;
+  }
+  isStartupTimeoutSet(): boolean {
+    return this.#inner.isStartupTimeoutSet();
+  }
+  getStartupTimeout(): number {
+    return this.#inner.getStartupTimeout();
+  }
+}
+
+/** A non-TTY container's log is frames of [stream, 0, 0, 0, size (u32 BE)] + payload; keeps the payloads. */
+export function demuxDockerLog(raw: Buffer): string {
+  const parts: Buffer[] = [];
+  for (let at = 0; at + 8 <= raw.length; ) {
+    const size = raw.readUInt32BE(at + 4);
+    parts.push(raw.subarray(at + 8, at + 8 + size));
+    at += 8 + size;
+  }
+  return Buffer.concat(parts).toString('utf8');
 }
 
 /** What the kubelet, kube-proxy and containerd need in a container on this host (see the design notes). */
