@@ -122,7 +122,8 @@ export function parseApply(output: string, plan: CutPlan): ApplyOutcome {
 /** Stops the dead-man timer (when still waiting), restores, and prints the tables again. */
 export function restoreCommand(plan: CutPlan, deadManPid?: number): string {
   return [
-    ...(deadManPid ? [`kill ${deadManPid} 2>/dev/null`] : []),
+    // The timer leads its own session (setsid): its whole group goes, the sleep with it.
+    ...(deadManPid ? [`kill -- -${deadManPid} 2>/dev/null || kill ${deadManPid} 2>/dev/null`] : []),
     `${restoreScript(plan)}`,
     `echo "${MARK} v4"; ip -4 route show table main`,
     `echo "${MARK} v6"; ip -6 route show table main 2>/dev/null`,
