@@ -61,12 +61,14 @@ export async function runAirgapSuite(ctx: RunContext, cluster: StartedCluster, o
     return outcomes;
   }
   const clients = kubeClients(cluster.kubeConfig());
-  const leases = await leaseRenewals(cluster);
   const restores: Restore[] = [];
   let cut: CutNode[] = [];
+  let leases = new Map<string, number>();
   try {
     const proof = await check(ids[0][0], ids[0][1], async () => {
       cut = await cutOff(ctx, cluster, clients, targets, restores);
+      // Read once every node is cut: a renewal later than these happened without a route off the node.
+      leases = await leaseRenewals(cluster);
       return judgeCut(cut, targets);
     });
     if (cut.length === 0) {
