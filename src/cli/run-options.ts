@@ -127,6 +127,9 @@ export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
   }
   // A run with --airgap proves it: the air-gap check runs after the other suites.
   if (flags.airgap !== undefined && !options.suites.includes('airgap')) options.suites.push('airgap');
+  if (options.airgapTargets.length > 0 && !options.suites.includes('airgap')) {
+    throw new UsageError('--airgap-target applies to the airgap suite', 'add --suite airgap (or --airgap DIR, which adds it)');
+  }
   requireTopologyForSuites(options.suites, options.topology);
   // An unknown addon or a malformed argument (a MetalLB range) is refused before anything is installed.
   const [{ parseAddonRequests }, { assertPlannable }] = await Promise.all([import('../scenarios/addon-suites.js'), import('../distros/addons/enable-plans.js')]);
