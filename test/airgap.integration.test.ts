@@ -34,14 +34,16 @@ describe('air-gap scripts in a network namespace', () => {
   });
   afterAll(() => execFileSync('ip', ['netns', 'del', ns]));
 
-  it('removes the default and public gateway routes, keeps the cluster\'s, and restores exactly', () => {
+  it('removes the default and public gateway routes, keeps the cluster\'s, pins a peer behind a gateway, and restores exactly', () => {
     const before = routes();
-    const plan = planCut(parseSnapshot(sh(snapshotCommand(['10.244.1.5']))));
+    // 10.244.1.5 stays reachable through the kept pod route; 192.0.2.7 only through the default route: pinned.
+    const plan = planCut(parseSnapshot(sh(snapshotCommand(['10.244.1.5', '192.0.2.7']))));
+    expect(plan.pins).toEqual([{ family: 4, spec: '192.0.2.7/32 via 172.30.4.1 dev a0' }]);
     const applied = parseApply(sh(applyCommand(plan, 600)), plan);
     expect(applied.failures).toEqual([]);
     expect(applied.deadManPid).toBeGreaterThan(0);
     const during = routes();
-    expect(during).toEqual(before.filter((r) => !r.startsWith('default') && !r.startsWith('8.8.0.0/16')));
+    expect(during.sort()).toEqual([...before.filter((r) => !r.startsWith('default') && !r.startsWith('8.8.0.0/16')), '192.0.2.7 via 172.30.4.1 dev a0'].sort());
     expect(sh('ip route get 198.51.100.1 2>&1 || true')).toMatch(/Network is unreachable/);
     const after = parseSnapshot(sh(restoreCommand(plan, applied.deadManPid))).routes.map(routeSpec);
     expect(after.sort()).toEqual([...before].sort());
@@ -83,7 +85,7 @@ describe('air-gap proof on a two-node upstream cluster (container backend)', () 
   });
 
   afterAll(async () => {
-    for (const node of nodes?.() ?? []) await node.machine.exec(`ip route del default via ${gateway}`, { check: false }).catch(() => undefined);
+    for (const node of cluster ? nodes() : []) await node.machine.exec(`ip route del default via ${gateway}`, { check: false }).catch(() => undefined);
     await ctx?.dispose();
   });
 

@@ -7,7 +7,7 @@
  */
 import { isIP } from 'node:net';
 import { shellQuote } from '../emulation/machine.js';
-import { classifyConnect, parseRouteGet, parseRoutes, routeSpec, routesOffNode, type ConnectOutcome, type OutsideTarget, type Route, type RouteLookup } from './route-table.js';
+import { cidrWithin, classifyConnect, parseRouteGet, parseRoutes, routeSpec, routesOffNode, type ConnectOutcome, type OutsideTarget, type Route, type RouteLookup } from './route-table.js';
 
 const MARK = '@@ep';
 
@@ -62,13 +62,17 @@ export interface CutPlan {
  * reached through a gateway get a host route before the gateway routes go.
  */
 export function planCut(snapshot: Snapshot, keepNetworks?: string[]): CutPlan {
+  const removed = routesOffNode(snapshot.routes, keepNetworks);
+  const kept = snapshot.routes.filter((r) => !removed.includes(r) && r.type === 'unicast' && r.destination !== 'default');
   const pins: CutPlan['pins'] = [];
   for (const [address, lookup] of Object.entries(snapshot.lookups)) {
     if (!lookup.routed || !lookup.via) continue;
+    // Still reachable through a route that stays (an overlay's, a LAN's): nothing to pin.
+    if (kept.some((r) => isIP(r.destination.split('/')[0]!) === isIP(address) && cidrWithin(address, r.destination))) continue;
     const family = isIP(address) === 6 ? 6 : 4;
     pins.push({ family, spec: `${address}/${family === 6 ? 128 : 32} via ${lookup.via}${lookup.dev ? ` dev ${lookup.dev}` : ''}` });
   }
-  return { removed: routesOffNode(snapshot.routes, keepNetworks), pins };
+  return { removed, pins };
 }
 
 const ip = (family: 4 | 6) => (family === 6 ? 'ip -6 route' : 'ip -4 route');
