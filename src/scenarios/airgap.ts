@@ -8,7 +8,7 @@ import type { Machine } from '../emulation/machine.js';
 import { fail, notApplicable, pass, runCheck, skipped, type CheckOutcome } from './check.js';
 import { kube, kubeClients, type KubeClients } from './kube.js';
 import { podsHealthy } from './smoke.js';
-import { describePods, isPodReady, withSuiteNamespace } from './suite-kit.js';
+import { createNamespace, deleteNamespace, describePods, isPodReady, runNamespace } from './suite-kit.js';
 import { webDeployment } from './workloads.js';
 import { applyCommand, parseApply, parseProbe, parseSnapshot, planCut, probeCommand, restoreCommand, snapshotCommand, type CutPlan, type ProbeResult } from './airgap-plan.js';
 import { DEFAULT_OUTSIDE_TARGET, PRIVATE_NETWORKS, reached, routeSpec, type OutsideTarget } from './route-table.js';
@@ -193,7 +193,10 @@ async function nodesHeartbeat(ctx: RunContext, cluster: StartedCluster, before: 
 
 /** A Deployment started while cut off runs from the images on the nodes; then no pod anywhere is failing. */
 async function workloadWhileCut(ctx: RunContext, clients: KubeClients, cluster: StartedCluster): Promise<CheckOutcome> {
-  return withSuiteNamespace(ctx, clients, SUITE, async (namespace) => {
+  // Its own namespace per cut: the suite may run more than once in a run (a namespace still terminating is refused).
+  const namespace = runNamespace(ctx, `${SUITE}-${Date.now().toString(36)}`);
+  await createNamespace(clients, namespace);
+  try {
     const replicas = cluster.nodes.length;
     await kube('create deployment', () => clients.apps.createNamespacedDeployment({ namespace, body: webDeployment('ep-airgap-web', cluster.workloadImage, replicas) }));
     const started = Date.now();
@@ -208,7 +211,9 @@ async function workloadWhileCut(ctx: RunContext, clients: KubeClients, cluster: 
     const health = await podsHealthy(clients);
     const evidence = { image: cluster.workloadImage, pods: pods.map((p) => `${p.metadata!.name} on ${p.spec!.nodeName}`), readyMs: Date.now() - started, ...health.evidence };
     return health.verdict === 'pass' ? pass(evidence) : fail(health.reason ?? 'a pod is failing', evidence);
-  });
+  } finally {
+    await deleteNamespace(clients, namespace);
+  }
 }
 
 /** Each node's table after the restore must hold every route it had before (the kernel may have added its own since). */
