@@ -22,6 +22,9 @@ describe('backend and distribution flags', () => {
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'ep-backend-'));
     mkdirSync(join(dir, 'airgap'));
+    for (const name of ['k3s-arm64', 'k3s-airgap-images-arm64.tar.zst', 'install.sh']) writeFileSync(join(dir, 'airgap', name), 'x');
+    mkdirSync(join(dir, 'airgap-incomplete'));
+    writeFileSync(join(dir, 'airgap-incomplete', 'install.sh'), '');
     writeFileSync(join(dir, 'id'), ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
     writeFileSync(
       join(dir, 'hosts.yaml'),
@@ -53,6 +56,25 @@ describe('backend and distribution flags', () => {
     expect(() => parseBackendOptions({ distro: 'k3s', airgap: join(dir, 'nope') }, arm)).toThrow(/--airgap .* is not a directory/);
     expect(() => parseBackendOptions({ distro: 'k3sx' }, arm)).toThrow(/Unknown distribution "k3sx" for --distro/);
     expect(() => parseBackendOptions({ backend: 'vagrant' }, arm)).toThrow(/Unknown backend "vagrant" for --backend/);
+  });
+
+  it('--airgap: every file the driver reads must be there before anything starts (exit 2, naming the file and `edgeproof images`)', () => {
+    const incomplete = join(dir, 'airgap-incomplete');
+    const error = (() => {
+      try {
+        parseBackendOptions({ distro: 'k3s', version: 'v1.31.2+k3s1', airgap: incomplete }, arm);
+      } catch (e) {
+        return e as UsageError;
+      }
+    })();
+    expect(error).toBeInstanceOf(UsageError);
+    expect(error!.message).toBe(`--airgap ${incomplete} lacks what an offline k3s install needs: k3s-arm64 (k3s binary), k3s-airgap-images-arm64.tar.zst (air-gap images)`);
+    expect(error!.hint).toContain('`edgeproof images --distro k3s --version v1.31.2+k3s1 --arch arm64` lists every file and image the run needs');
+    for (const name of ['k3s-arm64', 'k3s-airgap-images-arm64.tar.zst']) writeFileSync(join(incomplete, name), 'x');
+    expect(() => parseBackendOptions({ distro: 'k3s', version: 'v1.31.2+k3s1', airgap: incomplete }, arm)).toThrow(`--airgap ${incomplete} is malformed: install.sh (the install script) is empty`);
+    expect(() => parseBackendOptions({ distro: 'microk8s', airgap: incomplete }, { arch: 'amd64' })).toThrow(/lacks what an offline microk8s install needs: microk8s\.snap \(microk8s\.snap\), microk8s\.assert/);
+    // Upstream reads nothing from the directory: accepted, and the run proves it offline.
+    expect(parseBackendOptions({ airgap: incomplete }, arm).distroOptions).toEqual({ airgapDir: incomplete });
   });
 
   it('ssh: needs --hosts, takes the topology from the hosts (control planes first), refuses a contradicting --topology', () => {

@@ -10,7 +10,8 @@ import { resolve } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import type { Arch } from '../emulation/boards.js';
 import { loadHostsFile, type HostEntry } from '../emulation/ssh/hosts-file.js';
-import type { Topology } from '../distros/distribution.js';
+import type { Distribution, Topology } from '../distros/distribution.js';
+import { imagesCommand, resolveAirgapFiles } from '../distros/install-source.js';
 import { parseTopology } from '../distros/topology.js';
 import { loadExistingKubeconfig } from '../distros/existing/existing-cluster.js';
 import { distributionByName, distroNames, type AnyDistributionOptions, type DistroName } from '../distros/registry.js';
@@ -68,12 +69,23 @@ export function parseBackendOptions(flags: BackendFlags, context: { arch: Arch }
     if (flags.topology !== undefined && !sameTopology(parseTopology(flags.topology), topology)) {
       throw new UsageError(`--topology ${flags.topology} does not match ${hostsFile}: its hosts make ${topology.controlPlanes}+${topology.workers}`, 'drop --topology (the hosts file sets it), or change the hosts\' roles');
     }
-    for (const arch of new Set(hosts.map((h) => h.arch))) distribution.validate?.(arch, topology);
+    for (const arch of new Set(hosts.map((h) => h.arch))) {
+      distribution.validate?.(arch, topology);
+      checkAirgapDir(distribution, distroOptions, arch);
+    }
     return { backend, distro, distroOptions, topology, hosts, hostsFile };
   }
   const topology = parseTopology(flags.topology ?? '1');
   distribution.validate?.(context.arch, topology);
+  checkAirgapDir(distribution, distroOptions, context.arch);
   return { backend, distro, distroOptions, topology };
+}
+
+/** Every file the distribution reads from --airgap must be there, before a run directory exists or anything boots. */
+function checkAirgapDir(distribution: Distribution, options: AnyDistributionOptions, arch: Arch): void {
+  if (!options.airgapDir || !distribution.airgapFiles) return;
+  const list = imagesCommand(distribution.name, { ...(options.version ? { version: distribution.version } : {}), ...(options.channel ? { channel: distribution.version } : {}), arch });
+  resolveAirgapFiles(distribution.name, options.airgapDir, distribution.airgapFiles(arch), list);
 }
 
 function existingOptions(flags: BackendFlags): BackendOptions {
@@ -111,7 +123,7 @@ function distributionOptions(flags: BackendFlags): AnyDistributionOptions {
   if (flags.channel !== undefined) options.channel = flags.channel.trim();
   if (flags.airgap !== undefined) {
     const dir = resolve(flags.airgap);
-    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--airgap ${flags.airgap} is not a directory`, 'put the installer files in a directory (the error of a run without --airgap lists them)');
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UsageError(`--airgap ${flags.airgap} is not a directory`, 'put the installer files in a directory (`edgeproof images --distro D` lists them)');
     options.airgapDir = dir;
   }
   return options;

@@ -49,6 +49,7 @@ export function buildProgram(setExit: SetExit, interruptMode: InterruptOptions):
   });
   addRunCommand(program, setExit, interruptMode);
   addBoardsCommand(program, setExit);
+  addImagesCommand(program, setExit);
   addDoctorCommands(program, setExit);
   addCleanCommand(program, setExit);
   addResultCommands(program, setExit);
@@ -67,7 +68,8 @@ function addRunCommand(program: Command, setExit: SetExit, interruptMode: Interr
     .option('--distro <name>', 'Kubernetes distribution to install: upstream, microk8s, k3s, minikube', RUN_DEFAULTS.distro)
     .option('--version <version>', "the distribution's version (k3s, minikube)")
     .option('--channel <channel>', 'the MicroK8s snap channel, e.g. 1.32/stable or 1.32-strict/stable')
-    .option('--airgap <dir>', "install from the files in DIR instead of the distribution's online sources")
+    .option('--airgap <dir>', "install from the files in DIR instead of the distribution's online sources (`edgeproof images` lists them); adds the airgap suite")
+    .option('--airgap-target <ip[:port],...>', 'addresses the airgap suite (BOOT-6) must fail to reach from the cut-off nodes (default: 198.51.100.1:443, a documentation address)')
     .option('--hosts <file>', 'the boards of --backend ssh (YAML: name, address, user, key, arch, role)')
     .option('--kubeconfig <file>', 'the cluster of --backend existing')
     .option('--context <name>', 'the kubeconfig context of --backend existing')
@@ -99,6 +101,26 @@ function addBoardsCommand(program: Command, setExit: SetExit): void {
     .action(async (flags: { json?: boolean }) => {
       const { boardsCommand } = await import('./boards-command.js');
       setExit(await boardsCommand({ json: Boolean(flags.json) }));
+    });
+}
+
+function addImagesCommand(program: Command, setExit: SetExit): void {
+  subcommand(program, 'images', 'list every file and container image a run needs, where each comes from, and what a registry mirror needs (air-gapped operation)')
+    .option('--distro <name>', 'upstream, microk8s, k3s, minikube', RUN_DEFAULTS.distro)
+    .option('--version <version>', "the distribution's version (k3s, minikube)")
+    .option('--channel <channel>', 'the MicroK8s snap channel')
+    .option('--board <name>', `the board whose architecture is listed (default: ${RUN_DEFAULTS.board})`)
+    .option('--arch <arch>', 'the architecture instead of a board: arm64, amd64')
+    .option('--suite <list>', `comma-separated suites: ${suiteNames.join(', ')}`, RUN_DEFAULTS.suite)
+    .option('--addon <name>', 'limit the addon suites to these addons (repeatable)', (value: string, previous: string[] = []) => [...previous, value])
+    .option('--format <format>', 'text, json, or mirror (src -> mirror refs and the registry config; needs --mirror)', 'text')
+    .option('--mirror <host[:port]>', 'the registry mirror for --format mirror (https unless given as http://...)')
+    .addOption(cacheDirOption())
+    .addHelpText('after', '\nExamples:\n  edgeproof images --distro k3s --arch arm64\n  edgeproof images --distro microk8s --suite smoke,lb --format mirror --mirror registry.lan:5000')
+    .action(async (flags: { distro: string; version?: string; channel?: string; board?: string; arch?: string; suite: string; addon?: string[]; format: string; mirror?: string; cacheDir: string }) => {
+      const { parseImagesOptions } = await import('./images-options.js');
+      const { imagesCommand } = await import('./images-command.js');
+      setExit(await imagesCommand(parseImagesOptions(flags)));
     });
 }
 

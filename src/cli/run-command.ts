@@ -176,6 +176,9 @@ async function runSuites(ctx: RunContext, options: RunOptions, cluster: StartedC
     } else if (isAddonSuite(suite)) {
       const installer = options.installAddons ? addonInstaller({ distro: cluster.distro }, cluster) : undefined;
       await runAddonSuite(suite, ctx, cluster, { requests: options.addons, ...(installer ? { installer } : {}) });
+    } else if (suite === 'airgap') {
+      const { runAirgapSuite } = await import('../scenarios/airgap.js');
+      await runAirgapSuite(ctx, cluster, { targets: options.airgapTargets });
     } else if (suite === 'ha') {
       const { haBudgets, runHaSuite } = await import('../scenarios/ha-failover.js');
       await runHaSuite(ctx, cluster, { budgets: haBudgets(ctx) });

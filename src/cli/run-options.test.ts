@@ -106,6 +106,21 @@ describe('parseRunOptions', () => {
     await expect(parseRunOptions({ latencyDuration: '500ms' })).rejects.toThrow(/at least 1s/);
   });
 
+  test('--airgap adds the airgap suite; --airgap-target takes IP literals and needs that suite', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ep-airgap-run-'));
+    try {
+      const options = await parseRunOptions({ suite: 'smoke', airgap: dir, airgapTarget: '1.1.1.1:443,[2001:db8::1]' });
+      expect(options.suites).toEqual(['smoke', 'airgap']);
+      expect(options.clusterSource.distroOptions).toEqual({ airgapDir: dir });
+      expect(options.airgapTargets).toEqual([{ address: '1.1.1.1', port: 443 }, { address: '2001:db8::1', port: 443 }]);
+      expect((await parseRunOptions({ suite: 'airgap' })).airgapTargets).toEqual([]);
+      await expect(parseRunOptions({ airgapTarget: '1.1.1.1' })).rejects.toThrow('--airgap-target applies to the airgap suite');
+      await expect(parseRunOptions({ suite: 'airgap', airgapTarget: 'one.one.one.one' })).rejects.toThrow(/not an IP address\[:port\]/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('a reports dir that is a file is refused', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ep-cli-'));
     writeFileSync(join(dir, 'file'), 'x');

@@ -9,6 +9,7 @@ import type { BackendFlags, BackendName, BackendOptions } from './backend-option
 import type { AddonRequest } from '../distros/addons/catalog.js';
 import { ADDON_SUITE_NAMES } from '../scenarios/addons/images.js';
 import { didYouMean } from './suggest.js';
+import { parseOutsideTarget, type OutsideTarget } from '../scenarios/route-table.js';
 
 /** What `edgeproof run` asked for, validated: the lead's runCommand trusts every field. */
 export interface RunOptions {
@@ -37,12 +38,14 @@ export interface RunOptions {
   footprintWindowMs: number;
   latencyRate: number;
   latencyDurationMs: number;
+  /** Addresses the air-gap check (BOOT-6) must fail to reach from cut-off nodes (`--airgap-target`); empty: its default. */
+  airgapTargets: OutsideTarget[];
   cold: boolean;
   keep: boolean;
   debug: boolean;
 }
 
-export const suiteNames = ['smoke', 'footprint', 'api-latency', 'cni', 'ha', ...ADDON_SUITE_NAMES] as const;
+export const suiteNames = ['smoke', 'footprint', 'api-latency', 'cni', 'ha', 'airgap', ...ADDON_SUITE_NAMES] as const;
 export { backendNames } from './backend-options.js';
 
 export const RUN_DEFAULTS = {
@@ -71,6 +74,7 @@ export interface RunFlags extends BackendFlags {
   footprintWindow?: string;
   latencyRate?: string;
   latencyDuration?: string;
+  airgapTarget?: string;
   cold?: boolean;
   keep?: boolean;
   debug?: boolean;
@@ -102,6 +106,7 @@ export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
     footprintWindowMs: parseWindow(flags.footprintWindow ?? RUN_DEFAULTS.footprintWindow, '--footprint-window'),
     latencyRate: parsePositiveNumber(flags.latencyRate ?? RUN_DEFAULTS.latencyRate, '--latency-rate', 'requests per second, e.g. 5 or 0.5'),
     latencyDurationMs: parseWindow(flags.latencyDuration ?? RUN_DEFAULTS.latencyDuration, '--latency-duration'),
+    airgapTargets: (flags.airgapTarget ?? '').split(',').filter((t) => t.trim()).map(parseOutsideTarget),
     cold: Boolean(flags.cold),
     keep: Boolean(flags.keep),
     debug: Boolean(flags.debug),
@@ -119,6 +124,11 @@ export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
     // A malformed file is a usage error (file:line) before anything boots.
     const { loadBudgets } = await import('../reports/budgets.js');
     await loadBudgets(options.budgetsFile);
+  }
+  // A run with --airgap proves it: the air-gap check runs after the other suites.
+  if (flags.airgap !== undefined && !options.suites.includes('airgap')) options.suites.push('airgap');
+  if (options.airgapTargets.length > 0 && !options.suites.includes('airgap')) {
+    throw new UsageError('--airgap-target applies to the airgap suite', 'add --suite airgap (or --airgap DIR, which adds it)');
   }
   requireTopologyForSuites(options.suites, options.topology);
   // An unknown addon or a malformed argument (a MetalLB range) is refused before anything is installed.

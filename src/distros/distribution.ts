@@ -4,6 +4,8 @@ import type { Arch } from '../emulation/boards.js';
 import type { DiskPayload } from '../emulation/images/guest-images.js';
 import type { Machine } from '../emulation/machine.js';
 import type { HostRequirements } from '../emulation/ssh/host-checks.js';
+import type { AirgapFile } from './install-source.js';
+import type { NeedsOptions, RunNeeds } from './run-needs.js';
 
 export type NodeRole = 'control-plane' | 'worker';
 
@@ -157,6 +159,10 @@ export interface Distribution {
    * files) is an InstallSourceUnreachableError naming the step and the URL.
    */
   preflight?(ctx: PreflightContext): Promise<PreflightReport>;
+  /** The files an --airgap DIR must hold for this arch; absent: the distribution reads nothing from DIR (upstream). */
+  airgapFiles?(arch: Arch): AirgapFile[];
+  /** Every file and image a run on `arch` needs, and where each comes from (`edgeproof images`). */
+  needs?(arch: Arch, options?: NeedsOptions): Promise<RunNeeds>;
   /** Files baked into the guest disk (binaries, images), built and cached on the host. */
   diskPayloads(ctx: RunContext, arch: Arch): Promise<DiskPayload[]>;
   /** Installs, configures and starts the distribution on started machines; resolves when Ready. */

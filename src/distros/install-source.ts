@@ -118,36 +118,64 @@ export async function requireReachableFromNode(
 /** A file an air-gapped install needs: matched by name pattern, with the command that fetches it. */
 export interface AirgapFile {
   what: string;
+  /** The name to give it in the directory (what `edgeproof images` prints). */
+  name: string;
+  kind: 'installer' | 'binary' | 'snap' | 'assertion' | 'tarball';
+  /** Where it comes from (a URL, or the store). */
+  source: string;
   pattern: RegExp;
   /** How to get it on a machine with internet. */
   fetch: string;
   optional?: boolean;
 }
 
-/** Finds each required file in `dir`; a missing directory or file is a UsageError listing how to get it. */
-export function resolveAirgapFiles(distribution: string, dir: string, files: AirgapFile[]): Record<string, string> {
+/**
+ * Finds each required file in `dir`. A missing directory or file, or one
+ * that is empty or not a regular file, is a UsageError (exit 2) naming it,
+ * how to fetch it, and the `edgeproof images` command listing everything
+ * (`listCommand`).
+ */
+export function resolveAirgapFiles(distribution: string, dir: string, files: AirgapFile[], listCommand = `edgeproof images --distro ${distribution}`): Record<string, string> {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new UsageError(`--airgap ${dir} is not a directory`, `create it and put the ${distribution} installer files in it`);
+    throw new UsageError(`--airgap ${dir} is not a directory`, `create it and put the ${distribution} installer files in it (\`${listCommand}\` lists them)`);
   }
   const entries = readdirSync(dir).sort();
   const found: Record<string, string> = {};
   const missing: AirgapFile[] = [];
+  const malformed: string[] = [];
   for (const file of files) {
     const name = entries.find((entry) => file.pattern.test(entry));
-    if (name) found[file.what] = join(dir, name);
-    else if (!file.optional) missing.push(file);
+    if (!name) {
+      if (!file.optional) missing.push(file);
+      continue;
+    }
+    const stats = statSync(join(dir, name));
+    if (!stats.isFile()) malformed.push(`${name} (the ${file.what}) is not a regular file`);
+    else if (stats.size === 0) malformed.push(`${name} (the ${file.what}) is empty`);
+    else found[file.what] = join(dir, name);
   }
   if (missing.length) {
     throw new UsageError(
-      `--airgap ${dir} lacks what an offline ${distribution} install needs: ${missing.map((f) => f.what).join(', ')}`,
-      `on a machine with internet: ${missing.map((f) => f.fetch).join('; ')}`,
+      `--airgap ${dir} lacks what an offline ${distribution} install needs: ${missing.map((f) => `${f.name} (${f.what})`).join(', ')}`,
+      `on a machine with internet: ${missing.map((f) => f.fetch).join('; ')}. \`${listCommand}\` lists every file and image the run needs`,
     );
+  }
+  if (malformed.length) {
+    throw new UsageError(`--airgap ${dir} is malformed: ${malformed.join('; ')}`, `fetch it again (\`${listCommand}\` lists every file and how to get it)`);
   }
   return found;
 }
 
+/** The `edgeproof images` command that lists what a run of this distribution needs. */
+export function imagesCommand(distribution: string, options: { version?: string; channel?: string; arch: string }): string {
+  const quote = (v: string) => (/^[A-Za-z0-9._/:+-]+$/.test(v) ? v : `'${v}'`);
+  return ['edgeproof images', `--distro ${distribution}`, ...(options.version ? [`--version ${quote(options.version)}`] : []), ...(options.channel ? [`--channel ${quote(options.channel)}`] : []), `--arch ${options.arch}`].join(' ');
+}
+
 export interface SourcePlan {
   distribution: string;
+  /** The `edgeproof images` command for this distribution, version and arch (named in --airgap errors). */
+  listCommand?: string;
   /** What will be installed, resolved (channel or version). */
   resolved: string;
   airgapDir?: string;
@@ -161,7 +189,7 @@ export interface SourcePlan {
  */
 export async function checkInstallSources(plan: SourcePlan, ctx: { probeTimeoutMs?: number; signal?: AbortSignal } = {}) {
   if (plan.airgapDir) {
-    resolveAirgapFiles(plan.distribution, plan.airgapDir, plan.airgapFiles);
+    resolveAirgapFiles(plan.distribution, plan.airgapDir, plan.airgapFiles, plan.listCommand);
     return { resolved: plan.resolved, source: 'airgap' as const, probed: [] };
   }
   const probed = await requireReachable(plan.distribution, plan.sources, { ...(ctx.probeTimeoutMs ? { timeoutMs: ctx.probeTimeoutMs } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });

@@ -128,7 +128,8 @@ describe('--airgap directories', () => {
     const k3s = distributionByName('k3s', { airgapDir: dir });
     const error = await k3s.preflight!({ arch: 'arm64' }).catch((e: unknown) => e as UsageError);
     expect(error).toBeInstanceOf(UsageError);
-    expect((error as UsageError).message).toBe(`--airgap ${dir} lacks what an offline k3s install needs: k3s binary, air-gap images, install script`);
+    expect((error as UsageError).message).toBe(`--airgap ${dir} lacks what an offline k3s install needs: k3s-arm64 (k3s binary), k3s-airgap-images-arm64.tar.zst (air-gap images), install.sh (install script)`);
+    expect((error as UsageError).hint).toContain('`edgeproof images --distro k3s --version v1.32.5+k3s1 --arch arm64` lists every file and image the run needs');
     expect((error as UsageError).hint).toContain('curl -Lo k3s-arm64 https://github.com/k3s-io/k3s/releases/download/v1.32.5%2Bk3s1/k3s-arm64');
   });
 
@@ -136,7 +137,7 @@ describe('--airgap directories', () => {
     for (const name of ['k3s-arm64', 'k3s-airgap-images-arm64.tar.zst', 'install.sh']) writeFileSync(join(dir, name), 'x');
     const report = await distributionByName('k3s', { airgapDir: dir }).preflight!({ arch: 'arm64' });
     expect(report).toEqual({ resolved: 'version v1.32.5+k3s1 for arm64', source: 'airgap', probed: [] });
-    expect(resolveAirgapFiles('k3s', dir, [{ what: 'install script', pattern: /^install\.sh$/, fetch: '' }])).toEqual({ 'install script': join(dir, 'install.sh') });
+    expect(resolveAirgapFiles('k3s', dir, [{ what: 'install script', name: 'install.sh', kind: 'installer', source: 'https://get.k3s.io', pattern: /^install\.sh$/, fetch: '' }])).toEqual({ 'install script': join(dir, 'install.sh') });
     expect(() => resolveAirgapFiles('k3s', join(dir, 'nope'), [])).toThrow(/is not a directory/);
   });
 });
@@ -145,7 +146,7 @@ describe('the registry', () => {
   it('knows the four drivers and refuses options a driver cannot take', () => {
     expect(['upstream', 'microk8s', 'k3s', 'minikube'].map((n) => distributionByName(n).name)).toEqual(['upstream', 'microk8s', 'k3s', 'minikube']);
     expect(() => distributionByName('upstream', { version: 'v1.30.0' })).toThrow(/built from Debian's source package at v1\.20\.2/);
-    expect(() => distributionByName('upstream', { airgapDir: '/tmp' })).toThrow(/--airgap applies to microk8s, k3s and minikube/);
+    expect(distributionByName('upstream', { airgapDir: '/tmp' }).name).toBe('upstream');
     expect(() => distributionByName('kind')).toThrow(/Unknown distribution "kind"/);
   });
 

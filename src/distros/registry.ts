@@ -40,7 +40,7 @@ function rejectUpstreamOptions(options: AnyDistributionOptions): void {
     throw new UsageError(`upstream Kubernetes is built from Debian's source package at ${built}; --version ${options.version} is not available`, `omit --version or pass ${built}`);
   }
   if (options.channel) throw new UsageError('--channel applies to microk8s only');
-  if (options.airgapDir) throw new UsageError('--airgap applies to microk8s, k3s and minikube: upstream builds from Debian packages and needs no download from the internet');
+  // --airgap is accepted: upstream needs nothing from outside at run time (its directory is not read), and the run proves it (the airgap suite).
 }
 
 /** What vendors advertise as minimum memory (MB), from Canonical's comparison; shown beside measured figures. */

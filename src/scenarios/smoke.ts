@@ -123,7 +123,7 @@ async function httpFromPod(ctx: RunContext, clients: KubeClients, cluster: Start
   return failure ? fail(`${url}: ${failure}`, evidence) : pass(evidence);
 }
 
-async function podsHealthy(clients: KubeClients): Promise<CheckOutcome> {
+export async function podsHealthy(clients: KubeClients): Promise<CheckOutcome> {
   const list = await kube('list pods', () => clients.core.listPodForAllNamespaces());
   const failing = list.items.filter((p) => {
     const waiting = p.status?.containerStatuses?.some((c) => c.state?.waiting?.reason === 'CrashLoopBackOff');

@@ -15,13 +15,14 @@ import type {
   Topology,
 } from '../distribution.js';
 import { systemdGuestImage } from '../guest-variants.js';
-import { checkInstallSources, requireReachableFromNode, resolveAirgapFiles } from '../install-source.js';
+import { checkInstallSources, imagesCommand, requireReachableFromNode, type AirgapFile } from '../install-source.js';
+import type { NeededImage } from '../run-needs.js';
 import { forHarness } from '../kubeconfig.js';
 import { runStep, runSteps } from '../plan.js';
 import { assignRoles, startPlannedCluster, randomToken, type RoleAssignment } from '../planned-cluster.js';
 import { WORKLOAD_IMAGE } from '../upstream/artifacts.js';
 import { IMAGES_ON_DISK, InstalledDistribution } from '../installed-distribution.js';
-import { K3S_API_PORT, installPlan, k3sAirgapFiles, k3sFootprint, k3sSources, kubeconfigPlan, parseK3sVersion, type K3sAirgap, type K3sVersion } from './plans.js';
+import { K3S_API_PORT, K3S_ASSETS, releaseUrl, installPlan, k3sAirgapFiles, k3sFootprint, k3sSources, kubeconfigPlan, parseK3sVersion, type K3sAirgap, type K3sVersion } from './plans.js';
 
 const NAME = 'k3s';
 
@@ -82,11 +83,25 @@ export class K3sDistribution extends InstalledDistribution {
     validateK3sTopology(topology);
   }
 
+  airgapFiles(arch: Arch): AirgapFile[] {
+    return k3sAirgapFiles(this.k3sVersion, arch);
+  }
+
+  imagesCommand(arch: Arch): string {
+    return imagesCommand(NAME, { version: this.version, arch });
+  }
+
+  /** K3s' own images travel in its air-gap images tarball; the release lists them in k3s-images.txt. */
+  protected distroImages(arch: Arch): NeededImage[] {
+    return [{ ref: releaseUrl(this.k3sVersion, 'k3s-images.txt'), registry: 'docker.io', archs: [arch], neededBy: NAME, listedIn: true, note: `coredns, local-path-provisioner, metrics-server, klipper, traefik and pause of ${this.version}; the ${K3S_ASSETS[arch].images} tarball carries them` }];
+  }
+
   async preflight(ctx: PreflightContext): Promise<PreflightReport> {
     return checkInstallSources(
       {
         distribution: NAME,
         resolved: `version ${this.version} for ${ctx.arch}`,
+        listCommand: this.imagesCommand(ctx.arch),
         airgapFiles: k3sAirgapFiles(this.k3sVersion, ctx.arch),
         sources: k3sSources(this.k3sVersion, ctx.arch),
         ...(this.#airgapDir ? { airgapDir: this.#airgapDir } : {}),
@@ -148,7 +163,7 @@ export class K3sDistribution extends InstalledDistribution {
 
   #airgap(arch: Arch): K3sAirgap | undefined {
     if (!this.#airgapDir) return undefined;
-    const found = resolveAirgapFiles(NAME, this.#airgapDir, k3sAirgapFiles(this.k3sVersion, arch));
+    const found = this.resolveAirgap(this.#airgapDir, arch);
     return { binary: found['k3s binary']!, images: found['air-gap images']!, script: found['install script']! };
   }
 

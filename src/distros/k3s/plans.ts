@@ -60,9 +60,9 @@ export function k3sSources(version: K3sVersion, arch: Arch): InstallSource[] {
 export function k3sAirgapFiles(version: K3sVersion, arch: Arch): AirgapFile[] {
   const { binary, images } = K3S_ASSETS[arch];
   return [
-    { what: 'k3s binary', pattern: new RegExp(`^${binary.replace('-', '\\-')}$`), fetch: `curl -Lo ${binary} ${releaseUrl(version, binary)}` },
-    { what: 'air-gap images', pattern: new RegExp(`^${images}\\.tar(\\.zst|\\.gz)?$`), fetch: `curl -LO ${releaseUrl(version, `${images}.tar.zst`)}` },
-    { what: 'install script', pattern: /^install\.sh$/, fetch: `curl -sfL ${K3S_INSTALL_SCRIPT_URL} -o install.sh` },
+    { what: 'k3s binary', name: binary, kind: 'binary', source: releaseUrl(version, binary), pattern: new RegExp(`^${binary.replace('-', '\\-')}$`), fetch: `curl -Lo ${binary} ${releaseUrl(version, binary)}` },
+    { what: 'air-gap images', name: `${images}.tar.zst`, kind: 'tarball', source: releaseUrl(version, `${images}.tar.zst`), pattern: new RegExp(`^${images}\\.tar(\\.zst|\\.gz)?$`), fetch: `curl -LO ${releaseUrl(version, `${images}.tar.zst`)}` },
+    { what: 'install script', name: 'install.sh', kind: 'installer', source: K3S_INSTALL_SCRIPT_URL, pattern: /^install\.sh$/, fetch: `curl -sfL ${K3S_INSTALL_SCRIPT_URL} -o install.sh` },
   ];
 }
 

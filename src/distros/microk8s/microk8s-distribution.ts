@@ -16,7 +16,8 @@ import type {
   Topology,
 } from '../distribution.js';
 import { systemdGuestImage } from '../guest-variants.js';
-import { checkInstallSources, requireReachableFromNode, resolveAirgapFiles, type InstallSource } from '../install-source.js';
+import { checkInstallSources, imagesCommand, requireReachableFromNode, type AirgapFile, type InstallSource } from '../install-source.js';
+import type { NeededImage } from '../run-needs.js';
 import { forHarness } from '../kubeconfig.js';
 import { runStep, runSteps } from '../plan.js';
 import { assignRoles, startPlannedCluster, randomToken, type RoleAssignment } from '../planned-cluster.js';
@@ -99,6 +100,19 @@ export class Microk8sDistribution extends InstalledDistribution {
     };
   }
 
+  airgapFiles(_arch: Arch): AirgapFile[] {
+    return microk8sAirgapFiles(this.channel);
+  }
+
+  imagesCommand(arch: Arch): string {
+    return imagesCommand(NAME, { channel: this.channel.text, arch });
+  }
+
+  /** The snap carries no images: Calico, CoreDNS and pause come from registries (a mirror, or `microk8s images import`). */
+  protected distroImages(arch: Arch): NeededImage[] {
+    return [{ ref: 'https://microk8s.io/docs/install-offline', registry: 'docker.io, registry.k8s.io', archs: [arch], neededBy: NAME, listedIn: true, note: `calico (cni, node, kube-controllers), coredns and pause of ${this.channel.text}: list them on an online node with \`microk8s ctr images ls\`, then mirror them or side-load with \`microk8s images import\`` }];
+  }
+
   validate(arch: Arch, topology: Topology): void {
     validateChannel(this.channel, arch, topology);
   }
@@ -107,7 +121,7 @@ export class Microk8sDistribution extends InstalledDistribution {
     validateChannel(this.channel, ctx.arch);
     const { sources, airgapFiles } = this.sourcePlan();
     return checkInstallSources(
-      { distribution: NAME, resolved: `channel ${this.channel.text}`, airgapFiles, sources, ...(this.#airgapDir ? { airgapDir: this.#airgapDir } : {}) },
+      { distribution: NAME, resolved: `channel ${this.channel.text}`, listCommand: this.imagesCommand(ctx.arch), airgapFiles, sources, ...(this.#airgapDir ? { airgapDir: this.#airgapDir } : {}) },
       ctx,
     );
   }
@@ -117,7 +131,7 @@ export class Microk8sDistribution extends InstalledDistribution {
     validateChannel(this.channel, machines[0]!.arch, topology);
     const started = Date.now();
     const milestones: Record<string, number> = {};
-    const airgap = this.#airgap();
+    const airgap = this.#airgap(machines[0]!.arch);
     await Promise.all(roles.map(({ machine }) => this.#installNode(ctx, machine, airgap)));
     milestones.installed = Date.now() - started;
     const [first, ...others] = roles;
@@ -148,9 +162,9 @@ export class Microk8sDistribution extends InstalledDistribution {
     );
   }
 
-  #airgap(): Microk8sAirgapFiles | undefined {
+  #airgap(machineArch: Arch): Microk8sAirgapFiles | undefined {
     if (!this.#airgapDir) return undefined;
-    const found = resolveAirgapFiles(NAME, this.#airgapDir, microk8sAirgapFiles(this.channel));
+    const found = this.resolveAirgap(this.#airgapDir, machineArch);
     return { snap: found['microk8s.snap']!, assert: found['microk8s.assert']!, baseSnap: found['base snap (core22 or core20)']!, baseAssert: found['base snap assertion']! };
   }
 

@@ -33,10 +33,10 @@ export interface Microk8sAirgapFiles {
 export function microk8sAirgapFiles(channel: Microk8sChannel): AirgapFile[] {
   const download = `snap download microk8s --channel=${channel.text} --basename microk8s`;
   return [
-    { what: 'microk8s.snap', pattern: /^microk8s(_\d+)?\.snap$/, fetch: download },
-    { what: 'microk8s.assert', pattern: /^microk8s(_\d+)?\.assert$/, fetch: download },
-    { what: 'base snap (core22 or core20)', pattern: /^core(18|20|22|24)(_\d+)?\.snap$/, fetch: 'snap download core22 --basename core22 (the base named in `snap info --verbose microk8s`)' },
-    { what: 'base snap assertion', pattern: /^core(18|20|22|24)(_\d+)?\.assert$/, fetch: 'snap download core22 --basename core22' },
+    { what: 'microk8s.snap', name: 'microk8s.snap', kind: 'snap', source: `snap store, channel ${channel.text}`, pattern: /^microk8s(_\d+)?\.snap$/, fetch: download },
+    { what: 'microk8s.assert', name: 'microk8s.assert', kind: 'assertion', source: `snap store, channel ${channel.text}`, pattern: /^microk8s(_\d+)?\.assert$/, fetch: download },
+    { what: 'base snap (core22 or core20)', name: 'core22.snap', kind: 'snap', source: 'snap store (the base in `snap info --verbose microk8s`)', pattern: /^core(18|20|22|24)(_\d+)?\.snap$/, fetch: 'snap download core22 --basename core22 (the base named in `snap info --verbose microk8s`)' },
+    { what: 'base snap assertion', name: 'core22.assert', kind: 'assertion', source: 'snap store', pattern: /^core(18|20|22|24)(_\d+)?\.assert$/, fetch: 'snap download core22 --basename core22' },
   ];
 }
 

@@ -17,7 +17,8 @@ import type {
   Topology,
 } from '../distribution.js';
 import { systemdGuestImage } from '../guest-variants.js';
-import { checkInstallSources, requireReachableFromNode, resolveAirgapFiles } from '../install-source.js';
+import { checkInstallSources, imagesCommand, requireReachableFromNode, type AirgapFile } from '../install-source.js';
+import type { NeededImage } from '../run-needs.js';
 import { fileReferences, inlineFiles, minify, parseKubeconfig, withServer } from '../kubeconfig.js';
 import { runStep, runSteps } from '../plan.js';
 import { startPlannedCluster } from '../planned-cluster.js';
@@ -114,6 +115,19 @@ export class MinikubeDistribution extends InstalledDistribution {
     });
   }
 
+  airgapFiles(arch: Arch): AirgapFile[] {
+    return minikubeAirgapFiles(this.minikubeVersion, arch);
+  }
+
+  imagesCommand(arch: Arch): string {
+    return imagesCommand(NAME, { version: this.version, arch });
+  }
+
+  /** minikube's images (preload tarball, and kicbase for the docker driver) travel in its download cache. */
+  protected distroImages(arch: Arch): NeededImage[] {
+    return [{ ref: 'minikube-cache.tar.gz', registry: 'gcr.io, registry.k8s.io', archs: [arch], neededBy: NAME, listedIn: true, note: `the preloaded-images tarball of ${this.version} (and the kicbase image for the docker driver), cached by \`minikube start --download-only\`; \`minikube image list\` names them` }];
+  }
+
   validate(arch: Arch, topology: Topology): void {
     validateMinikube(this.minikubeVersion, arch, this.#driver ?? defaultDriver(topology), topology);
   }
@@ -125,6 +139,7 @@ export class MinikubeDistribution extends InstalledDistribution {
       {
         distribution: NAME,
         resolved: `version ${this.version} (${driver} driver) for ${ctx.arch}`,
+        listCommand: this.imagesCommand(ctx.arch),
         airgapFiles: minikubeAirgapFiles(this.minikubeVersion, ctx.arch),
         sources: minikubeSources(this.minikubeVersion, ctx.arch, driver),
         ...(this.#airgapDir ? { airgapDir: this.#airgapDir } : {}),
@@ -174,7 +189,7 @@ export class MinikubeDistribution extends InstalledDistribution {
 
   #airgap(arch: Arch): MinikubeAirgap | undefined {
     if (!this.#airgapDir) return undefined;
-    const found = resolveAirgapFiles(NAME, this.#airgapDir, minikubeAirgapFiles(this.minikubeVersion, arch));
+    const found = this.resolveAirgap(this.#airgapDir, arch);
     return { binary: found['minikube binary']!, cache: found['minikube cache']! };
   }
 

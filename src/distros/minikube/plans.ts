@@ -83,9 +83,12 @@ export function minikubeSources(version: MinikubeVersion, arch: Arch, driver: Mi
 
 export function minikubeAirgapFiles(version: MinikubeVersion, arch: Arch): AirgapFile[] {
   return [
-    { what: 'minikube binary', pattern: new RegExp(`^${binaryName(arch)}$`), fetch: `curl -LO ${releaseUrl(version, arch)}` },
+    { what: 'minikube binary', name: binaryName(arch), kind: 'binary', source: releaseUrl(version, arch), pattern: new RegExp(`^${binaryName(arch)}$`), fetch: `curl -LO ${releaseUrl(version, arch)}` },
     {
       what: 'minikube cache',
+      name: 'minikube-cache.tar.gz',
+      kind: 'tarball',
+      source: 'minikube start --download-only: ~/.minikube/cache (preloaded images tarball, Kubernetes binaries, kicbase image)',
       pattern: /^minikube-cache\.tar(\.gz)?$/,
       fetch: `minikube start --download-only (same version, driver and arch), then tar -C ~/.minikube -czf minikube-cache.tar.gz cache`,
     },

@@ -6,7 +6,8 @@ import versions from '../../../fixtures/versions.json' with { type: 'json' };
 import { EdgeproofError } from '../../core/errors.js';
 import type { Distribution, NodeRequirements, StartedCluster, Topology } from '../distribution.js';
 import { assertQuorumSafe, nodeCount } from '../topology.js';
-import { ensureKubernetesBinaries, ensureWorkloadImages, UPSTREAM_GUEST_PACKAGES } from './artifacts.js';
+import { ensureKubernetesBinaries, ensureWorkloadImages, upstreamNeeds, UPSTREAM_GUEST_PACKAGES } from './artifacts.js';
+import type { NeedsOptions, RunNeeds } from '../run-needs.js';
 import { API_PORT } from './cluster-plan.js';
 import { UpstreamCluster } from './upstream-cluster.js';
 
@@ -43,6 +44,11 @@ export class UpstreamDistribution implements Distribution {
 
   guestPackages(): string[] {
     return UPSTREAM_GUEST_PACKAGES;
+  }
+
+  /** Nothing from outside at run time; --airgap is accepted and its directory is not read. */
+  needs(arch: Arch, options: NeedsOptions = {}): Promise<RunNeeds> {
+    return upstreamNeeds(arch, options);
   }
 
   async diskPayloads(ctx: RunContext, arch: Arch): Promise<DiskPayload[]> {
