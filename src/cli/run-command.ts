@@ -176,6 +176,9 @@ async function runSuites(ctx: RunContext, options: RunOptions, cluster: StartedC
     } else if (isAddonSuite(suite)) {
       const installer = options.installAddons ? addonInstaller({ distro: cluster.distro }, cluster) : undefined;
       await runAddonSuite(suite, ctx, cluster, { requests: options.addons, ...(installer ? { installer } : {}) });
+    } else if (suite === 'conformance') {
+      const { runConformanceSuite } = await import('../scenarios/conformance.js');
+      await runConformanceSuite(ctx, cluster, options.conformance);
     } else if (suite === 'ha') {
       const { haBudgets, runHaSuite } = await import('../scenarios/ha-failover.js');
       await runHaSuite(ctx, cluster, { budgets: haBudgets(ctx) });
