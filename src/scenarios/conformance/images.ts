@@ -78,7 +78,9 @@ export interface MirrorPlan {
 
 export function mirrorPlan(images: string[], mirror: string, version: string): MirrorPlan {
   const to = (source: string) => ({ source, target: `${mirror}/${source}` });
-  const repoList = Object.fromEntries(Object.entries(E2E_REGISTRY_DEFAULTS).map(([key, registry]) => [key, `${mirror}/${registry}`]));
+  // The invalid registry is there to fail (image-pull error specs): it stays as it is, never copied.
+  const invalid = `${E2E_REGISTRY_DEFAULTS.invalidRegistry}/`;
+  const repoList = Object.fromEntries(Object.entries(E2E_REGISTRY_DEFAULTS).map(([key, registry]) => [key, key === 'invalidRegistry' ? registry : `${mirror}/${registry}`]));
   const conformance = to(conformanceImage(version));
-  return { copies: [...images.map(to), conformance], repoListYaml: toYaml(repoList), conformanceImage: conformance };
+  return { copies: [...images.filter((i) => !i.startsWith(invalid)).map(to), conformance], repoListYaml: toYaml(repoList), conformanceImage: conformance };
 }

@@ -93,6 +93,20 @@ describe('images', () => {
     expect(`${repoList.dockerLibraryRegistry}/nginx:1.14-alpine`).toBe(plan.copies[0]!.target);
   });
 
+  test('the real `e2e.test --list-images` of v1.20.2: 38 images; a mirror copies all but the deliberately invalid one', () => {
+    const images = parseImageList(readFileSync(fixturePath('samples', 'conformance', 'list-images-v1.20.2.txt'), 'utf8'));
+    expect(images).toHaveLength(38);
+    expect(images).toEqual(expect.arrayContaining(['docker.io/library/nginx:1.14-alpine', 'k8s.gcr.io/e2e-test-images/agnhost:2.21', 'k8s.gcr.io/pause:3.2']));
+    const plan = mirrorPlan(images, 'm.lan', 'v1.20.2');
+    expect(plan.copies).toHaveLength(38);
+    expect(plan.copies.some((c) => c.source.startsWith('invalid.com/'))).toBe(false);
+    expect((parseYaml(plan.repoListYaml) as Record<string, string>).invalidRegistry).toBe('invalid.com/invalid');
+    // The local stand-ins cover the Docker library images the quick spec needs, under the names the repo list yields.
+    const local = parseYaml(localRepoList()) as { dockerLibraryRegistry: string };
+    const nginx = images.find((i) => i.startsWith('docker.io/library/nginx:1.14'))!;
+    expect(nginx.replace('docker.io/library', local.dockerLibraryRegistry)).toBe(LOCAL_E2E_IMAGES[0]);
+  });
+
   test('mirror names are checked', () => {
     expect(parseMirror(' registry.lan:5000/k8s/ ')).toBe('registry.lan:5000/k8s');
     expect(() => parseMirror('https://registry.lan')).toThrow(expect.objectContaining({ code: 'USAGE', hint: expect.stringMatching(/without a scheme/) }));
