@@ -51,7 +51,15 @@ export async function runConformanceSuite(ctx: RunContext, cluster: StartedClust
     : await runOnHost(ctx, cluster, binaries, { reportDir, focus: preset.focus, skip: preset.skip, nodes, timeoutMs });
   const reports = run.junitFiles.map((file) => parseGinkgoJunit(readFileSync(file, 'utf8'), file));
   const tally = reports.length > 0 ? tallySpecs(reports) : undefined;
-  const judged = judgeConformance({ version: binaries.version, expected: expected.length, ...(run.progress.willRun !== undefined ? { willRun: run.progress.willRun } : {}), ...(tally ? { tally } : {}), exit: run });
+  const stoppedDuring = (run.interrupted || run.timedOut) && run.progress.current && !tally?.ran.some((s) => s.name === run.progress.current) ? run.progress.current : undefined;
+  const judged = judgeConformance({
+    version: binaries.version,
+    expected: expected.length,
+    ...(run.progress.willRun !== undefined ? { willRun: run.progress.willRun } : {}),
+    ...(tally ? { tally } : {}),
+    ...(stoppedDuring ? { stoppedDuring } : {}),
+    exit: run,
+  });
 
   for (const file of [run.e2eLog, ...run.junitFiles]) ctx.events.emit({ type: 'artifact', name: `conformance ${preset.name} ${relative(reportDir, file)}`, path: relative(ctx.runDir, file) });
   ctx.events.emit({ type: 'measurement', id: `${preset.checkId}/duration`, suite: SUITE, name: `e2e ${preset.name} run, start to end`, unit: 'ms', value: run.durationMs });
@@ -107,18 +115,25 @@ async function runOnHost(ctx: RunContext, cluster: StartedCluster, binaries: E2e
   return outcome;
 }
 
-/** A line per finished spec (at most one per 10 s, failures always), and one when Ginkgo says how many will run. */
+/** Progress lines: the plan, then the finished count and the running spec (at most one line per 10 s; a failure or the last spec always). */
 function progressReporter(ctx: RunContext): (p: E2eProgress) => void {
   let last = 0;
   let lastFailed = 0;
+  let planShown = false;
   return (p) => {
+    if (!planShown && p.willRun !== undefined) {
+      planShown = true;
+      ctx.progress.info(`e2e: will run ${p.willRun} of ${p.totalSpecs} specs`);
+      return;
+    }
     const now = Date.now();
-    const failedNow = p.failed > lastFailed;
-    if (p.finished > 0 && !failedNow && now - last < 10_000 && p.finished !== p.willRun) return;
+    const worthIt = p.failed > lastFailed || (p.willRun !== undefined && p.finished === p.willRun) || now - last >= 10_000;
+    if (!worthIt) return;
     last = now;
     lastFailed = p.failed;
     const of = p.willRun !== undefined ? `/${p.willRun}` : '';
-    ctx.progress.info(p.finished === 0 ? `e2e: will run ${p.willRun} of ${p.totalSpecs} specs` : `e2e: ${p.finished}${of} specs finished, ${p.failed} failed${p.current ? `; last: ${p.current}` : ''}`);
+    const done = p.willRun !== undefined && p.finished === p.willRun;
+    ctx.progress.info(`e2e: ${p.finished}${of} specs finished, ${p.failed} failed${p.current ? `; ${done ? 'last' : 'running'}: ${p.current}` : ''}`);
   };
 }
 

@@ -145,7 +145,7 @@ export interface E2eProgress {
   totalSpecs?: number;
   finished: number;
   failed: number;
-  /** The last spec Ginkgo announced (verbose mode prints its text before running it). */
+  /** The spec Ginkgo announced last (verbose mode prints its text before running it): the one running, or the last one. */
   current?: string;
   /** Ginkgo's closing "Ran N of M Specs", when it got there. */
   ranReported?: number;
@@ -158,14 +158,14 @@ export interface E2eProgress {
  */
 export class E2eProgressCounter {
   readonly state: E2eProgress = { finished: 0, failed: 0 };
-  #lastWasSeparator = false;
+  /** Lines since the last separator: a spec's block starts with its containers' texts, then its own, indented. */
+  #sinceSeparator = Number.POSITIVE_INFINITY;
+  #containers = '';
 
-  /** True when the line changed what is worth showing (a spec finished, the plan is known). */
+  /** True when the line changed what is worth showing (the plan is known, a spec started or finished). */
   feed(line: string): boolean {
     const text = line.replace(/\r$/, '');
-    const separator = /^-{20,}$/.test(text);
-    const afterSeparator = this.#lastWasSeparator;
-    this.#lastWasSeparator = separator;
+    this.#sinceSeparator = /^-{20,}$/.test(text) ? 0 : this.#sinceSeparator + 1;
     let match: RegExpMatchArray | null;
     if ((match = text.match(/^Will run (\d+) of (\d+) specs/))) {
       this.state.willRun = Number(match[1]);
@@ -181,8 +181,11 @@ export class E2eProgressCounter {
       if (/^\u2022(\s+Failure|\.\.\. Timeout|! Panic)/.test(text)) this.state.failed += 1;
       return true;
     }
-    // Verbose mode: the block of a spec about to run starts with its containers' texts after a separator.
-    if (afterSeparator && text.trim() && !text.startsWith(' ')) this.state.current = text.trim();
+    if (this.#sinceSeparator === 1 && /^\[/.test(text)) this.#containers = text.trim();
+    else if (this.#sinceSeparator === 2 && this.#containers && /^ {2}\S/.test(text)) {
+      this.state.current = `${this.#containers} ${text.trim()}`;
+      return true;
+    }
     return false;
   }
 }

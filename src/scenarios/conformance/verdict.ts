@@ -16,6 +16,8 @@ export interface ConformanceFacts {
   expected: number;
   /** Ginkgo's "Will run N of M specs", when it got that far. */
   willRun?: number;
+  /** The spec that was running when an interrupt or the timeout stopped the run. */
+  stoppedDuring?: string;
   /** From the JUnit reports; absent when none was written. */
   tally?: SpecTally;
   exit: E2eExit;
@@ -53,8 +55,9 @@ export function judgeConformance(facts: ConformanceFacts): ConformanceVerdict {
     notRun: Math.max(0, expected - ran),
   };
   const reasons: string[] = [];
-  if (exit.interrupted) reasons.push(`interrupted after ${formatMs(exit.durationMs)}`);
-  else if (exit.timedOut) reasons.push(`timed out after ${formatMs(exit.durationMs)}`);
+  const during = facts.stoppedDuring ? ` during "${facts.stoppedDuring}"` : '';
+  if (exit.interrupted) reasons.push(`interrupted after ${formatMs(exit.durationMs)}${during}`);
+  else if (exit.timedOut) reasons.push(`timed out after ${formatMs(exit.durationMs)}${during}`);
   if (!tally) reasons.push(`no JUnit report was written (the runner ${howEnded(exit)})`);
   for (const setup of tally?.setupFailures ?? []) reasons.push(`${setup.name} failed: ${failureHeadline(setup)}`);
   if (tally && tally.failed.length > 0) {
