@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunContext } from '../src/core/context.js';
@@ -6,6 +6,9 @@ import { processCmdline } from '../src/core/session.js';
 import type { StartedCluster } from '../src/distros/distribution.js';
 import { runConformanceSuite } from '../src/scenarios/conformance.js';
 import { parseGinkgoJunit } from '../src/scenarios/conformance/junit-results.js';
+import { listE2eImages, mirrorPlan, parseImageList } from '../src/scenarios/conformance/images.js';
+import { ensureE2eBinaries } from '../src/distros/upstream/artifacts.js';
+import { hostRun } from '../src/core/host-exec.js';
 import { CONTAINER_TIMEOUT_SCALE, newRunContext, startContainerCluster } from './fixtures.js';
 
 type CheckEvent = { type: 'check'; id: string; name: string; verdict: string; reason?: string; evidence: Record<string, unknown> };
@@ -67,6 +70,18 @@ describe('conformance suite on an upstream cluster (container backend)', () => {
     expect(duration).toMatchObject({ unit: 'ms', value: expect.any(Number) });
     const artifacts = ctx.events.events.filter((e) => e.type === 'artifact').map((e) => (e as { path: string }).path);
     expect(artifacts).toEqual(expect.arrayContaining(['conformance/quick/e2e.log', 'conformance/quick/junit_01.xml']));
+  });
+
+  it('air-gap: with the mirror repo list, the real suite asks for exactly the images the copy plan puts on the mirror', async () => {
+    const { e2eTest, version } = await ensureE2eBinaries(ctx);
+    const plan = mirrorPlan(await listE2eImages(e2eTest), 'registry.lan:5000', version);
+    const repoList = join(ctx.runDir, 'mirror-repo-list.yaml');
+    writeFileSync(repoList, plan.repoListYaml);
+    const { stdout } = await hostRun(e2eTest, ['--list-images'], { env: { ...process.env, KUBE_TEST_REPO_LIST: repoList } });
+    const asked = parseImageList(stdout);
+    // All of them, but the deliberately invalid image (left where it fails) and the conformance image (the pod's, not the suite's).
+    expect(asked.filter((i) => !i.startsWith('invalid.com/'))).toEqual(plan.copies.map((c) => c.target).filter((t) => t !== plan.conformanceImage.target).sort());
+    expect(asked).toContain('invalid.com/invalid/alpine:3.1');
   });
 
   it('an interrupted conformance run fails, keeps its e2e.log and JUnit, says how many specs did not run, and leaves no process', async () => {
