@@ -85,6 +85,7 @@ function addRunCommand(program: Command, setExit: SetExit, interruptMode: Interr
     .option('--conformance-preset <name>', 'conformance suite: quick (one spec), conformance ([Conformance] minus Serial/Flaky/Disruptive), serial', RUN_DEFAULTS.conformancePreset)
     .option('--conformance-parallel <n>', 'Ginkgo nodes for the conformance preset (default: half the CPUs)')
     .option('--conformance-image <ref>', "run the suite as a pod from this conformance image (hydrophone's way) instead of e2e.test on the host")
+    .option('--conformance-repo-list <file>', "the suite's image registries (KUBE_TEST_REPO_LIST), e.g. a mirror's; default: the stand-ins built onto this project's nodes")
     .option('--cold', 'boot and install from scratch (every run does today: snapshot restores are not implemented yet)')
     .option('--keep', 'leave the cluster running until Ctrl-C')
     .option('--debug', 'print full error details and stacks; enable debug logs (edgeproof:*)')

@@ -51,6 +51,8 @@ export interface ConformanceRunOptions {
   preset: ConformancePresetName;
   parallel?: number;
   image?: string;
+  /** Absolute path of a KUBE_TEST_REPO_LIST file (a mirror's, or an empty one for the upstream registries). */
+  repoList?: string;
 }
 export { backendNames } from './backend-options.js';
 
@@ -84,6 +86,7 @@ export interface RunFlags extends BackendFlags {
   conformancePreset?: string;
   conformanceParallel?: string;
   conformanceImage?: string;
+  conformanceRepoList?: string;
   cold?: boolean;
   keep?: boolean;
   debug?: boolean;
@@ -166,7 +169,7 @@ export function requireTopologyForSuites(suites: string[], topology: Topology): 
 }
 
 /** --conformance-preset, --conformance-parallel, --conformance-image. */
-export function parseConformanceOptions(flags: Pick<RunFlags, 'conformancePreset' | 'conformanceParallel' | 'conformanceImage'>): ConformanceRunOptions {
+export function parseConformanceOptions(flags: Pick<RunFlags, 'conformancePreset' | 'conformanceParallel' | 'conformanceImage' | 'conformanceRepoList'>): ConformanceRunOptions {
   const preset = requireChoice(flags.conformancePreset ?? RUN_DEFAULTS.conformancePreset, CONFORMANCE_PRESET_NAMES, 'conformance preset', '--conformance-preset');
   const options: ConformanceRunOptions = { preset };
   if (flags.conformanceParallel !== undefined) {
@@ -180,6 +183,13 @@ export function parseConformanceOptions(flags: Pick<RunFlags, 'conformancePreset
       throw new UsageError(`Invalid --conformance-image "${flags.conformanceImage}"`, 'give a full image reference with a tag, e.g. registry.k8s.io/conformance:v1.20.2 or registry.lan:5000/k8s.gcr.io/conformance:v1.20.2');
     }
     options.image = image;
+  }
+  if (flags.conformanceRepoList !== undefined) {
+    const file = resolve(flags.conformanceRepoList);
+    if (!existsSync(file) || !statSync(file).isFile()) {
+      throw new UsageError(`--conformance-repo-list ${flags.conformanceRepoList} is not a file`, 'give a KUBE_TEST_REPO_LIST YAML, e.g. the repo-list.yaml of `edgeproof conformance-images --mirror <registry> --out <dir>`, or an empty file for the upstream registries');
+    }
+    options.repoList = file;
   }
   return options;
 }

@@ -21,6 +21,8 @@ export interface ConformanceOptions {
   parallel?: number;
   /** The conformance image (hydrophone's way: a pod in the cluster); absent: e2e.test and ginkgo on the host. */
   image?: string;
+  /** A KUBE_TEST_REPO_LIST file; absent: the local stand-ins (localRepoList). */
+  repoList?: string;
 }
 
 /**
@@ -45,10 +47,15 @@ export async function runConformanceSuite(ctx: RunContext, cluster: StartedClust
   const expected = expectedSpecs(documented, preset);
   ctx.progress.info(`conformance ${preset.name}: ${expected.length} spec(s) expected for ${binaries.version}, ${nodes} Ginkgo node(s), <= ${formatMs(timeoutMs)}`);
 
+  // The registries the suite pulls from, kept beside its results: the user's list, else (on the host) the local stand-ins;
+  // the conformance image without a list keeps its own defaults.
+  const repoListYaml = options.repoList ? readFileSync(options.repoList, 'utf8') : options.image ? undefined : localRepoList();
+  const repoListPath = join(reportDir, 'repo-list.yaml');
+  if (repoListYaml !== undefined) writeFileSync(repoListPath, repoListYaml);
   const started = Date.now();
   const run = options.image
-    ? await runInCluster(ctx, cluster, { image: options.image, outputImage: cluster.workloadImage, preset, nodes, reportDir, timeoutMs })
-    : await runOnHost(ctx, cluster, binaries, { reportDir, focus: preset.focus, skip: preset.skip, nodes, timeoutMs });
+    ? await runInCluster(ctx, cluster, { image: options.image, outputImage: cluster.workloadImage, preset, nodes, reportDir, timeoutMs, ...(repoListYaml !== undefined ? { repoListYaml } : {}) })
+    : await runOnHost(ctx, cluster, binaries, { reportDir, focus: preset.focus, skip: preset.skip, nodes, timeoutMs, repoListPath });
   const reports = run.junitFiles.map((file) => parseGinkgoJunit(readFileSync(file, 'utf8'), file));
   const tally = reports.length > 0 ? tallySpecs(reports) : undefined;
   const stoppedDuring = (run.interrupted || run.timedOut) && run.progress.current && !tally?.ran.some((s) => s.name === run.progress.current) ? run.progress.current : undefined;
@@ -89,6 +96,7 @@ export async function runConformanceSuite(ctx: RunContext, cluster: StartedClust
 
 interface HostRun {
   reportDir: string;
+  repoListPath: string;
   focus: string;
   skip: string;
   nodes: number;
@@ -96,8 +104,6 @@ interface HostRun {
 }
 
 async function runOnHost(ctx: RunContext, cluster: StartedCluster, binaries: E2eBinaries, request: HostRun): Promise<E2eOutcome> {
-  const repoListPath = join(request.reportDir, 'repo-list.yaml');
-  writeFileSync(repoListPath, localRepoList());
   ctx.progress.start(`e2e ${request.focus}`, `<= ${formatMs(request.timeoutMs)}`);
   const outcome = await runE2e({
     ginkgo: binaries.ginkgo,
@@ -106,7 +112,6 @@ async function runOnHost(ctx: RunContext, cluster: StartedCluster, binaries: E2e
     ...request,
     graceMs: ctx.scaled(60_000),
     setupTimeoutMs: ctx.scaled(5 * 60_000),
-    repoListPath,
     signal: ctx.signal,
     onProgress: progressReporter(ctx),
   });
