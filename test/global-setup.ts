@@ -3,11 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imagesFor, nodeImage } from './fixtures.js';
+import { ensureE2eBinaries } from '../src/distros/upstream/artifacts.js';
 
 /**
  * Builds (or verifies) every image the integration tests boot, once, before
  * any test runs: the cold build (Kubernetes for arm64 and for the host's node
- * containers, root filesystems) takes
+ * containers, root filesystems, the e2e suite) takes
  * longer than a test's timeout and should show its progress.
  */
 export default async function setup(): Promise<void> {
@@ -18,6 +19,8 @@ export default async function setup(): Promise<void> {
       await ctx.phase(`images for ${arch}`, 90 * 60_000, () => imagesFor(ctx, arch));
     }
     await ctx.phase('node container image', 90 * 60_000, () => nodeImage(ctx));
+    // The e2e suite the conformance tests run (its own cold build, after the cluster binaries: one source tree).
+    await ctx.phase('e2e suite binaries', 90 * 60_000, () => ensureE2eBinaries(ctx));
   } finally {
     await ctx.dispose();
     rmSync(runDir, { recursive: true, force: true });

@@ -84,6 +84,10 @@ function addRunCommand(program: Command, setExit: SetExit, interruptMode: Interr
     .option('--footprint-window <duration>', 'steady window over which memory is sampled', RUN_DEFAULTS.footprintWindow)
     .option('--latency-rate <n>', 'API requests per second (open model)', RUN_DEFAULTS.latencyRate)
     .option('--latency-duration <duration>', 'how long the API latency load runs', RUN_DEFAULTS.latencyDuration)
+    .option('--conformance-preset <name>', 'conformance suite: quick (one spec), conformance ([Conformance] minus Serial/Flaky/Disruptive), serial', RUN_DEFAULTS.conformancePreset)
+    .option('--conformance-parallel <n>', 'Ginkgo nodes for the conformance preset (default: half the CPUs)')
+    .option('--conformance-image <ref>', "run the suite as a pod from this conformance image (hydrophone's way) instead of e2e.test on the host")
+    .option('--conformance-repo-list <file>', "the suite's image registries (KUBE_TEST_REPO_LIST), e.g. a mirror's; default: the stand-ins built onto this project's nodes")
     .option('--cold', 'boot and install from scratch (every run does today: snapshot restores are not implemented yet)')
     .option('--keep', 'leave the cluster running until Ctrl-C')
     .option('--debug', 'print full error details and stacks; enable debug logs (edgeproof:*)')
@@ -96,6 +100,14 @@ function addRunCommand(program: Command, setExit: SetExit, interruptMode: Interr
 }
 
 function addBoardsCommand(program: Command, setExit: SetExit): void {
+  subcommand(program, 'conformance-images', 'the images the conformance suite pulls, for an air-gapped mirror: list, copy plan, KUBE_TEST_REPO_LIST')
+    .option('--mirror <registry>', 'mirror registry host[:port][/path]: print "source target" copy lines')
+    .option('--out <dir>', 'write images.txt (and with --mirror, mirror.txt and repo-list.yaml) there')
+    .addOption(cacheDirOption())
+    .action(async (flags: { mirror?: string; out?: string; cacheDir: string }) => {
+      const { conformanceImagesCommand } = await import('./conformance-images-command.js');
+      setExit(await conformanceImagesCommand({ cacheDir: directoryOption(flags.cacheDir, '--cache-dir'), ...(flags.mirror !== undefined ? { mirror: flags.mirror } : {}), ...(flags.out ? { out: directoryOption(flags.out, '--out') } : {}) }));
+    });
   subcommand(program, 'boards', 'list the boards, their QEMU models, and how they would run on this host')
     .option('--json', 'machine-readable output')
     .action(async (flags: { json?: boolean }) => {

@@ -179,6 +179,9 @@ async function runSuites(ctx: RunContext, options: RunOptions, cluster: StartedC
     } else if (suite === 'airgap') {
       const { runAirgapSuite } = await import('../scenarios/airgap.js');
       await runAirgapSuite(ctx, cluster, { targets: options.airgapTargets });
+    } else if (suite === 'conformance') {
+      const { runConformanceSuite } = await import('../scenarios/conformance.js');
+      await runConformanceSuite(ctx, cluster, options.conformance);
     } else if (suite === 'ha') {
       const { haBudgets, runHaSuite } = await import('../scenarios/ha-failover.js');
       await runHaSuite(ctx, cluster, { budgets: haBudgets(ctx) });

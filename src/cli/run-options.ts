@@ -10,6 +10,7 @@ import type { AddonRequest } from '../distros/addons/catalog.js';
 import { ADDON_SUITE_NAMES } from '../scenarios/addons/images.js';
 import { didYouMean } from './suggest.js';
 import { parseOutsideTarget, type OutsideTarget } from '../scenarios/route-table.js';
+import { CONFORMANCE_PRESET_NAMES, type ConformancePresetName } from '../scenarios/conformance/presets.js';
 
 /** What `edgeproof run` asked for, validated: the lead's runCommand trusts every field. */
 export interface RunOptions {
@@ -40,12 +41,22 @@ export interface RunOptions {
   latencyDurationMs: number;
   /** Addresses the air-gap check (BOOT-6) must fail to reach from cut-off nodes (`--airgap-target`); empty: its default. */
   airgapTargets: OutsideTarget[];
+  /** The conformance suite: preset, Ginkgo nodes, and the conformance image for the in-cluster way. */
+  conformance: ConformanceRunOptions;
   cold: boolean;
   keep: boolean;
   debug: boolean;
 }
 
-export const suiteNames = ['smoke', 'footprint', 'api-latency', 'cni', 'ha', 'airgap', ...ADDON_SUITE_NAMES] as const;
+export const suiteNames = ['smoke', 'footprint', 'api-latency', 'cni', 'ha', 'airgap', 'conformance', ...ADDON_SUITE_NAMES] as const;
+
+export interface ConformanceRunOptions {
+  preset: ConformancePresetName;
+  parallel?: number;
+  image?: string;
+  /** Absolute path of a KUBE_TEST_REPO_LIST file (a mirror's, or an empty one for the upstream registries). */
+  repoList?: string;
+}
 export { backendNames } from './backend-options.js';
 
 export const RUN_DEFAULTS = {
@@ -57,6 +68,7 @@ export const RUN_DEFAULTS = {
   footprintWindow: '30s',
   latencyRate: '2',
   latencyDuration: '30s',
+  conformancePreset: 'quick',
 } as const;
 
 /** The flags as commander hands them over: strings, unvalidated. */
@@ -75,6 +87,10 @@ export interface RunFlags extends BackendFlags {
   latencyRate?: string;
   latencyDuration?: string;
   airgapTarget?: string;
+  conformancePreset?: string;
+  conformanceParallel?: string;
+  conformanceImage?: string;
+  conformanceRepoList?: string;
   cold?: boolean;
   keep?: boolean;
   debug?: boolean;
@@ -107,6 +123,7 @@ export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
     latencyRate: parsePositiveNumber(flags.latencyRate ?? RUN_DEFAULTS.latencyRate, '--latency-rate', 'requests per second, e.g. 5 or 0.5'),
     latencyDurationMs: parseWindow(flags.latencyDuration ?? RUN_DEFAULTS.latencyDuration, '--latency-duration'),
     airgapTargets: (flags.airgapTarget ?? '').split(',').filter((t) => t.trim()).map(parseOutsideTarget),
+    conformance: parseConformanceOptions(flags),
     cold: Boolean(flags.cold),
     keep: Boolean(flags.keep),
     debug: Boolean(flags.debug),
@@ -159,6 +176,32 @@ export function requireTopologyForSuites(suites: string[], topology: Topology): 
   if (suites.includes('ha') && topology.controlPlanes < 3) {
     throw new UsageError(`The ha suite needs three control planes (asked for --topology ${topology.controlPlanes}${topology.workers ? `+${topology.workers}` : ''})`, 'use --topology 3 or 3+1');
   }
+}
+
+/** --conformance-preset, --conformance-parallel, --conformance-image. */
+export function parseConformanceOptions(flags: Pick<RunFlags, 'conformancePreset' | 'conformanceParallel' | 'conformanceImage' | 'conformanceRepoList'>): ConformanceRunOptions {
+  const preset = requireChoice(flags.conformancePreset ?? RUN_DEFAULTS.conformancePreset, CONFORMANCE_PRESET_NAMES, 'conformance preset', '--conformance-preset');
+  const options: ConformanceRunOptions = { preset };
+  if (flags.conformanceParallel !== undefined) {
+    const nodes = flags.conformanceParallel.trim();
+    if (!/^[1-9]\d{0,2}$/.test(nodes)) throw new UsageError(`Invalid --conformance-parallel "${flags.conformanceParallel}": it must be a whole number of Ginkgo nodes from 1 to 999`, 'write e.g. 2 (default: half the host\'s CPUs; the serial and quick presets always use 1)');
+    options.parallel = Number(nodes);
+  }
+  if (flags.conformanceImage !== undefined) {
+    const image = flags.conformanceImage.trim();
+    if (!/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+(:[\w.-]+|@sha256:[a-f0-9]{64})$/.test(image)) {
+      throw new UsageError(`Invalid --conformance-image "${flags.conformanceImage}"`, 'give a full image reference with a tag, e.g. registry.k8s.io/conformance:v1.20.2 or registry.lan:5000/k8s.gcr.io/conformance:v1.20.2');
+    }
+    options.image = image;
+  }
+  if (flags.conformanceRepoList !== undefined) {
+    const file = resolve(flags.conformanceRepoList);
+    if (!existsSync(file) || !statSync(file).isFile()) {
+      throw new UsageError(`--conformance-repo-list ${flags.conformanceRepoList} is not a file`, 'give a KUBE_TEST_REPO_LIST YAML, e.g. the repo-list.yaml of `edgeproof conformance-images --mirror <registry> --out <dir>`, or an empty file for the upstream registries');
+    }
+    options.repoList = file;
+  }
+  return options;
 }
 
 const DECIMAL = /^\+?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;

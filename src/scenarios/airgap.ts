@@ -195,7 +195,7 @@ async function nodesHeartbeat(ctx: RunContext, cluster: StartedCluster, before: 
 async function workloadWhileCut(ctx: RunContext, clients: KubeClients, cluster: StartedCluster): Promise<CheckOutcome> {
   // Its own namespace per cut: the suite may run more than once in a run (a namespace still terminating is refused).
   const namespace = runNamespace(ctx, `${SUITE}-${Date.now().toString(36)}`);
-  await createNamespace(clients, namespace);
+  await createNamespace(clients, namespace, ctx.scaled(60_000));
   try {
     const replicas = cluster.nodes.length;
     await kube('create deployment', () => clients.apps.createNamespacedDeployment({ namespace, body: webDeployment('ep-airgap-web', cluster.workloadImage, replicas) }));

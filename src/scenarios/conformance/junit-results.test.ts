@@ -1,0 +1,130 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import { fixturePath } from '../../core/paths.js';
+import { E2eProgressCounter, e2eArgv } from './e2e-runner.js';
+import { parseGinkgoJunit, tallySpecs } from './junit-results.js';
+import { CONFORMANCE_PRESETS, expectedSpecs, parseConformanceYaml } from './presets.js';
+import { judgeConformance } from './verdict.js';
+
+/** Real files of a quick run against the upstream cluster of node containers (see fixtures/samples/conformance/README.md). */
+const quick = (name: string) => fixturePath('samples', 'conformance', 'quick-v1.20.2', name);
+const QUICK_SPEC = '[k8s.io] Pods should be submitted and removed [NodeConformance] [Conformance]';
+const documented = parseConformanceYaml(readFileSync(fixturePath('samples', 'conformance', 'conformance-v1.20.2.yaml'), 'utf8'));
+
+describe('Ginkgo JUnit of the quick run (v1.20.2, real)', () => {
+  const report = parseGinkgoJunit(readFileSync(quick('junit_01.xml'), 'utf8'), 'junit_01.xml');
+
+  test('one spec ran and passed; every other spec of the binary is listed as skipped', () => {
+    expect(report.tests).toBe(1);
+    expect(report.failures).toBe(0);
+    expect(report.durationMs).toBe(13_661);
+    expect(report.specs).toHaveLength(5667);
+    expect(report.specs.filter((s) => s.status !== 'skipped')).toEqual([{ name: QUICK_SPEC, status: 'passed', durationMs: 13_411 }]);
+    expect(report.setup).toEqual([]);
+  });
+
+  test('the expected-count check passes it: 1 of 1 expected for v1.20.2', () => {
+    const tally = tallySpecs([report]);
+    const judged = judgeConformance({
+      version: 'v1.20.2',
+      expected: expectedSpecs(documented, CONFORMANCE_PRESETS.quick).length,
+      willRun: 1,
+      tally,
+      exit: { exitCode: 0, signal: null, timedOut: false, interrupted: false, durationMs: 17_480 },
+    });
+    expect(judged).toEqual({ verdict: 'pass', counts: { expected: 1, willRun: 1, ran: 1, passed: 1, failed: 0, notRun: 0 } });
+  });
+
+  test('judged against the conformance preset, the same file is a short run: 290 of 291 did not run', () => {
+    const judged = judgeConformance({
+      version: 'v1.20.2',
+      expected: expectedSpecs(documented, CONFORMANCE_PRESETS.conformance).length,
+      tally: tallySpecs([report]),
+      exit: { exitCode: 0, signal: null, timedOut: false, interrupted: false, durationMs: 17_480 },
+    });
+    expect(judged.verdict).toBe('fail');
+    expect(judged.reason).toBe('ran 1 of 291 specs expected for v1.20.2: 290 did not run');
+  });
+
+  test('a truncated file (a killed writer) is an input error naming the file, not a crash', () => {
+    const text = readFileSync(quick('junit_01.xml'), 'utf8');
+    expect(() => parseGinkgoJunit(text.slice(0, 5000), 'junit_01.xml')).toThrow(/junit_01\.xml/);
+    expect(() => parseGinkgoJunit('<?xml version="1.0"?><html/>', 'x.xml')).toThrow(/x\.xml has no <testsuite> element/);
+  });
+});
+
+describe('an interrupted conformance run (real: SIGINT 50 s in, during the first spec)', () => {
+  const interrupted = (name: string) => fixturePath('samples', 'conformance', 'interrupted-v1.20.2', name);
+  const report = parseGinkgoJunit(readFileSync(interrupted('junit_01.xml'), 'utf8'), 'junit_01.xml');
+
+  test("Ginkgo's interrupt path still wrote a JUnit file; the spec it stopped in is not in it", () => {
+    expect(report.specs.length).toBeGreaterThan(0);
+    expect(report.specs.every((s) => s.status === 'skipped')).toBe(true);
+    expect(report.specs.some((s) => s.name.includes('Projected downwardAPI should update labels'))).toBe(false);
+  });
+
+  test('the log says where it stopped; the verdict fails with how many did not run and the spec it stopped in', () => {
+    const counter = new E2eProgressCounter();
+    for (const line of readFileSync(interrupted('e2e.log'), 'utf8').split('\n')) counter.feed(line);
+    expect(counter.state).toMatchObject({ willRun: 291, finished: 0, current: '[sig-storage] Projected downwardAPI should update labels on modification [NodeConformance] [Conformance]' });
+    const judged = judgeConformance({
+      version: 'v1.20.2',
+      expected: 291,
+      willRun: 291,
+      tally: tallySpecs([report]),
+      stoppedDuring: counter.state.current!,
+      exit: { exitCode: 1, signal: null, timedOut: false, interrupted: true, durationMs: 50_157 },
+    });
+    expect(judged.reason).toBe('interrupted after 50s during "[sig-storage] Projected downwardAPI should update labels on modification [NodeConformance] [Conformance]"; ran 0 of 291 specs expected for v1.20.2: 291 did not run');
+    expect(judged.counts).toEqual({ expected: 291, willRun: 291, ran: 0, passed: 0, failed: 0, notRun: 291 });
+  });
+});
+
+describe('progress from the real e2e.log of the quick run', () => {
+  test('the plan, each finished spec and the spec text are read from Ginkgo verbose output', () => {
+    const counter = new E2eProgressCounter();
+    const updates: string[] = [];
+    for (const line of readFileSync(quick('e2e.log'), 'utf8').split('\n')) {
+      if (counter.feed(line)) updates.push(`${counter.state.finished}/${counter.state.willRun}`);
+    }
+    // The plan, the spec starting, the spec finished.
+    expect(updates).toEqual(['0/1', '0/1', '1/1']);
+    expect(counter.state).toEqual({ willRun: 1, totalSpecs: 5667, finished: 1, failed: 0, current: QUICK_SPEC, ranReported: 1 });
+  });
+
+  test('failure, timeout and panic denoters count as finished and failed', () => {
+    const counter = new E2eProgressCounter();
+    for (const line of ['• Failure [12.1 seconds]', '•... Timeout [600 seconds]', '•! Panic [0.2 seconds]', '• [SLOW TEST:13.4 seconds]', '•', 'SSSS']) counter.feed(line);
+    expect(counter.state).toMatchObject({ finished: 5, failed: 3 });
+  });
+});
+
+test('the host command line: verbose, colourless, focus/skip, a backstop timeout, the suite flags', () => {
+  expect(
+    e2eArgv({
+      ginkgo: 'ginkgo',
+      e2eTest: '/c/e2e.test',
+      kubeconfigPath: '/r/kubeconfig',
+      reportDir: '/r/conformance/quick',
+      focus: 'Pods should be submitted and removed',
+      skip: '',
+      nodes: 1,
+      timeoutMs: 600_000,
+      setupTimeoutMs: 300_000,
+    }),
+  ).toEqual([
+    '-nodes=1',
+    '-noColor',
+    '-v',
+    '-focus=Pods should be submitted and removed',
+    '-timeout=1500s',
+    '/c/e2e.test',
+    '--',
+    '--kubeconfig=/r/kubeconfig',
+    '--provider=skeleton',
+    '--report-dir=/r/conformance/quick',
+    '--disable-log-dump',
+    '--system-pods-startup-timeout=300s',
+    '--node-schedulable-timeout=300s',
+  ]);
+});
