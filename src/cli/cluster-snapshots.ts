@@ -81,11 +81,11 @@ export interface Snapshotting {
   host: SnapshotHost;
 }
 
-export async function planSnapshot(ctx: RunContext, recipe: ClusterRecipe): Promise<Snapshotting> {
+export async function planSnapshot(ctx: RunContext, recipe: ClusterRecipe, store = new SnapshotStore(ctx.cacheDir)): Promise<Snapshotting> {
   const host = await snapshotHost(recipe.board);
   const inputs = snapshotInputs(recipe, host);
   const label = `${recipe.distribution.name} ${recipe.distribution.version} ${formatTopology(recipe.topology)} on ${recipe.board.name} (QEMU ${host.version}, ${host.accel})`;
-  return { store: new SnapshotStore(ctx.cacheDir), key: snapshotKey(inputs), label, inputs, host };
+  return { store, key: snapshotKey(inputs), label, inputs, host };
 }
 
 /** A started cluster and what it is made of; dispose() tears it down before the run ends (a fresh restore). */
@@ -234,8 +234,8 @@ export type ColdBringUp = (key: SshKeyPair) => Promise<{ machines: QemuMachine[]
  * restores nor replaces a snapshot). A refused, corrupt or failing snapshot
  * is deleted with a message and rebuilt, never used.
  */
-export async function readyQemuCluster(ctx: RunContext, recipe: ClusterRecipe, options: { cold: boolean }, coldBringUp: ColdBringUp): Promise<ReadyCluster> {
-  const plan = await planSnapshot(ctx, recipe);
+export async function readyQemuCluster(ctx: RunContext, recipe: ClusterRecipe, options: { cold: boolean; store?: SnapshotStore }, coldBringUp: ColdBringUp): Promise<ReadyCluster> {
+  const plan = await planSnapshot(ctx, recipe, options.store);
   let reason = options.cold ? '--cold' : undefined;
   if (!options.cold) {
     const found = plan.store.find(plan.key, plan.host);
