@@ -29,7 +29,8 @@ describe('ready clusters from snapshots (rpi4, 1 node)', () => {
   const contexts: RunContext[] = [];
 
   const bringUp = async (label: string): Promise<{ ctx: RunContext; ready: ReadyCluster }> => {
-    const ctx = newRunContext(label);
+    // A loaded host (other QEMUs on 2 cores) may need a larger scale than TCG's default 8.
+    const ctx = newRunContext(label, Number(process.env.EDGEPROOF_TEST_TIMEOUT_SCALE ?? 8));
     contexts.push(ctx);
     const recipe: ClusterRecipe = { board, distribution, topology, images: await imagesFor(ctx, 'arm64') };
     const cold: ColdBringUp = async (key) => {
