@@ -1,5 +1,6 @@
 import { existsSync, lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { SnapshotStore, type SnapshotEntry } from '../emulation/qemu/machine-snapshot.js';
 import { formatAge, formatBytes, renderTable } from './format.js';
 
 /** What the cache dir holds: built artifacts (with their manifests) and the build caches beside them. */
@@ -26,6 +27,9 @@ export interface CacheArea {
 export interface CacheListing {
   cacheDir: string;
   artifacts: CachedArtifact[];
+  /** Ready clusters saved by QEMU runs (see SnapshotStore), with their size limit. */
+  snapshots: SnapshotEntry[];
+  snapshotLimitBytes: number;
   areas: CacheArea[];
   totalBytes: number;
 }
@@ -46,8 +50,10 @@ export function listCache(cacheDir: string): CacheListing {
     .map(({ name, what }) => ({ name, what, path: join(cacheDir, name) }))
     .filter((area) => existsSync(area.path))
     .map((area) => ({ ...area, sizeBytes: sizeOnDisk(area.path) }));
-  const totalBytes = [...artifacts, ...areas].reduce((sum, item) => sum + item.sizeBytes, 0);
-  return { cacheDir, artifacts, areas, totalBytes };
+  const store = new SnapshotStore(cacheDir);
+  const snapshots = store.list().sort((a, b) => (b.lastUsed ?? '').localeCompare(a.lastUsed ?? ''));
+  const totalBytes = [...artifacts, ...snapshots, ...areas].reduce((sum, item) => sum + item.sizeBytes, 0);
+  return { cacheDir, artifacts, snapshots, snapshotLimitBytes: store.limitBytes, areas, totalBytes };
 }
 
 function listArtifacts(root: string): CachedArtifact[] {
@@ -101,7 +107,7 @@ export function sizeOnDisk(path: string): number {
 
 export function renderCacheListing(listing: CacheListing, now = new Date()): string {
   const lines = [`Cache ${listing.cacheDir}: ${formatBytes(listing.totalBytes)}`];
-  if (listing.artifacts.length === 0 && listing.areas.length === 0) return `${lines[0]} (empty)`;
+  if (listing.artifacts.length === 0 && listing.areas.length === 0 && listing.snapshots.length === 0) return `${lines[0]} (empty)`;
   if (listing.artifacts.length > 0) {
     const rows = listing.artifacts.map((artifact) => [
       artifact.kind,
@@ -110,6 +116,19 @@ export function renderCacheListing(listing: CacheListing, now = new Date()): str
       artifact.createdAt ? formatAge(new Date(artifact.createdAt), now) : '-',
       artifact.lastUsed ? `${formatAge(new Date(artifact.lastUsed), now)} ago` : '-',
       artifact.label,
+    ]);
+    lines.push(renderTable(['kind', 'key', 'size', 'age', 'last used', 'label'], rows, '  '));
+  }
+  if (listing.snapshots.length > 0) {
+    const used = listing.snapshots.reduce((sum, s) => sum + s.sizeBytes, 0);
+    lines.push(`  snapshots: ${formatBytes(used)} of ${formatBytes(listing.snapshotLimitBytes)} (EDGEPROOF_SNAPSHOT_LIMIT; least recently used evicted; edgeproof clean --snapshots)`);
+    const rows = listing.snapshots.map((s) => [
+      'snapshot',
+      s.key,
+      formatBytes(s.sizeBytes),
+      s.createdAt ? formatAge(new Date(s.createdAt), now) : '-',
+      s.lastUsed ? `${formatAge(new Date(s.lastUsed), now)} ago` : '-',
+      s.label,
     ]);
     lines.push(renderTable(['kind', 'key', 'size', 'age', 'last used', 'label'], rows, '  '));
   }

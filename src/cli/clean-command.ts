@@ -16,6 +16,8 @@ export interface CleanOptions {
   cache: boolean;
   /** Also delete the runs in the reports dir. */
   reports: boolean;
+  /** Also delete the saved Ready clusters (implied by `cache`). */
+  snapshots?: boolean;
 }
 
 type Print = (line: string) => void;
@@ -33,12 +35,13 @@ export async function cleanCommand(options: CleanOptions, out: NodeJS.WritableSt
   const live = liveSessions(options.cacheDir);
   let freed = removeOrphanScratch(options.cacheDir, live, print);
   let exitCode: number = EXIT.ok;
-  if (options.cache) {
+  if (options.cache || options.snapshots) {
     if (live.length > 0) {
       print(`Cache kept: in use by running session(s) ${live.map((s) => `${s.id} (pid ${s.ownerPid})`).join(', ')}; stop them first.`);
       exitCode = EXIT.failed;
     } else {
-      freed += removeCache(options.cacheDir, print);
+      if (options.snapshots || options.cache) freed += removeSnapshots(options.cacheDir, print);
+      if (options.cache) freed += removeCache(options.cacheDir, print);
     }
   }
   if (options.reports) freed += removeReports(options.reportsDir, print);
@@ -81,6 +84,12 @@ function removeOrphanScratch(cacheDir: string, live: SessionRecord[], print: Pri
   return readdirSync(scratch)
     .filter((name) => !liveIds.has(name))
     .reduce((sum, name) => sum + removeInside(join(scratch, name), cacheDir, print, 'orphaned scratch'), 0);
+}
+
+function removeSnapshots(cacheDir: string, print: Print): number {
+  const freed = removeInside(join(cacheDir, 'snapshots'), cacheDir, print, 'snapshots');
+  if (freed === 0) print('Snapshots: nothing to delete.');
+  return freed;
 }
 
 function removeCache(cacheDir: string, print: Print): number {

@@ -6,10 +6,10 @@ import { hostArch, type Board } from '../emulation/boards.js';
 import { ContainerNetwork } from '../emulation/container/container-network.js';
 import { ContainerNode, type ContainerMachine } from '../emulation/container/container-node.js';
 import { ensureNodeImage } from '../emulation/container/node-image.js';
-import { generateSshKey } from '../emulation/guest/ssh-connection.js';
+import { generateSshKey, type SshKeyPair } from '../emulation/guest/ssh-connection.js';
 import { ensureGuestImages } from '../emulation/images/guest-images.js';
 import { PrivateNetwork } from '../emulation/qemu/private-network.js';
-import { QemuBoard, type QemuMachine } from '../emulation/qemu/qemu-board.js';
+import { QemuBoard, type GuestImages, type QemuMachine } from '../emulation/qemu/qemu-board.js';
 import type { Distribution, Topology } from '../distros/distribution.js';
 import { API_PORT } from '../distros/upstream/upstream-distribution.js';
 
@@ -25,14 +25,9 @@ export function nodeNames(tag: string, topology: Topology): string[] {
  * Emulated boards: images built or verified, then one board per node, all
  * booting at once; several boards share a private segment on 127.0.0.1.
  */
-export async function startQemuMachines(ctx: RunContext, board: Board, distribution: Distribution, topology: Topology, memory?: string): Promise<QemuMachine[]> {
-  const images = await ctx.phase('prepare images', 90 * 60_000, async () => {
-    const payloads = await distribution.diskPayloads(ctx, board.arch);
-    return ensureGuestImages(ctx, { arch: board.arch, packages: distribution.guestPackages(board.arch), payloads });
-  });
-  const key = generateSshKey(`edgeproof-${ctx.runId}`);
-  mkdirSync(join(ctx.runDir, 'secrets'), { recursive: true, mode: 0o700 });
-  writeFileSync(join(ctx.runDir, 'secrets', 'ssh_key'), key.privateKey, { mode: 0o600 });
+export async function startQemuMachines(ctx: RunContext, board: Board, distribution: Distribution, topology: Topology, memory?: string, prepared?: GuestImages, sshKey?: SshKeyPair): Promise<QemuMachine[]> {
+  const images = prepared ?? (await prepareQemuImages(ctx, board, distribution));
+  const key = sshKey ?? runSshKey(ctx);
   const names = nodeNames(ctx.tag, topology);
   const network = names.length > 1 ? await PrivateNetwork.start(ctx, names) : undefined;
   return allOrFirstError(
@@ -43,6 +38,22 @@ export async function startQemuMachines(ctx: RunContext, board: Board, distribut
       }, name),
     ),
   );
+}
+
+/** The boot kit and base disk of the distribution for the board's architecture, built or verified. */
+export function prepareQemuImages(ctx: RunContext, board: Board, distribution: Distribution): Promise<GuestImages> {
+  return ctx.phase('prepare images', 90 * 60_000, async () => {
+    const payloads = await distribution.diskPayloads(ctx, board.arch);
+    return ensureGuestImages(ctx, { arch: board.arch, packages: distribution.guestPackages(board.arch), payloads });
+  });
+}
+
+/** The run's own SSH key, kept 0600 in its secrets (a snapshot's guests are moved over to it). */
+export function runSshKey(ctx: RunContext): SshKeyPair {
+  const key = generateSshKey(`edgeproof-${ctx.runId}`);
+  mkdirSync(join(ctx.runDir, 'secrets'), { recursive: true, mode: 0o700 });
+  writeFileSync(join(ctx.runDir, 'secrets', 'ssh_key'), key.privateKey, { mode: 0o600 });
+  return key;
 }
 
 /** Node containers on the cluster's own internal Docker network, all started at once. */

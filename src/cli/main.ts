@@ -88,7 +88,7 @@ function addRunCommand(program: Command, setExit: SetExit, interruptMode: Interr
     .option('--conformance-parallel <n>', 'Ginkgo nodes for the conformance preset (default: half the CPUs)')
     .option('--conformance-image <ref>', "run the suite as a pod from this conformance image (hydrophone's way) instead of e2e.test on the host")
     .option('--conformance-repo-list <file>', "the suite's image registries (KUBE_TEST_REPO_LIST), e.g. a mirror's; default: the stand-ins built onto this project's nodes")
-    .option('--cold', 'boot and install from scratch (every run does today: snapshot restores are not implemented yet)')
+    .option('--cold', 'boot and install from scratch: neither restore nor save a Ready-cluster snapshot (qemu backend)')
     .option('--keep', 'leave the cluster running until Ctrl-C')
     .option('--debug', 'print full error details and stacks; enable debug logs (edgeproof:*)')
     .addHelpText('after', '\nExamples:\n  edgeproof run\n  edgeproof run --board rpi3b --suite smoke --timeout-scale 1.5\n  edgeproof run --memory 4G --footprint-window 2m --keep')
@@ -163,13 +163,15 @@ function addCleanCommand(program: Command, setExit: SetExit): void {
     .option('--reports-dir <dir>', 'reports dir', defaultReportsDir())
     .option('--cache', 'also delete built artifacts and build caches (Kubernetes sources, Go build cache)')
     .option('--reports', 'also delete the runs in the reports dir')
-    .action(async (flags: { cacheDir: string; reportsDir: string; cache?: boolean; reports?: boolean }) => {
+    .option('--snapshots', 'also delete the saved Ready clusters (QEMU snapshots; --cache deletes them too)')
+    .action(async (flags: { cacheDir: string; reportsDir: string; cache?: boolean; reports?: boolean; snapshots?: boolean }) => {
       const { cleanCommand } = await import('./clean-command.js');
       const options = {
         cacheDir: directoryOption(flags.cacheDir, '--cache-dir'),
         reportsDir: directoryOption(flags.reportsDir, '--reports-dir'),
         cache: Boolean(flags.cache),
         reports: Boolean(flags.reports),
+        snapshots: Boolean(flags.snapshots),
       };
       setExit(await cleanCommand(options));
     });

@@ -21,7 +21,10 @@ import { formatTopology, nodeCount } from '../distros/topology.js';
 import { runSmokeSuite } from '../scenarios/smoke.js';
 import { runFootprintSuite } from '../scenarios/footprint.js';
 import { runApiLatencySuite } from '../scenarios/api-latency.js';
-import { startContainerMachines, startQemuMachines } from './machines.js';
+import { prepareQemuImages, startContainerMachines, startQemuMachines } from './machines.js';
+import { readyQemuCluster, type ClusterOrigin, type SnapshotExtra } from './cluster-snapshots.js';
+import type { GuestImages } from '../emulation/qemu/qemu-board.js';
+import type { SshKeyPair } from '../emulation/guest/ssh-connection.js';
 import { openExistingCluster } from '../distros/existing/existing-cluster.js';
 import { addonInstaller } from '../distros/addons/install.js';
 import { isAddonSuite, runAddonSuite } from '../scenarios/addon-suites.js';
@@ -135,7 +138,19 @@ async function bringUpAndTest(ctx: RunContext, options: RunOptions, board: Board
     const preflight = distribution.preflight.bind(distribution);
     await ctx.phase('preflight', ctx.scaled(30_000), () => preflight({ arch: source.backend === 'qemu' ? board.arch : hostArch(), signal: ctx.signal }));
   }
-  const machines = await startMachines(ctx, options, board, distribution);
+  if (source.backend === 'qemu' && distribution.resumeCluster) {
+    await qemuClusterAndSuites(ctx, options, board, distribution);
+    return;
+  }
+  const { machines, cluster, baselines } = await coldBringUp(ctx, options, board, distribution);
+  recordMilestones(ctx, cluster, machines[0]!);
+  await runSuites(ctx, options, cluster, baselines);
+  if (options.keep) await keepUntilInterrupted(ctx, cluster);
+}
+
+/** Boot (or reach) the machines, measure them before install, form the cluster. */
+async function coldBringUp(ctx: RunContext, options: RunOptions, board: Board, distribution: Distribution, qemu?: { images: GuestImages; key: SshKeyPair }) {
+  const machines = qemu ? await startQemuMachines(ctx, board, distribution, options.topology, options.memory, qemu.images, qemu.key) : await startMachines(ctx, options, board, distribution);
   for (const machine of machines) if (machine instanceof QemuMachine) recordBootTimings(ctx, machine);
   if (machines.length === 0) throw new EdgeproofError('INTERNAL', 'no machines were started');
 
@@ -145,8 +160,9 @@ async function bringUpAndTest(ctx: RunContext, options: RunOptions, board: Board
     ctx.progress.info(`slowdown probe failed: ${describeError(error)}`);
     return undefined;
   });
+  const slowdownEnvironment = slowdown ? { slowdownFactor: Number(slowdown.factor.toFixed(2)), slowdownProbe: { guestMs: slowdown.guest.medianMs, hostMs: slowdown.host.medianMs, sameAwk: slowdown.sameAwk } } : undefined;
   if (slowdown) {
-    ctx.events.emit({ type: 'environment', environment: { slowdownFactor: Number(slowdown.factor.toFixed(2)), slowdownProbe: { guestMs: slowdown.guest.medianMs, hostMs: slowdown.host.medianMs, sameAwk: slowdown.sameAwk } } });
+    ctx.events.emit({ type: 'environment', environment: slowdownEnvironment! });
     ctx.progress.info(`slowdown factor ${slowdown.factor.toFixed(1)}x (CPU probe, node vs host)`);
   }
   // A VM's used memory before install is the baseline of the "whole guest" figure; a container has no memory of its own.
@@ -154,16 +170,72 @@ async function bringUpAndTest(ctx: RunContext, options: RunOptions, board: Board
   for (const machine of machines) {
     if (machine.backend === 'qemu') baselines[machine.name] = await measureBaseline(async (command) => (await machine.exec(command)).stdout);
   }
-
   const cluster = await distribution.formCluster(ctx, machines, options.topology);
-  recordMilestones(ctx, cluster, first);
-  await runSuites(ctx, options, cluster, baselines);
-  if (options.keep) await keepUntilInterrupted(ctx, cluster);
+  return { machines, cluster, baselines, ...(slowdownEnvironment ? { slowdown: slowdownEnvironment } : {}) };
 }
 
-async function runSuites(ctx: RunContext, options: RunOptions, cluster: StartedCluster, baselines: Parameters<typeof runFootprintSuite>[2]['baselines']): Promise<void> {
-  for (const suite of options.suites) {
+/**
+ * QEMU clusters come from a snapshot when one fits (see cluster-snapshots.ts);
+ * suites that change the cluster get a fresh restore when they are not the first.
+ */
+async function qemuClusterAndSuites(ctx: RunContext, options: RunOptions, board: Board, distribution: Distribution): Promise<void> {
+  const images = await prepareQemuImages(ctx, board, distribution);
+  const recipe = { board, distribution, topology: options.topology, images, ...(options.memory ? { memory: options.memory } : {}) };
+  const ready = async (cold: boolean) => {
+    const made = await readyQemuCluster(ctx, recipe, { cold }, async (key) => {
+      const { machines, cluster, baselines, slowdown } = await coldBringUp(ctx, options, board, distribution, { images, key });
+      recordMilestones(ctx, cluster, machines[0]!);
+      return { machines: machines as QemuMachine[], cluster, extra: { baselines, ...(slowdown ? { slowdown } : {}) } };
+    });
+    recordOrigin(ctx, made.origin, made.extra);
+    return made;
+  };
+  let current = await ready(options.cold);
+  const fresh = async (suite: string) => {
+    if (options.cold) return current.cluster;
+    await ctx.phase(`fresh restore before ${suite}`, ctx.scaled(120_000), async () => {
+      await current.dispose();
+      current = await ready(false);
+    });
+    return current.cluster;
+  };
+  await runSuites(ctx, options, current.cluster, current.extra.baselines, fresh);
+  if (options.keep) await keepUntilInterrupted(ctx, current.cluster);
+}
+
+/** Whether the cluster was cold or restored, and from which snapshot; what a restore reuses from the save is said so. */
+function recordOrigin(ctx: RunContext, origin: ClusterOrigin, extra: SnapshotExtra): void {
+  const restored = origin.kind === 'restored';
+  ctx.events.emit({
+    type: 'environment',
+    environment: {
+      clusterOrigin: origin.kind,
+      ...(origin.snapshotKey ? { snapshotKey: origin.snapshotKey } : {}),
+      ...(origin.snapshotCreatedAt ? { snapshotCreatedAt: origin.snapshotCreatedAt } : {}),
+      ...(origin.reason ? { snapshotNotUsed: origin.reason } : {}),
+      ...(origin.saved ? { snapshotSaved: true } : {}),
+      ...(restored && extra.slowdown ? { ...extra.slowdown, slowdownSource: `measured before install by the run that saved snapshot ${origin.snapshotKey}` } : {}),
+      ...(restored ? { footprintBaselineSource: `pre-install used memory recorded in snapshot ${origin.snapshotKey} (a restored guest has no pre-install state)` } : {}),
+    },
+  });
+}
+
+/** Suites that change the cluster (faults, installs): with snapshots, each starts from a fresh restore. */
+export function changesCluster(suite: string, options: Pick<RunOptions, 'installAddons'>): boolean {
+  return suite === 'ha' || (isAddonSuite(suite) && options.installAddons);
+}
+
+async function runSuites(
+  ctx: RunContext,
+  options: RunOptions,
+  initial: StartedCluster,
+  baselines: Parameters<typeof runFootprintSuite>[2]['baselines'],
+  fresh?: (suite: string) => Promise<StartedCluster>,
+): Promise<void> {
+  let cluster = initial;
+  for (const [index, suite] of options.suites.entries()) {
     ctx.signal.throwIfAborted();
+    if (fresh && index > 0 && changesCluster(suite, options)) cluster = await fresh(suite);
     ctx.progress.info(`suite ${suite}`);
     if (suite === 'smoke') await runSmokeSuite(ctx, cluster);
     else if (suite === 'footprint') {

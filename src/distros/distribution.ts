@@ -167,4 +167,11 @@ export interface Distribution {
   diskPayloads(ctx: RunContext, arch: Arch): Promise<DiskPayload[]>;
   /** Installs, configures and starts the distribution on started machines; resolves when Ready. */
   formCluster(ctx: RunContext, machines: Machine[], topology: Topology): Promise<StartedCluster>;
+  /**
+   * Takes over a cluster whose machines were restored from a snapshot of a
+   * cluster this driver formed (clocks set at `clockSetAt`): this run's own
+   * credentials, then Ready again. Absent: the driver's clusters are never
+   * snapshotted (every run is cold).
+   */
+  resumeCluster?(ctx: RunContext, machines: Machine[], topology: Topology, clockSetAt: number): Promise<StartedCluster>;
 }

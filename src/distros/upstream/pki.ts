@@ -83,3 +83,13 @@ async function issue(dir: string, days: string, name: string, subject: string, e
     { cwd: dir },
   );
 }
+
+/**
+ * One more client certificate from an existing CA (`ca.crt` and `ca.key` in
+ * `dir`): how a cluster restored from a snapshot gets this run's own admin
+ * credentials instead of the ones of the run that saved it.
+ */
+export async function issueClient(dir: string, client: ClientIdentity, validDays = 30): Promise<void> {
+  const subject = `${client.organization ? `/O=${client.organization}` : ''}/CN=${client.commonName}`;
+  await issue(dir, String(validDays), client.name, subject, 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment');
+}

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KubeConfig, CoreV1Api } from '@kubernetes/client-node';
+import { KubeConfig, CoreV1Api, CoordinationV1Api } from '@kubernetes/client-node';
 import type { RunContext } from '../../core/context.js';
 import { describeError } from '../../core/errors.js';
 import { hostRun } from '../../core/host-exec.js';
@@ -15,7 +15,7 @@ import type { ApiEndpoint, ClusterNode, DatastoreStatus, FootprintTargets, Start
 import { WORKLOAD_IMAGE } from './artifacts.js';
 import { API_PORT, SERVICE_IP, planCluster, type ClusterPlan, type PlannedNode } from './cluster-plan.js';
 import { parseEtcdMembers, parseEtcdStatus } from './etcd-status.js';
-import { issuePki, type Pki } from './pki.js';
+import { issueClient, issuePki, type Pki } from './pki.js';
 import { GUEST, autostartScript, cniConfig, containerdConfig, kubeconfigYaml, kubeletConfig, localLoadBalancerConfig, type Stage } from './node-config.js';
 
 const log = logger('upstream');
@@ -110,6 +110,36 @@ export class UpstreamCluster implements StartedCluster {
     await this.#waitEach(this.plan.nodes, 'images imported', 60_000, (node, signal, budgetMs) => this.#waitImages(node, signal, budgetMs));
     await this.#waitEach(this.plan.nodes, 'node Ready', 120_000, (node, signal, budgetMs) => this.#waitNodeReady(node, signal, budgetMs));
     this.#mark('nodeReady');
+  }
+
+  /**
+   * Takes over a cluster restored from a snapshot (its machines resumed, their
+   * clocks set from the host at `clockSetAt`): this run's own admin client
+   * certificate, signed by the cluster's CA (read from the first control
+   * plane, kept 0600 in the run's secrets), then the same readiness waits as a
+   * bring-up. A node counts as Ready only once its kubelet has renewed its
+   * lease after the clock was set: the Ready condition in the snapshot is
+   * from the time it was saved.
+   */
+  async resume(clockSetAt: number): Promise<void> {
+    const { ctx } = this;
+    this.#started = Date.now();
+    await ctx.phase('issue run credentials', 20_000, () => this.#issueRunCredentials());
+    await this.#waitEach(this.plan.controlPlanes, 'apiserver ready', 60_000, (node, signal, budgetMs) => this.#waitApiserver(node, signal, budgetMs));
+    this.#mark('apiserverReady');
+    await this.#waitEach(this.plan.nodes, 'node Ready', 60_000, (node, signal, budgetMs) => this.#waitNodeReady(node, signal, budgetMs, clockSetAt));
+    this.#mark('nodeReady');
+  }
+
+  async #issueRunCredentials(): Promise<void> {
+    const dir = join(this.ctx.runDir, 'secrets', 'pki');
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const cp = this.#machine(this.plan.controlPlanes[0]!);
+    writeFileSync(join(dir, 'ca.crt'), await cp.readFile(`${GUEST.pki}/ca.crt`));
+    writeFileSync(join(dir, 'ca.key'), await cp.readFile(`${GUEST.pki}/ca.key`), { mode: 0o600 });
+    await issueClient(dir, { name: 'admin', commonName: `edgeproof-admin-${this.ctx.runId}`, organization: 'system:masters' });
+    const read = (name: string) => readFileSync(join(dir, name), 'utf8');
+    writeFileSync(this.kubeconfigPath, kubeconfigYaml({ server: this.apiEndpoints()[0]!.url, caPem: read('ca.crt'), certPem: read('admin.crt'), keyPem: read('admin.key'), user: 'edgeproof-admin' }), { mode: 0o600 });
   }
 
   #machine(node: PlannedNode): Machine {
@@ -247,18 +277,26 @@ export class UpstreamCluster implements StartedCluster {
     );
   }
 
-  async #waitNodeReady(node: PlannedNode, signal: AbortSignal, budgetMs: number): Promise<void> {
+  /** Ready; with `renewedAfter`, also a lease renewed since then and no unreachable/not-ready taint (fresh evidence, not the snapshot's). */
+  async #waitNodeReady(node: PlannedNode, signal: AbortSignal, budgetMs: number, renewedAfter?: number): Promise<void> {
     const api = this.kubeConfig().makeApiClient(CoreV1Api);
+    const leases = this.kubeConfig().makeApiClient(CoordinationV1Api);
     const machine = this.#machine(node);
     await waitFor(
       async () => {
         const found = await api.readNode({ name: node.name }).catch(() => undefined);
         if (!found) return { done: false, observed: `node not registered; ${await this.#serviceState(machine, 'kubelet')}` };
         const ready = found.status?.conditions?.find((c) => c.type === 'Ready');
-        if (ready?.status === 'True') return { done: true, value: undefined };
-        return { done: false, observed: `Ready=${ready?.status ?? 'unknown'}: ${ready?.message ?? ready?.reason ?? ''}` };
+        if (ready?.status !== 'True') return { done: false, observed: `Ready=${ready?.status ?? 'unknown'}: ${ready?.message ?? ready?.reason ?? ''}` };
+        if (renewedAfter === undefined) return { done: true, value: undefined };
+        const taint = found.spec?.taints?.find((t) => t.key === 'node.kubernetes.io/unreachable' || t.key === 'node.kubernetes.io/not-ready');
+        if (taint) return { done: false, observed: `Ready=True but tainted ${taint.key}:${taint.effect}` };
+        const lease = await leases.readNamespacedLease({ name: node.name, namespace: 'kube-node-lease' }).catch(() => undefined);
+        const renewed = lease?.spec?.renewTime ? new Date(lease.spec.renewTime as unknown as string).getTime() : 0;
+        if (renewed < renewedAfter) return { done: false, observed: `Ready=True in the saved state; lease last renewed ${renewed ? new Date(renewed).toISOString() : 'never'}, waiting for a renewal after the clock was set` };
+        return { done: true, value: undefined };
       },
-      { what: `node ${node.name} Ready`, budgetMs, pollMs: 1000, where: node.name, signal },
+      { what: `node ${node.name} Ready`, budgetMs, pollMs: 500, where: node.name, signal },
     );
   }
 

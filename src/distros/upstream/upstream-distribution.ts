@@ -70,4 +70,11 @@ export class UpstreamDistribution implements Distribution {
     await cluster.bringUp();
     return cluster;
   }
+
+  async resumeCluster(ctx: RunContext, machines: Machine[], topology: Topology, clockSetAt: number): Promise<StartedCluster> {
+    const cluster = new UpstreamCluster(ctx, machines, topology);
+    ctx.scope.defer('upstream cluster', () => cluster.dispose());
+    await cluster.resume(clockSetAt);
+    return cluster;
+  }
 }

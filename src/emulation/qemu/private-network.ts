@@ -67,17 +67,21 @@ export class PrivateNetwork implements AsyncDisposable {
 
   private constructor(
     readonly names: readonly string[],
-    runId: string,
+    prefix: string,
     ethernetSwitch: EthernetSwitch,
   ) {
-    this.prefix = subnetPrefix(runId);
+    this.prefix = prefix;
     this.#switch = ethernetSwitch;
   }
 
-  /** Starts the segment for the named boards (board i gets .(10+i)); disposed with the run's scope. */
-  static async start(ctx: RunContext, names: readonly string[]): Promise<PrivateNetwork> {
+  /**
+   * Starts the segment for the named boards (board i gets .(10+i)); disposed
+   * with the run's scope. `prefix` is for boards restored from a snapshot:
+   * their addresses and MACs are the saved ones, only the host ports are new.
+   */
+  static async start(ctx: RunContext, names: readonly string[], prefix = subnetPrefix(ctx.runId)): Promise<PrivateNetwork> {
     validateNames(names);
-    const network = new PrivateNetwork([...names], ctx.runId, await EthernetSwitch.start());
+    const network = new PrivateNetwork([...names], prefix, await EthernetSwitch.start());
     ctx.scope.defer(`private network ${network.subnet}`, () => network.dispose());
     log('private network %s: switch on %s:%d for %s', network.subnet, LOOPBACK, network.hubPort, names.join(', '));
     return network;

@@ -14,7 +14,7 @@ import { readFileThroughShell, writeFileThroughShell, type ExecOptions, type Exe
 import { ConsoleWatcher } from './console-watcher.js';
 import { detectAccel, freePort } from './host-probe.js';
 import type { PrivateNetwork, PrivateNetworkMember } from './private-network.js';
-import { macFor, PRIVATE_NIC_ID, qemuArgs, type BootKit } from './qemu-args.js';
+import { macFor, PRIVATE_NIC_ID, qemuArgs, type BootKit, type QemuLaunchSpec } from './qemu-args.js';
 import { QmpClient } from './qmp-client.js';
 
 const log = logger('qemu');
@@ -43,6 +43,7 @@ export class QemuBoard {
   #guestPorts: number[] = [22];
   #bootBudgetMs = 30_000;
   #network?: { network: PrivateNetwork; index: number };
+  #restore?: RestoreSpec;
 
   constructor(readonly board: Board) {}
 
@@ -76,6 +77,17 @@ export class QemuBoard {
     this.#network = { network, index };
     return this;
   }
+  /**
+   * Starts from a saved state instead of booting: the disk `restore.disk`
+   * writes, then QEMU with `-S -loadvm`, left paused (`resume()` runs it) so
+   * that every machine of a cluster starts running at once. The guest-visible
+   * settings (MAC, kernel command line, memory, CPUs) must be the saved ones;
+   * the SSH key is the one the saved guest trusts.
+   */
+  withRestore(restore: RestoreSpec): this {
+    this.#restore = restore;
+    return this;
+  }
   /** Base budget for boot to SSH, before the run's timeout scale. */
   withBootBudget(ms: number): this {
     this.#bootBudgetMs = ms;
@@ -95,6 +107,7 @@ export class QemuBoard {
       guestPorts: this.#guestPorts,
       budgetMs: ctx.scaled(this.#bootBudgetMs),
       ...(this.#cpus ? { cpus: this.#cpus } : {}),
+      ...(this.#restore ? { restore: this.#restore } : {}),
     });
     return machine;
   }
@@ -113,7 +126,7 @@ export class QemuBoard {
 type PrivateMember = PrivateNetworkMember & { hostsLines: string };
 
 export interface BootTiming {
-  cause: 'boot' | 'reboot' | 'power-on';
+  cause: 'boot' | 'reboot' | 'power-on' | 'restore';
   initMs: number;
   sshMs: number;
 }
@@ -124,6 +137,26 @@ interface BootOptions {
   guestPorts: number[];
   budgetMs: number;
   cpus?: number;
+  restore?: RestoreSpec;
+}
+
+/** How a machine starts from a saved state (see QemuBoard.withRestore). */
+export interface RestoreSpec {
+  /** Writes the saved overlay (disk and RAM state) to `target`, e.g. a checksummed copy out of the snapshot cache. */
+  disk(target: string): Promise<void>;
+  tag: string;
+  mac: string;
+  kernelParams: string[];
+}
+
+/** What a restore must repeat: the guest-visible settings of this machine's first launch. */
+export interface SavedSettings {
+  disk: string;
+  backingFile: string;
+  mac: string;
+  memoryMiB: number;
+  cpus?: number;
+  kernelParams: string[];
 }
 
 /** A running QEMU board: SSH for commands, QMP for power and faults, the console on disk. */
@@ -150,8 +183,11 @@ export class QemuMachine implements Machine {
   #ssh?: SshConnection;
   #hostKey?: string;
   #ports = new Map<number, number>();
-  /** The command line of the first launch: a power-on starts the same QEMU on the same overlay disk. */
-  #args?: string[];
+  /** The first launch: a power-on starts the same QEMU on the same overlay disk. */
+  #spec?: QemuLaunchSpec;
+  #saved?: SavedSettings;
+  /** Launched from a snapshot and paused until resume(). */
+  #restored = false;
   #bootBudgetMs = 0;
   #partitioned = false;
   #disposed = false;
@@ -160,7 +196,7 @@ export class QemuMachine implements Machine {
     private readonly ctx: RunContext,
     readonly board: Board,
     readonly name: string,
-    private readonly key: SshKeyPair,
+    private key: SshKeyPair,
     readonly memoryMiB: number,
     private readonly member?: PrivateMember,
   ) {
@@ -196,10 +232,14 @@ export class QemuMachine implements Machine {
   async boot(options: BootOptions): Promise<void> {
     this.accel = options.accel;
     this.#bootBudgetMs = options.budgetMs;
+    const { restore } = options;
     const overlay = join(this.#diskDir, 'disk.qcow2');
-    await hostRun('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', options.images.baseDisk, overlay]);
+    if (restore) await restore.disk(overlay);
+    else await hostRun('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', options.images.baseDisk, overlay]);
     for (const guestPort of options.guestPorts) this.#ports.set(guestPort, await freePort());
-    const args = qemuArgs({
+    const mac = restore?.mac ?? macFor(`${this.ctx.runId}/${this.name}`);
+    const kernelParams = restore?.kernelParams ?? [`ep.hostname=${this.name}`, `ep.authkey=${base64(this.key.publicKey)}`, ...privateKernelParams(this.member)];
+    const spec: QemuLaunchSpec = {
       board: this.board,
       name: this.name,
       memoryMiB: this.memoryMiB,
@@ -211,13 +251,74 @@ export class QemuMachine implements Machine {
       qmpSocket: join(this.#socketDir, 'qmp.sock'),
       pidFile: join(this.#socketDir, 'qemu.pid'),
       forwards: [...this.#ports].map(([guestPort, hostPort]) => ({ guestPort, hostPort })),
-      mac: macFor(`${this.ctx.runId}/${this.name}`),
+      mac,
       ...(this.member ? { privateNic: this.member } : {}),
-      kernelParams: [`ep.hostname=${this.name}`, `ep.authkey=${base64(this.key.publicKey)}`, ...privateKernelParams(this.member)],
-    });
-    this.#args = args;
+      kernelParams,
+    };
+    this.#spec = spec;
+    this.#saved = { disk: overlay, backingFile: options.images.baseDisk, mac, memoryMiB: this.memoryMiB, ...(options.cpus ? { cpus: options.cpus } : {}), kernelParams };
+    // -S: the state is loaded, then the machine waits for resume() (QMP cont), like its peers.
+    const args = qemuArgs(restore ? { ...spec, extraArgs: ['-S', '-loadvm', restore.tag] } : spec);
     const started = await this.#launch(args);
+    if (restore) {
+      this.#restored = true;
+      this.#launchedAt = started;
+      return;
+    }
     await this.#waitReady('boot', started, options.budgetMs);
+  }
+
+  #launchedAt = 0;
+
+  /** Guest-visible settings of this machine, for a snapshot's metadata. */
+  get savedSettings(): SavedSettings {
+    if (!this.#saved) throw new EdgeproofError('INTERNAL', `${this.name} was never started`);
+    return this.#saved;
+  }
+
+  /**
+   * Runs a machine launched from a snapshot (QMP cont) and waits for SSH with
+   * the key the saved guest trusts. Its boot timing is "restore": from QEMU
+   * start (state loading included) to SSH.
+   */
+  async resume(): Promise<void> {
+    if (!this.#restored) throw new EdgeproofError('INTERNAL', `${this.name} was not launched from a snapshot`);
+    await this.qmp('cont');
+    await this.#connect(this.#bootBudgetMs);
+    const sshMs = Date.now() - this.#launchedAt;
+    this.boots.push({ cause: 'restore', initMs: 0, sshMs });
+    Object.assign(this.timings, { sshMs });
+  }
+
+  /**
+   * Saves the whole machine (RAM, devices, disk) as internal snapshot `tag`
+   * of its overlay (HMP savevm: QEMU 7.2 has no synchronous QMP command for
+   * it). The machine should be stopped (freeze) so peers are saved at one
+   * instant; savevm leaves a stopped machine stopped.
+   */
+  async saveSnapshot(tag: string): Promise<void> {
+    const output = (await this.#qmp!.humanMonitor(`savevm ${tag}`)).trim();
+    // HMP answers success with nothing; an error is text ("Error: ...").
+    if (output) throw new EdgeproofError('INTERNAL', `${this.name}: savevm ${tag} failed: ${output}`);
+  }
+
+  /**
+   * Replaces the guest's authorized key with `next` and logs in with it; the
+   * key the machine was started with no longer opens it. A restored guest
+   * trusts the snapshot's key: this gives each run its own.
+   */
+  async rotateSshKey(next: SshKeyPair): Promise<void> {
+    await this.writeFile('/root/.ssh/authorized_keys', `${next.publicKey.trim()}\n`, 0o600);
+    await this.exec('sync');
+    this.#dropSsh();
+    this.key = next;
+    await this.#connect(this.ctx.scaled(20_000));
+  }
+
+  /** Sets the guest's clock from the host's (a restored guest wakes at the time it was saved). Returns the correction in ms. */
+  async setClockFromHost(): Promise<number> {
+    const result = await this.exec(`old=$(date +%s%N); date -u -s @${(Date.now() / 1000).toFixed(3)} >/dev/null && echo $old`);
+    return Date.now() - Math.round(Number(result.stdout.trim()) / 1e6);
   }
 
   /** Starts QEMU and connects QMP; returns when it was started. */
@@ -335,11 +436,13 @@ export class QemuMachine implements Machine {
    * one first trusted). A partitioned board stays partitioned.
    */
   async powerOn(): Promise<void> {
-    if (this.#disposed || !this.#args) throw new EdgeproofError('INTERNAL', `${this.name}: cannot power on a board that was ${this.#disposed ? 'disposed' : 'never booted'}`);
+    if (this.#disposed || !this.#spec) throw new EdgeproofError('INTERNAL', `${this.name}: cannot power on a board that was ${this.#disposed ? 'disposed' : 'never booted'}`);
     if (this.running) throw new EdgeproofError('INTERNAL', `${this.name}: cannot power on, it is running`);
     const from = this.#console.offset;
     this.ctx.events.emit({ type: 'fault', node: this.name, fault: 'power-on' });
-    const started = await this.#launch(this.#args);
+    // A cold boot of the disk: the guest's init installs the key of the kernel command line, so it must be the current one.
+    const kernelParams = this.#spec.kernelParams.map((p) => (p.startsWith('ep.authkey=') ? `ep.authkey=${base64(this.key.publicKey)}` : p));
+    const started = await this.#launch(qemuArgs({ ...this.#spec, kernelParams }));
     if (this.#partitioned) await this.qmp('set_link', { name: PRIVATE_NIC_ID, up: false });
     await this.#waitReady('power-on', started, this.#bootBudgetMs, from);
   }

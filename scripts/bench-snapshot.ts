@@ -1,0 +1,111 @@
+/**
+ * Cold bring-up vs snapshot restore, to every node Ready, on emulated rpi4
+ * boards with upstream Kubernetes; median/min/max per figure and the ratio.
+ *   npm run bench:snapshot                                   (1 node: 3 cold, 3 restores)
+ *   npm run bench:snapshot -- --topologies 1,1+2 --cold-runs 2 --restores 3
+ * Cold: from the first QEMU start to every node Ready (images already cached).
+ * Restore: from the start of the restore (checksummed copy of the snapshot
+ * included) to every node Ready with a lease renewed after the clock was set.
+ * The first cold run of each topology saves the snapshot the restores use
+ * (in a temp dir, removed at the end); its save time is printed too.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { RunContext } from '../src/core/context.js';
+import { silentProgress } from '../src/core/progress.js';
+import { newRunId, reportsDir } from '../src/core/paths.js';
+import { summarize } from '../src/bench/stats.js';
+import { measureBaseline, type MemoryBaseline } from '../src/bench/footprint.js';
+import { boardByName } from '../src/emulation/boards.js';
+import { ensureGuestImages } from '../src/emulation/images/guest-images.js';
+import { detectAccel } from '../src/emulation/qemu/host-probe.js';
+import { SnapshotStore } from '../src/emulation/qemu/machine-snapshot.js';
+import { UpstreamDistribution } from '../src/distros/upstream/upstream-distribution.js';
+import { parseTopology } from '../src/distros/topology.js';
+import { readyQemuCluster, type ClusterRecipe } from '../src/cli/cluster-snapshots.js';
+import { startQemuMachines } from '../src/cli/machines.js';
+
+const { values } = parseArgs({
+  options: {
+    topologies: { type: 'string', default: '1' },
+    'cold-runs': { type: 'string', default: process.env.EDGEPROOF_BENCH_RUNS ?? '3' },
+    restores: { type: 'string', default: process.env.EDGEPROOF_BENCH_RUNS ?? '3' },
+  },
+});
+const coldRuns = Number(values['cold-runs']);
+const restores = Number(values.restores);
+const board = boardByName('rpi4');
+const distribution = new UpstreamDistribution();
+const figures: Record<string, number[]> = {};
+const record = (name: string, ms: number) => (figures[name] ??= []).push(ms);
+const snapshotsDir = mkdtempSync(join(tmpdir(), 'ep-bench-snapshots-'));
+
+async function once(topologyText: string, cold: boolean, store: SnapshotStore): Promise<void> {
+  const topology = parseTopology(topologyText);
+  const ctx = new RunContext({ runDir: mkdtempSync(join(tmpdir(), 'ep-bench-')), timeoutScale: 8, progress: silentProgress });
+  try {
+    const payloads = await distribution.diskPayloads(ctx, 'arm64');
+    const images = await ensureGuestImages(ctx, { arch: 'arm64', packages: distribution.guestPackages(), payloads });
+    const recipe: ClusterRecipe = { board, distribution, topology, images };
+    const started = Date.now();
+    let coldReadyMs = 0;
+    const ready = await readyQemuCluster(ctx, recipe, { cold: false, store }, async (key) => {
+      const machines = await startQemuMachines(ctx, board, distribution, topology, undefined, images, key);
+      const baselines: Record<string, MemoryBaseline> = {};
+      for (const m of machines) baselines[m.name] = await measureBaseline(async (command) => (await m.exec(command)).stdout);
+      const cluster = await distribution.formCluster(ctx, machines, topology);
+      coldReadyMs = Date.now() - started;
+      return { machines, cluster, extra: { baselines } };
+    });
+    const label = `${topologyText} node${topologyText === '1' ? '' : 's'}`;
+    if (ready.origin.kind !== (cold ? 'cold' : 'restored')) throw new Error(`expected a ${cold ? 'cold' : 'restored'} cluster, got ${JSON.stringify(ready.origin)}`);
+    const phase = (name: string) => ctx.events.events.filter((e) => e.type === 'phase-end' && e.phase === name).map((e) => (e as { durationMs: number }).durationMs);
+    if (cold) {
+      record(`${label}: cold, QEMU start to Ready`, coldReadyMs);
+      for (const ms of phase('save snapshot')) record(`${label}: save snapshot (savevm, copy, verify)`, ms);
+    } else {
+      const value = (ctx.events.events.find((e) => e.type === 'measurement' && e.id === 'BOOT-0/restore-nodeReady') as { value: number }).value;
+      record(`${label}: restore to Ready`, value);
+      record(`${label}:   copy snapshot (checksummed)`, Math.max(...phase('copy snapshot')));
+      record(`${label}:   QEMU -loadvm to SSH`, Math.max(...ready.machines.map((m) => m.timings.sshMs ?? 0)));
+      record(`${label}:   credentials and Ready`, Math.max(...phase('node Ready')) + Math.max(...phase('apiserver ready')) + Math.max(...phase('issue run credentials')));
+    }
+    process.stderr.write(`  done: ${label} ${cold ? 'cold' : 'restore'} (${((Date.now() - started) / 1000).toFixed(0)}s)\n`);
+  } finally {
+    await ctx.dispose();
+    rmSync(ctx.runDir, { recursive: true, force: true });
+  }
+}
+
+try {
+  for (const topology of values.topologies!.split(',')) {
+    const store = new SnapshotStore(join(snapshotsDir, topology), 2 ** 40);
+    // The first cold run saves the snapshot; later cold runs must not find one.
+    for (let i = 0; i < coldRuns; i++) {
+      if (i > 0) for (const entry of store.list()) store.remove(entry.key);
+      await once(topology, true, store);
+    }
+    for (let i = 0; i < restores; i++) await once(topology, false, store);
+  }
+} finally {
+  rmSync(snapshotsDir, { recursive: true, force: true });
+}
+
+const accel = await detectAccel(board);
+const rows = Object.entries(figures).map(([name, samples]) => ({ name, ...summarize(samples), samples }));
+const s = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+console.log(`\nedgeproof snapshot benchmark: upstream ${distribution.version} on rpi4 (${accel.accel}: ${accel.reason})`);
+console.log(`${'figure'.padEnd(48)} ${'median'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)}  runs`);
+for (const row of rows) console.log(`${row.name.padEnd(48)} ${s(row.p50).padStart(8)} ${s(row.min).padStart(8)} ${s(row.max).padStart(8)}  ${row.samples.length}`);
+for (const topology of values.topologies!.split(',')) {
+  const label = `${topology} node${topology === '1' ? '' : 's'}`;
+  const cold = rows.find((r) => r.name === `${label}: cold, QEMU start to Ready`);
+  const restore = rows.find((r) => r.name === `${label}: restore to Ready`);
+  if (cold && restore) console.log(`${label}: restore is ${(cold.p50 / restore.p50).toFixed(1)}x faster than cold (medians)`);
+}
+mkdirSync(reportsDir(), { recursive: true });
+const file = join(reportsDir(), `bench-snapshot-${newRunId()}.json`);
+writeFileSync(file, JSON.stringify({ accel, rows }, null, 2));
+console.log(`\nwritten: ${file}`);

@@ -1,0 +1,289 @@
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunContext } from '../core/context.js';
+import { hashFiles } from '../core/artifact-cache.js';
+import { describeError } from '../core/errors.js';
+import { projectRoot } from '../core/paths.js';
+import type { MemoryBaseline } from '../bench/footprint.js';
+import { boardMemory, type Board } from '../emulation/boards.js';
+import type { SshKeyPair } from '../emulation/guest/ssh-connection.js';
+import { detectAccel, qemuVersion } from '../emulation/qemu/host-probe.js';
+import { SNAPSHOT_FORMAT, SNAPSHOT_TAG, SnapshotStore, copyHashed, snapshotKey, type SnapshotHost, type SnapshotMetadata, type StoredSnapshot } from '../emulation/qemu/machine-snapshot.js';
+import { PrivateNetwork, subnetPrefix } from '../emulation/qemu/private-network.js';
+import { QemuBoard, type GuestImages, type QemuMachine } from '../emulation/qemu/qemu-board.js';
+import type { Distribution, StartedCluster, Topology } from '../distros/distribution.js';
+import { formatTopology } from '../distros/topology.js';
+import { API_PORT } from '../distros/upstream/upstream-distribution.js';
+import { runSshKey } from './machines.js';
+
+/**
+ * Ready clusters from snapshots (QEMU backend): after a cold bring-up the
+ * whole cluster is saved once; later runs with the same key restore every
+ * machine together, set the clocks, move the guests to this run's SSH key,
+ * issue this run's admin credentials, and wait for Ready.
+ */
+
+/** What a cluster is made of, for its snapshot key. */
+export interface ClusterRecipe {
+  board: Board;
+  distribution: Distribution;
+  topology: Topology;
+  memory?: string;
+  images: GuestImages;
+}
+
+/** Saved beside the machines: what the run that made the cluster measured before install. */
+export interface SnapshotExtra {
+  baselines: Record<string, MemoryBaseline>;
+  slowdown?: Record<string, unknown>;
+}
+
+export interface ClusterOrigin {
+  kind: 'cold' | 'restored';
+  snapshotKey?: string;
+  /** When the snapshot was saved (restored), or that it was saved by this run (cold). */
+  snapshotCreatedAt?: string;
+  saved?: boolean;
+  /** Why a snapshot was not used (refused, corrupt, --cold). */
+  reason?: string;
+}
+
+/** Files and versions that shape the saved guest state beyond the images: the harness's side of the key. */
+const HARNESS_FILES = (distro: string) => [`src/distros/${distro}`, 'fixtures/guest'];
+
+export function snapshotInputs(recipe: ClusterRecipe, qemu: SnapshotHost): Record<string, unknown> {
+  const { board, distribution, topology, images } = recipe;
+  return {
+    format: SNAPSHOT_FORMAT,
+    board: board.name,
+    qemu,
+    memoryMiB: boardMemory(board, recipe.memory),
+    distro: distribution.name,
+    distroVersion: distribution.version,
+    topology: formatTopology(topology),
+    // Artifact paths carry their keys: a rebuilt kernel or disk is another snapshot.
+    kernel: images.bootKit.kernel,
+    initrd: images.bootKit.initrd,
+    baseDisk: images.baseDisk,
+    harness: { version: packageVersion(), files: hashFiles(projectRoot(), HARNESS_FILES(distribution.name)) },
+  };
+}
+
+export async function snapshotHost(board: Board): Promise<SnapshotHost> {
+  return { version: await qemuVersion(board.qemuBinary), binary: board.qemuBinary, machine: board.machine, cpu: board.cpu, accel: (await detectAccel(board)).accel };
+}
+
+export interface Snapshotting {
+  store: SnapshotStore;
+  key: string;
+  label: string;
+  inputs: Record<string, unknown>;
+  host: SnapshotHost;
+}
+
+export async function planSnapshot(ctx: RunContext, recipe: ClusterRecipe, store = new SnapshotStore(ctx.cacheDir)): Promise<Snapshotting> {
+  const host = await snapshotHost(recipe.board);
+  const inputs = snapshotInputs(recipe, host);
+  const label = `${recipe.distribution.name} ${recipe.distribution.version} ${formatTopology(recipe.topology)} on ${recipe.board.name} (QEMU ${host.version}, ${host.accel})`;
+  return { store, key: snapshotKey(inputs), label, inputs, host };
+}
+
+/** A started cluster and what it is made of; dispose() tears it down before the run ends (a fresh restore). */
+export interface ReadyCluster {
+  machines: QemuMachine[];
+  cluster: StartedCluster;
+  network?: PrivateNetwork;
+  extra: SnapshotExtra;
+  origin: ClusterOrigin;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Saves a Ready cluster: every machine stopped at once, `savevm` on each,
+ * each overlay copied out while stopped (hashed on the way), verified,
+ * published, then the machines run again with their clocks set. The
+ * snapshot's SSH key is stored 0600 beside it (the saved guests trust it).
+ */
+export async function saveClusterSnapshot(ctx: RunContext, plan: Snapshotting, ready: { machines: QemuMachine[]; privatePrefix?: string; extra: SnapshotExtra; key: SshKeyPair }): Promise<StoredSnapshot> {
+  return ctx.phase('save snapshot', ctx.scaled(60_000) + 60_000, async (signal) => {
+    const started = Date.now();
+    await Promise.all(ready.machines.map((m) => m.qmp('stop')));
+    try {
+      const stored = await plan.store.publish(plan.key, async (partial) => {
+        const machines = await Promise.all(
+          ready.machines.map(async (machine) => {
+            await machine.saveSnapshot(SNAPSHOT_TAG);
+            const settings = machine.savedSettings;
+            const file = `${machine.name}.qcow2`;
+            const copied = await copyHashed(settings.disk, join(partial, file), signal);
+            const { disk: _disk, ...guestVisible } = settings;
+            return { name: machine.name, file, sha256: copied.sha256, sizeBytes: copied.bytes, ...guestVisible };
+          }),
+        );
+        writeFileSync(join(partial, 'ssh_key'), ready.key.privateKey, { mode: 0o600 });
+        writeFileSync(join(partial, 'ssh_key.pub'), ready.key.publicKey, { mode: 0o600 });
+        const metadata: SnapshotMetadata = {
+          format: SNAPSHOT_FORMAT,
+          key: plan.key,
+          label: plan.label,
+          inputs: plan.inputs,
+          qemu: plan.host,
+          createdAt: new Date().toISOString(),
+          saveMs: Date.now() - started,
+          machines,
+          ...(ready.privatePrefix ? { privatePrefix: ready.privatePrefix } : {}),
+          extra: ready.extra as unknown as Record<string, unknown>,
+        };
+        return metadata;
+      });
+      const evicted = plan.store.evict(plan.key);
+      if (evicted.length) ctx.progress.info(`snapshot cache over its limit: evicted ${evicted.join(', ')} (least recently used)`);
+      ctx.progress.info(`saved snapshot ${plan.key} (${plan.label}) in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+      return stored;
+    } finally {
+      await Promise.all(ready.machines.map((m) => m.qmp('cont').catch(() => undefined)));
+      // The pause stopped the guests' clocks.
+      await Promise.all(ready.machines.map((m) => m.setClockFromHost().catch(() => 0)));
+    }
+  });
+}
+
+/**
+ * Restores the snapshot: every disk copied out and checked first (a corrupt
+ * one throws CacheCorruptError before anything starts), every QEMU launched
+ * paused with -loadvm, then all resumed together; clocks set from the host,
+ * guests moved to this run's SSH key, the distribution takes over.
+ */
+export async function restoreCluster(ctx: RunContext, plan: Snapshotting, snapshot: StoredSnapshot, recipe: ClusterRecipe): Promise<ReadyCluster> {
+  const { metadata } = snapshot;
+  const started = Date.now();
+  const machines: QemuMachine[] = [];
+  let network: PrivateNetwork | undefined;
+  const dispose = async () => {
+    await Promise.all(machines.map((m) => m.dispose()));
+    await network?.dispose();
+  };
+  mkdirSync(ctx.tempDir, { recursive: true });
+  try {
+    const staged = await ctx.phase('copy snapshot', ctx.scaled(30_000) + 30_000, (signal) =>
+      Promise.all(
+        metadata.machines.map(async (m) => {
+          const path = join(ctx.tempDir, `restore-${m.name}.qcow2`);
+          await plan.store.restoreDisk(snapshot, m, path, signal);
+          return path;
+        }),
+      ),
+    );
+    const savedKey: SshKeyPair = { privateKey: readFileSync(join(snapshot.dir, 'ssh_key'), 'utf8'), publicKey: readFileSync(join(snapshot.dir, 'ssh_key.pub'), 'utf8') };
+    plan.store.touch(snapshot.key);
+    const names = metadata.machines.map((m) => m.name);
+    if (names.length > 1) network = await PrivateNetwork.start(ctx, names, metadata.privatePrefix);
+    await ctx.phase('restore machines', ctx.scaled(30_000) + 30_000, () =>
+      Promise.all(
+        metadata.machines.map(async (m, index) => {
+          let builder = new QemuBoard(recipe.board)
+            .withName(m.name)
+            .withMemory(`${m.memoryMiB}M`)
+            .withCpus(m.cpus)
+            .withImages(recipe.images)
+            .withSshKey(savedKey)
+            .withForwardedPorts(API_PORT)
+            .withRestore({ disk: async (target) => renameSync(staged[index]!, target), tag: SNAPSHOT_TAG, mac: m.mac, kernelParams: m.kernelParams });
+          if (network) builder = builder.withPrivateNetwork(network, index);
+          machines[index] = await builder.start(ctx);
+        }),
+      ),
+    );
+    const runKey = runSshKey(ctx);
+    const clockSetAt = await ctx.phase('resume machines', ctx.scaled(30_000) + 15_000, async () => {
+      await Promise.all(machines.map((m) => m.resume()));
+      const corrections = await Promise.all(machines.map((m) => m.setClockFromHost()));
+      const at = Date.now();
+      ctx.progress.info(`guest clocks set from the host (${machines.map((m, i) => `${m.name} +${((corrections[i] ?? 0) / 1000).toFixed(0)}s`).join(', ')})`);
+      await Promise.all(machines.map((m) => m.rotateSshKey(runKey)));
+      return at;
+    });
+    const cluster = await recipe.distribution.resumeCluster!(ctx, machines, recipe.topology, clockSetAt);
+    const readyMs = Date.now() - started;
+    ctx.events.emit({ type: 'measurement', id: 'BOOT-0/restore-nodeReady', suite: 'bring-up', name: 'snapshot restore start to every node Ready', unit: 'ms', value: readyMs, node: machines[0]!.name });
+    ctx.progress.info(`cluster restored from snapshot ${snapshot.key}, Ready ${(readyMs / 1000).toFixed(1)}s after the restore started`);
+    return {
+      machines,
+      cluster,
+      ...(network ? { network } : {}),
+      extra: metadata.extra as unknown as SnapshotExtra,
+      origin: { kind: 'restored', snapshotKey: snapshot.key, snapshotCreatedAt: metadata.createdAt },
+      dispose: async () => {
+        await cluster[Symbol.asyncDispose]();
+        await dispose();
+      },
+    };
+  } catch (error) {
+    await dispose().catch(() => undefined);
+    for (const m of metadata.machines) rmSync(join(ctx.tempDir, `restore-${m.name}.qcow2`), { force: true });
+    throw error;
+  }
+}
+
+/** A cold bring-up, as the run does it without snapshots: machines booted with `key`, measured, cluster formed. */
+export type ColdBringUp = (key: SshKeyPair) => Promise<{ machines: QemuMachine[]; cluster: StartedCluster; extra: SnapshotExtra }>;
+
+/**
+ * The cluster of a QEMU run: restored from its snapshot when there is a
+ * usable one, else brought up cold and saved (unless `cold`: --cold neither
+ * restores nor replaces a snapshot). A refused, corrupt or failing snapshot
+ * is deleted with a message and rebuilt, never used.
+ */
+export async function readyQemuCluster(ctx: RunContext, recipe: ClusterRecipe, options: { cold: boolean; store?: SnapshotStore }, coldBringUp: ColdBringUp): Promise<ReadyCluster> {
+  const plan = await planSnapshot(ctx, recipe, options.store);
+  let reason = options.cold ? '--cold' : undefined;
+  if (!options.cold) {
+    const found = plan.store.find(plan.key, plan.host);
+    if (found.refused) {
+      reason = `refused: ${found.refused}`;
+      ctx.progress.info(`snapshot ${plan.key} refused (${found.refused}); deleted, booting cold and saving a new one`);
+    }
+    if (found.snapshot) {
+      try {
+        return await restoreCluster(ctx, plan, found.snapshot, recipe);
+      } catch (error) {
+        if (ctx.signal.aborted) throw error;
+        reason = discardAfterFailure(ctx, plan, error);
+      }
+    } else reason ??= 'no snapshot yet';
+  }
+  const key = runSshKey(ctx);
+  const cold = await coldBringUp(key);
+  const origin: ClusterOrigin = { kind: 'cold', snapshotKey: plan.key, ...(reason ? { reason } : {}) };
+  if (!options.cold) {
+    // startQemuMachines put several boards on the run's own segment.
+    const privatePrefix = cold.machines.length > 1 ? subnetPrefix(ctx.runId) : undefined;
+    try {
+      const stored = await saveClusterSnapshot(ctx, plan, { machines: cold.machines, extra: cold.extra, key, ...(privatePrefix ? { privatePrefix } : {}) });
+      Object.assign(origin, { saved: true, snapshotCreatedAt: stored.metadata.createdAt });
+    } catch (error) {
+      if (ctx.signal.aborted) throw error;
+      ctx.progress.info(`snapshot not saved: ${describeError(error)}`);
+    }
+  }
+  return {
+    ...cold,
+    origin,
+    dispose: async () => {
+      await cold.cluster[Symbol.asyncDispose]();
+      await Promise.all(cold.machines.map((m) => m.dispose()));
+    },
+  };
+}
+
+/** Why a restore failed, said once; the snapshot is deleted (it would fail again) unless the run was interrupted. */
+export function discardAfterFailure(ctx: RunContext, plan: Snapshotting, error: unknown): string {
+  const reason = describeError(error);
+  if (!ctx.signal.aborted) plan.store.remove(plan.key);
+  ctx.progress.info(`snapshot ${plan.key} not used: ${reason}; deleted, booting cold and saving a new one`);
+  return reason;
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(projectRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}
