@@ -1,3 +1,4 @@
+import { allOrFirstError } from '../core/concurrency.js';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunContext } from '../core/context.js';
@@ -178,8 +179,9 @@ export async function restoreCluster(ctx: RunContext, plan: Snapshotting, snapsh
     plan.store.touch(snapshot.key);
     const names = metadata.machines.map((m) => m.name);
     if (names.length > 1) network = await PrivateNetwork.start(ctx, names, metadata.privatePrefix);
+    // Every start settles before a failure propagates: a sibling still starting would be missed by dispose.
     await ctx.phase('restore machines', ctx.scaled(30_000) + 30_000, () =>
-      Promise.all(
+      allOrFirstError(
         metadata.machines.map(async (m, index) => {
           let builder = new QemuBoard(recipe.board)
             .withName(m.name)
