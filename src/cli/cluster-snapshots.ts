@@ -1,8 +1,8 @@
-import { allOrFirstError } from '../core/concurrency.js';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunContext } from '../core/context.js';
 import { hashFiles } from '../core/artifact-cache.js';
+import { allOrFirstError } from '../core/concurrency.js';
 import { describeError } from '../core/errors.js';
 import { projectRoot } from '../core/paths.js';
 import type { MemoryBaseline } from '../bench/footprint.js';
