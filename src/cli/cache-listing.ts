@@ -105,32 +105,23 @@ export function sizeOnDisk(path: string): number {
   return entries.reduce((sum, name) => sum + sizeOnDisk(join(path, name)), own);
 }
 
+const CACHE_COLUMNS = ['kind', 'key', 'size', 'age', 'last used', 'label'];
+
+function cacheRow(kind: string, entry: { key: string; sizeBytes: number; createdAt?: string; lastUsed?: string; label: string }, now: Date): string[] {
+  const age = (iso: string | undefined) => (iso ? formatAge(new Date(iso), now) : undefined);
+  return [kind, entry.key, formatBytes(entry.sizeBytes), age(entry.createdAt) ?? '-', entry.lastUsed ? `${age(entry.lastUsed)} ago` : '-', entry.label];
+}
+
 export function renderCacheListing(listing: CacheListing, now = new Date()): string {
   const lines = [`Cache ${listing.cacheDir}: ${formatBytes(listing.totalBytes)}`];
   if (listing.artifacts.length === 0 && listing.areas.length === 0 && listing.snapshots.length === 0) return `${lines[0]} (empty)`;
   if (listing.artifacts.length > 0) {
-    const rows = listing.artifacts.map((artifact) => [
-      artifact.kind,
-      artifact.key,
-      formatBytes(artifact.sizeBytes),
-      artifact.createdAt ? formatAge(new Date(artifact.createdAt), now) : '-',
-      artifact.lastUsed ? `${formatAge(new Date(artifact.lastUsed), now)} ago` : '-',
-      artifact.label,
-    ]);
-    lines.push(renderTable(['kind', 'key', 'size', 'age', 'last used', 'label'], rows, '  '));
+    lines.push(renderTable(CACHE_COLUMNS, listing.artifacts.map((a) => cacheRow(a.kind, a, now)), '  '));
   }
   if (listing.snapshots.length > 0) {
     const used = listing.snapshots.reduce((sum, s) => sum + s.sizeBytes, 0);
     lines.push(`  snapshots: ${formatBytes(used)} of ${formatBytes(listing.snapshotLimitBytes)} (EDGEPROOF_SNAPSHOT_LIMIT; least recently used evicted; edgeproof clean --snapshots)`);
-    const rows = listing.snapshots.map((s) => [
-      'snapshot',
-      s.key,
-      formatBytes(s.sizeBytes),
-      s.createdAt ? formatAge(new Date(s.createdAt), now) : '-',
-      s.lastUsed ? `${formatAge(new Date(s.lastUsed), now)} ago` : '-',
-      s.label,
-    ]);
-    lines.push(renderTable(['kind', 'key', 'size', 'age', 'last used', 'label'], rows, '  '));
+    lines.push(renderTable(CACHE_COLUMNS, listing.snapshots.map((s) => cacheRow('snapshot', s, now)), '  '));
   }
   for (const area of listing.areas) lines.push(`  ${area.name}: ${formatBytes(area.sizeBytes)} (${area.what})`);
   return lines.join('\n');
