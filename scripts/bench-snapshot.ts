@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { RunContext } from '../src/core/context.js';
-import { silentProgress } from '../src/core/progress.js';
+import { createProgress, endsOnly, isCheckTask } from '../src/core/progress.js';
 import { newRunId, reportsDir } from '../src/core/paths.js';
 import { summarize } from '../src/bench/stats.js';
 import { measureBaseline, type MemoryBaseline } from '../src/bench/footprint.js';
@@ -44,7 +44,7 @@ const snapshotsDir = mkdtempSync(join(tmpdir(), 'ep-bench-snapshots-'));
 
 async function once(topologyText: string, cold: boolean, store: SnapshotStore): Promise<void> {
   const topology = parseTopology(topologyText);
-  const ctx = new RunContext({ runDir: mkdtempSync(join(tmpdir(), 'ep-bench-')), timeoutScale: 8, progress: silentProgress });
+  const ctx = new RunContext({ runDir: mkdtempSync(join(tmpdir(), 'ep-bench-')), timeoutScale: 8, progress: endsOnly(createProgress(), isCheckTask) });
   try {
     const payloads = await distribution.diskPayloads(ctx, 'arm64');
     const images = await ensureGuestImages(ctx, { arch: 'arm64', packages: distribution.guestPackages(), payloads });

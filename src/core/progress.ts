@@ -28,3 +28,17 @@ export function createProgress(stream: NodeJS.WriteStream = process.stderr): Pro
 }
 
 export const silentProgress: Progress = { start() {}, end() {}, info() {} };
+
+/** Forwards only the ends of tasks that `keep` selects: a benchmark shows each check as it finishes, not every phase. */
+export function endsOnly(inner: Progress, keep: (task: string) => boolean): Progress {
+  return {
+    start() {},
+    end(task, durationMs, outcome, detail) {
+      if (keep(task)) inner.end(task, durationMs, outcome, detail);
+    },
+    info() {},
+  };
+}
+
+/** Task names of checks (`HA-3 …`, `MESH-I3 …`, `BM-API-1/pod-get …`), as opposed to phases (lower case). */
+export const isCheckTask = (task: string): boolean => /^[A-Z]+(-[A-Z0-9]+)+\b/.test(task);
