@@ -15,6 +15,9 @@ import { QemuBoard, type GuestImages, type QemuMachine } from '../emulation/qemu
 import type { Distribution, StartedCluster, Topology } from '../distros/distribution.js';
 import { formatTopology } from '../distros/topology.js';
 import { API_PORT } from '../distros/upstream/upstream-distribution.js';
+import { CoordinationV1Api } from '@kubernetes/client-node';
+import { waitFor } from '../core/wait.js';
+import { kube, kubeClients } from '../scenarios/kube.js';
 import { runSshKey } from './machines.js';
 
 /**
@@ -261,6 +264,7 @@ export async function readyQemuCluster(ctx: RunContext, recipe: ClusterRecipe, o
     // startQemuMachines put several boards on the run's own segment.
     const privatePrefix = cold.machines.length > 1 ? subnetPrefix(ctx.runId) : undefined;
     try {
+      await ctx.phase('settle before save', ctx.scaled(90_000) + 15_000, (signal) => waitControllersSettled(ctx, cold.cluster, signal));
       const stored = await saveClusterSnapshot(ctx, plan, { machines: cold.machines, extra: cold.extra, key, ...(privatePrefix ? { privatePrefix } : {}) });
       Object.assign(origin, { saved: true, snapshotCreatedAt: stored.metadata.createdAt });
     } catch (error) {
@@ -276,6 +280,38 @@ export async function readyQemuCluster(ctx: RunContext, recipe: ClusterRecipe, o
       await Promise.all(cold.machines.map((m) => m.dispose()));
     },
   };
+}
+
+/**
+ * Waits until the control plane has finished starting, so that a restore
+ * does not have to: under TCG kube-controller-manager takes about 30 s to
+ * start its controllers after node Ready, and a snapshot taken sooner makes
+ * every restore wait for that again (the node keeps its not-ready taint until
+ * the node lifecycle controller runs). Settled: both controller leases are
+ * held, no node carries a not-ready or unreachable taint, and the token
+ * controller has given the `default` service account its token.
+ */
+export async function waitControllersSettled(ctx: RunContext, cluster: StartedCluster, signal: AbortSignal): Promise<void> {
+  const kc = cluster.kubeConfig();
+  const { core } = kubeClients(kc);
+  const coordination = kc.makeApiClient(CoordinationV1Api);
+  await waitFor(
+    async () => {
+      for (const name of ['kube-controller-manager', 'kube-scheduler']) {
+        const lease = await coordination.readNamespacedLease({ name, namespace: 'kube-system' }).catch(() => undefined);
+        if (!lease?.spec?.holderIdentity) return { done: false, observed: `no holder of the ${name} lease yet` };
+      }
+      const nodes = await kube('list nodes', () => core.listNode());
+      for (const node of nodes.items) {
+        const taint = node.spec?.taints?.find((t) => t.key === 'node.kubernetes.io/not-ready' || t.key === 'node.kubernetes.io/unreachable');
+        if (taint) return { done: false, observed: `${node.metadata?.name} still tainted ${taint.key}` };
+      }
+      const account = await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }).catch(() => undefined);
+      if (!account?.secrets?.length) return { done: false, observed: 'the default service account has no token yet' };
+      return { done: true, value: undefined };
+    },
+    { what: 'control plane settled (controller leases held, no not-ready taint, service account tokens)', budgetMs: ctx.scaled(90_000), pollMs: 1_000, signal },
+  );
 }
 
 /** Why a restore failed, said once; the snapshot is deleted (it would fail again) unless the run was interrupted. */
