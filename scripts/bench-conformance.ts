@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { RunContext } from '../src/core/context.js';
+import { benchContext } from '../src/bench/bench-context.js';
 import { createProgress, endsOnly, isCheckTask } from '../src/core/progress.js';
 import { newRunId, reportsDir } from '../src/core/paths.js';
 import { summarize } from '../src/bench/stats.js';
@@ -41,7 +41,7 @@ const upstream = new UpstreamDistribution();
 const timeoutScale = Number(values['timeout-scale'] ?? (emulated ? 8 : 1));
 const where = emulated ? `${board.name} (QEMU, timeout scale ${timeoutScale})` : 'container backend (native)';
 
-const ctx = new RunContext({ runDir: mkdtempSync(join(tmpdir(), 'ep-bench-conformance-')), timeoutScale, progress: endsOnly(createProgress(), isCheckTask) });
+const ctx = benchContext({ runDir: mkdtempSync(join(tmpdir(), 'ep-bench-conformance-')), timeoutScale, progress: endsOnly(createProgress(), isCheckTask) });
 const figures: Record<string, number[]> = {};
 const record = (name: string, value: number) => (figures[name] ??= []).push(value);
 try {

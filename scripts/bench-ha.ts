@@ -10,7 +10,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { RunContext } from '../src/core/context.js';
+import type { RunContext } from '../src/core/context.js';
+import { benchContext } from '../src/bench/bench-context.js';
 import { createProgress, endsOnly, isCheckTask } from '../src/core/progress.js';
 import { newRunId, reportsDir } from '../src/core/paths.js';
 import { summarize } from '../src/bench/stats.js';
@@ -33,7 +34,7 @@ const figures: Record<string, { unit: string; samples: number[] }> = {};
 const record = (name: string, unit: string, value: number) => (figures[name] ??= { unit, samples: [] }).samples.push(value);
 
 async function withCluster(topology: Topology, label: string, body: (ctx: RunContext, cluster: Awaited<ReturnType<typeof upstream.formCluster>>) => Promise<void>): Promise<void> {
-  const ctx = new RunContext({ runDir: mkdtempSync(join(tmpdir(), 'ep-bench-ha-')), timeoutScale: 1, progress: endsOnly(createProgress(), isCheckTask) });
+  const ctx = benchContext({ runDir: mkdtempSync(join(tmpdir(), 'ep-bench-ha-')), timeoutScale: 1, progress: endsOnly(createProgress(), isCheckTask) });
   try {
     const started = Date.now();
     const machines = await startContainerMachines(ctx, upstream, topology);

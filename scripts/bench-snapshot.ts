@@ -13,7 +13,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { RunContext } from '../src/core/context.js';
+import { benchContext } from '../src/bench/bench-context.js';
 import { createProgress, endsOnly, isCheckTask } from '../src/core/progress.js';
 import { newRunId, reportsDir } from '../src/core/paths.js';
 import { summarize } from '../src/bench/stats.js';
@@ -44,11 +44,12 @@ const snapshotsDir = mkdtempSync(join(tmpdir(), 'ep-bench-snapshots-'));
 
 async function once(topologyText: string, cold: boolean, store: SnapshotStore): Promise<void> {
   const topology = parseTopology(topologyText);
-  const ctx = new RunContext({ runDir: mkdtempSync(join(tmpdir(), 'ep-bench-')), timeoutScale: 8, progress: endsOnly(createProgress(), isCheckTask) });
+  const ctx = benchContext({ runDir: mkdtempSync(join(tmpdir(), 'ep-bench-')), timeoutScale: 8, progress: endsOnly(createProgress(), isCheckTask) });
   try {
     const payloads = await distribution.diskPayloads(ctx, 'arm64');
     const images = await ensureGuestImages(ctx, { arch: 'arm64', packages: distribution.guestPackages(), payloads });
     const recipe: ClusterRecipe = { board, distribution, topology, images };
+    process.stderr.write(`  start: ${topologyText} node(s) ${cold ? 'cold bring-up (minutes under TCG)' : 'restore'}\n`);
     const started = Date.now();
     let coldReadyMs = 0;
     const ready = await readyQemuCluster(ctx, recipe, { cold: false, store }, async (key) => {

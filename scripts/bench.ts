@@ -10,7 +10,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { RunContext } from '../src/core/context.js';
+import type { RunContext } from '../src/core/context.js';
+import { benchContext } from '../src/bench/bench-context.js';
 import { silentProgress } from '../src/core/progress.js';
 import { newRunId, reportsDir } from '../src/core/paths.js';
 import { summarize } from '../src/bench/stats.js';
@@ -43,7 +44,7 @@ async function images(ctx: RunContext, board: Board) {
 }
 
 async function withRun<T>(label: string, fn: (ctx: RunContext) => Promise<T>): Promise<T> {
-  const ctx = new RunContext({ runDir: mkdtempSync(join(tmpdir(), 'ep-bench-')), timeoutScale: 8, progress: silentProgress });
+  const ctx = benchContext({ runDir: mkdtempSync(join(tmpdir(), 'ep-bench-')), timeoutScale: 8, progress: silentProgress });
   try {
     return await fn(ctx);
   } finally {

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunContext } from '../src/core/context.js';
 import type { RunEvent } from '../src/core/events.js';
 import type { StartedCluster } from '../src/distros/distribution.js';
-import { API_PORT, UpstreamDistribution } from '../src/distros/upstream/upstream-distribution.js';
 import { exitCodeFor } from '../src/reports/result-model.js';
 import { writeReports } from '../src/reports/write-reports.js';
 import { ADDON_SUITE_NAMES, runAddonSuite } from '../src/scenarios/addon-suites.js';
@@ -12,7 +11,7 @@ import { LB_CHECKS, loadBalancerAddress } from '../src/scenarios/lb.js';
 import { MESH_CHECKS, meshServer, plaintextRefused } from '../src/scenarios/mesh.js';
 import { prepareLocalVolume, replicaLoss, STORAGE_CHECKS, writeData, type WrittenData } from '../src/scenarios/storage.js';
 import { createNamespace, deleteNamespace, runNamespace, SuiteRun } from '../src/scenarios/suite-kit.js';
-import { bootBoard, CONTAINER_TIMEOUT_SCALE, newRunContext, qemuProcesses, startTwoNodeCluster } from './fixtures.js';
+import { readyRpi4Cluster, CONTAINER_TIMEOUT_SCALE, newRunContext, qemuProcesses, startTwoNodeCluster } from './fixtures.js';
 
 type CheckEvent = Extract<RunEvent, { type: 'check' }>;
 const checksOf = (ctx: RunContext) => ctx.events.events.filter((e): e is CheckEvent => e.type === 'check');
@@ -29,13 +28,13 @@ describe('addon suites on the bare upstream cluster (rpi4, one node)', () => {
 
   beforeAll(async () => {
     ctx = newRunContext('addons-negative');
-    const machine = await bootBoard(ctx, 'rpi4', undefined, [API_PORT]);
-    cluster = await new UpstreamDistribution().formCluster(ctx, [machine], { controlPlanes: 1, workers: 0 });
+    // From the shared snapshot when there is one (a warm CI), else cold and saved for the next run.
+    cluster = (await readyRpi4Cluster(ctx)).cluster;
   });
 
   afterAll(async () => {
     await ctx?.dispose();
-    expect(qemuProcesses(ctx.tag)).toEqual([]);
+    expect(qemuProcesses(ctx.runId)).toEqual([]); // a restored machine keeps its snapshot's name; its disk path carries this run's id
   });
 
   it('runs every addon suite to the end: nothing passes, every check says why, and the run exits 0', async () => {

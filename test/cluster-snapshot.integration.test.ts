@@ -4,15 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RunContext } from '../src/core/context.js';
-import { measureBaseline, type MemoryBaseline } from '../src/bench/footprint.js';
-import { boardByName } from '../src/emulation/boards.js';
 import { SshConnection } from '../src/emulation/guest/ssh-connection.js';
 import { SnapshotStore } from '../src/emulation/qemu/machine-snapshot.js';
-import { UpstreamDistribution } from '../src/distros/upstream/upstream-distribution.js';
-import { readyQemuCluster, type ClusterRecipe, type ColdBringUp, type ReadyCluster } from '../src/cli/cluster-snapshots.js';
-import { startQemuMachines } from '../src/cli/machines.js';
+import type { ReadyCluster } from '../src/cli/cluster-snapshots.js';
 import { runSmokeSuite } from '../src/scenarios/smoke.js';
-import { imagesFor, newRunContext, qemuProcesses } from './fixtures.js';
+import { newRunContext, qemuProcesses, readyRpi4Cluster } from './fixtures.js';
 
 /**
  * Ready clusters from snapshots, for real: a cold single-node rpi4 cluster is
@@ -21,9 +17,6 @@ import { imagesFor, newRunContext, qemuProcesses } from './fixtures.js';
  * snapshots live in their own dir, removed at the end.
  */
 describe('ready clusters from snapshots (rpi4, 1 node)', () => {
-  const board = boardByName('rpi4');
-  const distribution = new UpstreamDistribution();
-  const topology = { controlPlanes: 1, workers: 0 };
   const snapshotsDir = mkdtempSync(join(tmpdir(), 'ep-test-snapshots-'));
   const store = new SnapshotStore(snapshotsDir, 2 ** 40);
   const contexts: RunContext[] = [];
@@ -32,14 +25,7 @@ describe('ready clusters from snapshots (rpi4, 1 node)', () => {
     // A loaded host (other QEMUs on 2 cores) may need a larger scale than TCG's default 8.
     const ctx = newRunContext(label, Number(process.env.EDGEPROOF_TEST_TIMEOUT_SCALE ?? 8));
     contexts.push(ctx);
-    const recipe: ClusterRecipe = { board, distribution, topology, images: await imagesFor(ctx, 'arm64') };
-    const cold: ColdBringUp = async (key) => {
-      const machines = await startQemuMachines(ctx, board, distribution, topology, undefined, recipe.images, key);
-      const baselines: Record<string, MemoryBaseline> = {};
-      for (const m of machines) baselines[m.name] = await measureBaseline(async (command) => (await m.exec(command)).stdout);
-      return { machines, cluster: await distribution.formCluster(ctx, machines, topology), extra: { baselines } };
-    };
-    return { ctx, ready: await readyQemuCluster(ctx, recipe, { cold: false, store }, cold) };
+    return { ctx, ready: await readyRpi4Cluster(ctx, store) };
   };
 
   const disposeAll = async () => {

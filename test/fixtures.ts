@@ -12,7 +12,10 @@ import { UpstreamDistribution } from '../src/distros/upstream/upstream-distribut
 import { processCmdline } from '../src/core/session.js';
 import { readdirSync } from 'node:fs';
 import type { StartedCluster, Topology } from '../src/distros/distribution.js';
-import { startContainerMachines } from '../src/cli/machines.js';
+import { startContainerMachines, startQemuMachines } from '../src/cli/machines.js';
+import { readyQemuCluster, type ReadyCluster } from '../src/cli/cluster-snapshots.js';
+import { measureBaseline, type MemoryBaseline } from '../src/bench/footprint.js';
+import type { SnapshotStore } from '../src/emulation/qemu/machine-snapshot.js';
 import { ensureNodeImage } from '../src/emulation/container/node-image.js';
 
 /**
@@ -79,4 +82,23 @@ export async function startContainerCluster(ctx: RunContext, topology: Topology)
 /** Two nodes (a control plane and a worker) on the container backend. */
 export function startTwoNodeCluster(ctx: RunContext): Promise<StartedCluster> {
   return startContainerCluster(ctx, { controlPlanes: 1, workers: 1 });
+}
+
+/**
+ * A single-node upstream cluster on an emulated rpi4, as `edgeproof run`
+ * makes it: restored from the snapshot in `store` (by default the shared
+ * cache's, so a warm CI restores instead of booting cold), else brought up
+ * cold and saved there.
+ */
+export async function readyRpi4Cluster(ctx: RunContext, store?: SnapshotStore): Promise<ReadyCluster> {
+  const board = boardByName('rpi4');
+  const distribution = new UpstreamDistribution();
+  const topology = { controlPlanes: 1, workers: 0 };
+  const images = await imagesFor(ctx, 'arm64');
+  return readyQemuCluster(ctx, { board, distribution, topology, images }, { cold: false, ...(store ? { store } : {}) }, async (key) => {
+    const machines = await startQemuMachines(ctx, board, distribution, topology, undefined, images, key);
+    const baselines: Record<string, MemoryBaseline> = {};
+    for (const m of machines) baselines[m.name] = await measureBaseline(async (command) => (await m.exec(command)).stdout);
+    return { machines, cluster: await distribution.formCluster(ctx, machines, topology), extra: { baselines } };
+  });
 }

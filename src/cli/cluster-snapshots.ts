@@ -287,17 +287,20 @@ export async function readyQemuCluster(ctx: RunContext, recipe: ClusterRecipe, o
  * does not have to: under TCG kube-controller-manager takes about 30 s to
  * start its controllers after node Ready, and a snapshot taken sooner makes
  * every restore wait for that again (the node keeps its not-ready taint until
- * the node lifecycle controller runs). Settled: both controller leases are
- * held, no node carries a not-ready or unreachable taint, and the token
- * controller has given the `default` service account its token.
+ * the node lifecycle controller runs). Settled: no node carries a not-ready
+ * or unreachable taint (the node lifecycle controller ran), the token
+ * controller has given the `default` service account its token, and with
+ * several control planes both controller leases are held.
  */
 export async function waitControllersSettled(ctx: RunContext, cluster: StartedCluster, signal: AbortSignal): Promise<void> {
   const kc = cluster.kubeConfig();
   const { core } = kubeClients(kc);
   const coordination = kc.makeApiClient(CoordinationV1Api);
+  const electsLeaders = cluster.nodes.filter((n) => n.role === 'control-plane').length > 1;
   await waitFor(
     async () => {
-      for (const name of ['kube-controller-manager', 'kube-scheduler']) {
+      // Leases exist only with leader election, i.e. with several control planes.
+      for (const name of electsLeaders ? ['kube-controller-manager', 'kube-scheduler'] : []) {
         const lease = await coordination.readNamespacedLease({ name, namespace: 'kube-system' }).catch(() => undefined);
         if (!lease?.spec?.holderIdentity) return { done: false, observed: `no holder of the ${name} lease yet` };
       }
@@ -310,7 +313,7 @@ export async function waitControllersSettled(ctx: RunContext, cluster: StartedCl
       if (!account?.secrets?.length) return { done: false, observed: 'the default service account has no token yet' };
       return { done: true, value: undefined };
     },
-    { what: 'control plane settled (controller leases held, no not-ready taint, service account tokens)', budgetMs: ctx.scaled(90_000), pollMs: 1_000, signal },
+    { what: 'control plane settled (no not-ready taint, service account token, controller leases when HA)', budgetMs: ctx.scaled(90_000), pollMs: 1_000, signal },
   );
 }
 

@@ -1,0 +1,30 @@
+import { RunContext } from '../core/context.js';
+import { exitCodeForSignal } from '../cli/exit-codes.js';
+import { installInterruptHandlers, interruptSignal, interruptedBy } from '../cli/interrupt.js';
+
+let handlersInstalled = false;
+
+/**
+ * A run context for a benchmark script that stops the way `edgeproof run`
+ * does on Ctrl-C: the first SIGINT/SIGTERM aborts every context made here, so
+ * the script's `finally` blocks tear down what it started (QEMU, containers,
+ * networks, temp dirs); a second signal exits at once and the next start
+ * sweeps the rest. The exit code then says it was interrupted (130 / 143).
+ */
+export function benchContext(options: ConstructorParameters<typeof RunContext>[0]): RunContext {
+  if (!handlersInstalled) {
+    handlersInstalled = true;
+    installInterruptHandlers({ graceful: true });
+    process.on('exit', () => {
+      const signal = interruptedBy();
+      if (signal) process.exitCode = exitCodeForSignal(signal);
+    });
+  }
+  const ctx = new RunContext(options);
+  // A benchmark's run dir is scratch (in the system temp dir): a killed run's is swept with its session.
+  ctx.session.track('tempDirs', options.runDir);
+  const interrupt = interruptSignal();
+  if (interrupt.aborted) ctx.abort(interrupt.reason);
+  else interrupt.addEventListener('abort', () => ctx.abort(interrupt.reason), { once: true });
+  return ctx;
+}
