@@ -19,9 +19,9 @@ interface Started {
   exited: Promise<number | null>;
 }
 
-/** Starts `edgeproof run` and resolves once QEMU of that run is up (mid-boot). */
+/** Starts `edgeproof run --cold` (a boot, not a snapshot restore) and resolves once QEMU of that run is up (mid-boot). */
 function startRunUntilQemu(): Promise<Started> {
-  return startRunUntil(['--suite', 'smoke'], (runId) => qemuProcesses(sessionTag(runId)).length > 0, 5 * 60_000);
+  return startRunUntil(['--suite', 'smoke', '--cold'], (runId) => qemuProcesses(sessionTag(runId)).length > 0, 5 * 60_000);
 }
 
 /** Starts `edgeproof run ARGS` and resolves once `reached(runId, reportsDir)` holds. */

@@ -12,7 +12,7 @@ import { detectAccel, qemuVersion } from '../emulation/qemu/host-probe.js';
 import { SNAPSHOT_FORMAT, SNAPSHOT_TAG, SnapshotStore, copyHashed, snapshotKey, type SnapshotHost, type SnapshotMetadata, type StoredSnapshot } from '../emulation/qemu/machine-snapshot.js';
 import { PrivateNetwork, subnetPrefix } from '../emulation/qemu/private-network.js';
 import { QemuBoard, type GuestImages, type QemuMachine } from '../emulation/qemu/qemu-board.js';
-import type { Distribution, StartedCluster, Topology } from '../distros/distribution.js';
+import type { Distribution, GuestClockSet, StartedCluster, Topology } from '../distros/distribution.js';
 import { formatTopology } from '../distros/topology.js';
 import { API_PORT } from '../distros/upstream/upstream-distribution.js';
 import { CoordinationV1Api } from '@kubernetes/client-node';
@@ -200,15 +200,15 @@ export async function restoreCluster(ctx: RunContext, plan: Snapshotting, snapsh
       ),
     );
     const runKey = runSshKey(ctx);
-    const clockSetAt = await ctx.phase('resume machines', ctx.scaled(30_000) + 15_000, async () => {
+    const clock = await ctx.phase('resume machines', ctx.scaled(30_000) + 15_000, async (): Promise<GuestClockSet> => {
       await Promise.all(machines.map((m) => m.resume()));
       const corrections = await Promise.all(machines.map((m) => m.setClockFromHost()));
-      const at = Date.now();
+      const setAt = Date.now();
       ctx.progress.info(`guest clocks set from the host (${machines.map((m, i) => `${m.name} +${((corrections[i] ?? 0) / 1000).toFixed(0)}s`).join(', ')})`);
       await Promise.all(machines.map((m) => m.rotateSshKey(runKey)));
-      return at;
+      return { setAt, movedMs: Math.max(...corrections.map(Math.abs)) };
     });
-    const cluster = await recipe.distribution.resumeCluster!(ctx, machines, recipe.topology, clockSetAt);
+    const cluster = await recipe.distribution.resumeCluster!(ctx, machines, recipe.topology, clock);
     const readyMs = Date.now() - started;
     ctx.events.emit({ type: 'measurement', id: 'BOOT-0/restore-nodeReady', suite: 'bring-up', name: 'snapshot restore start to every node Ready', unit: 'ms', value: readyMs, node: machines[0]!.name });
     ctx.progress.info(`cluster restored from snapshot ${snapshot.key}, Ready ${(readyMs / 1000).toFixed(1)}s after the restore started`);

@@ -169,9 +169,15 @@ export interface Distribution {
   formCluster(ctx: RunContext, machines: Machine[], topology: Topology): Promise<StartedCluster>;
   /**
    * Takes over a cluster whose machines were restored from a snapshot of a
-   * cluster this driver formed (clocks set at `clockSetAt`): this run's own
-   * credentials, then Ready again. Absent: the driver's clusters are never
-   * snapshotted (every run is cold).
+   * cluster this driver formed (their clocks set from the host, see
+   * GuestClockSet): this run's own credentials, then Ready again. Absent:
+   * the driver's clusters are never snapshotted (every run is cold).
    */
-  resumeCluster?(ctx: RunContext, machines: Machine[], topology: Topology, clockSetAt: number): Promise<StartedCluster>;
+  resumeCluster?(ctx: RunContext, machines: Machine[], topology: Topology, clock: GuestClockSet): Promise<StartedCluster>;
+}
+
+/** Restored guests' clocks, set from the host: when, and by how much the furthest one moved (ms, absolute). */
+export interface GuestClockSet {
+  setAt: number;
+  movedMs: number;
 }

@@ -5,7 +5,7 @@ import { waitFor } from '../core/wait.js';
 import type { StartedCluster } from '../distros/distribution.js';
 import { fail, pass, runCheck, type CheckOutcome } from './check.js';
 import { apiGet, kube, kubeClients, type KubeClients } from './kube.js';
-import { describePods, withSuiteNamespace } from './suite-kit.js';
+import { describePods, waitServiceEndpoints, withSuiteNamespace } from './suite-kit.js';
 import { clusterIpService, httpProbeFailure, httpProbePod, parseHttpProbeOutput, webDeployment } from './workloads.js';
 
 const SUITE = 'smoke';
@@ -32,8 +32,13 @@ export async function runSmokeSuite(ctx: RunContext, cluster: StartedCluster): P
     await check('SMOKE-2', 'HTTP from a pod to another pod\'s IP', () =>
       httpFromPod(ctx, clients, cluster, namespace, 'ep-probe-pod', `http://${podIps[1]}:8080/`));
     const serviceIp = await createService(clients, namespace);
-    await check('SMOKE-3', 'HTTP from a pod through a ClusterIP Service', () =>
-      httpFromPod(ctx, clients, cluster, namespace, 'ep-probe-svc', `http://${serviceIp}/`));
+    await check('SMOKE-3', 'HTTP from a pod through a ClusterIP Service', async () => {
+      const endpointsMs = await waitServiceEndpoints(ctx, clients, namespace, 'ep-web', 2).catch((error: unknown) => error as Error);
+      if (endpointsMs instanceof WaitTimeoutError) return fail(`the endpoints controller never listed the web pods: ${endpointsMs.message}`, { service: serviceIp });
+      if (endpointsMs instanceof Error) throw endpointsMs;
+      const outcome = await httpFromPod(ctx, clients, cluster, namespace, 'ep-probe-svc', `http://${serviceIp}/`);
+      return { ...outcome, evidence: { ...outcome.evidence, endpointsReadyMs: endpointsMs } };
+    });
     await check('BOOT-2', 'no pod is failing or crash-looping', () => podsHealthy(clients));
   });
   return outcomes;

@@ -128,6 +128,25 @@ export async function createNamespace(clients: KubeClients, name: string, budget
 }
 
 /**
+ * Waits until the Service's Endpoints list `count` ready addresses, i.e. the
+ * endpoints controller has caught up with the Service; returns how long that
+ * took. A probe sent before then meets kube-proxy's reject rule for a Service
+ * without endpoints, which says nothing about the data path.
+ */
+export async function waitServiceEndpoints(ctx: RunContext, clients: KubeClients, namespace: string, name: string, count: number): Promise<number> {
+  const started = Date.now();
+  await waitFor(
+    async () => {
+      const endpoints = await clients.core.readNamespacedEndpoints({ name, namespace }).catch(() => undefined);
+      const ready = (endpoints?.subsets ?? []).flatMap((s) => s.addresses ?? []).length;
+      return ready >= count ? { done: true, value: undefined } : { done: false, observed: endpoints ? `${ready} ready address(es)` : 'no Endpoints object yet' };
+    },
+    { what: `Service ${namespace}/${name} has ${count} ready endpoint(s)`, budgetMs: ctx.scaled(30_000), pollMs: 500, signal: ctx.signal },
+  );
+  return Date.now() - started;
+}
+
+/**
  * Deletes a namespace without waiting. Pods are force-deleted first: a pod on
  * a node that was powered off would otherwise hold the namespace in
  * Terminating until the node returns.

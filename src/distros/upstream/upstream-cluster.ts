@@ -11,7 +11,7 @@ import { waitFor } from '../../core/wait.js';
 import type { Machine } from '../../emulation/machine.js';
 import versions from '../../../fixtures/versions.json' with { type: 'json' };
 import { apiGet, kubeConfigWithServer } from '../kube-access.js';
-import type { ApiEndpoint, ClusterNode, DatastoreStatus, FootprintTargets, StartedCluster, Topology } from '../distribution.js';
+import type { ApiEndpoint, ClusterNode, DatastoreStatus, FootprintTargets, GuestClockSet, StartedCluster, Topology } from '../distribution.js';
 import { WORKLOAD_IMAGE } from './artifacts.js';
 import { API_PORT, SERVICE_IP, planCluster, type ClusterPlan, type PlannedNode } from './cluster-plan.js';
 import { parseEtcdMembers, parseEtcdStatus } from './etcd-status.js';
@@ -19,6 +19,16 @@ import { issueClient, issuePki, type Pki } from './pki.js';
 import { GUEST, autostartScript, cniConfig, containerdConfig, kubeconfigYaml, kubeletConfig, localLoadBalancerConfig, type Stage } from './node-config.js';
 
 const log = logger('upstream');
+
+/**
+ * How far a restored guest's clock may move before kube-controller-manager
+ * is restarted. v1.20's controller-manager keeps each controller's
+ * TokenRequest token (1 h) until its own timer says it expires and does not
+ * renew on 401 (kubernetes#98885, fixed in 1.21): a clock moved past the
+ * token's expiry leaves every controller Unauthorized for up to an hour, and
+ * a move of more than 20% of the hour expires it before the timer renews it.
+ */
+const CLOCK_MOVE_RESTART_MS = 60_000;
 
 const CONTROL_PLANE_PROCESSES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
 const NODE_PROCESSES = ['containerd', 'containerd-shim-runc-v2', 'kubelet', 'kube-proxy'];
@@ -114,21 +124,59 @@ export class UpstreamCluster implements StartedCluster {
 
   /**
    * Takes over a cluster restored from a snapshot (its machines resumed, their
-   * clocks set from the host at `clockSetAt`): this run's own admin client
-   * certificate, signed by the cluster's CA (read from the first control
-   * plane, kept 0600 in the run's secrets), then the same readiness waits as a
-   * bring-up. A node counts as Ready only once its kubelet has renewed its
-   * lease after the clock was set: the Ready condition in the snapshot is
-   * from the time it was saved.
+   * clocks set from the host): this run's own admin client certificate,
+   * signed by the cluster's CA (read from the first control plane, kept 0600
+   * in the run's secrets), then the same readiness waits as a bring-up. A
+   * node counts as Ready only once its kubelet has renewed its lease after
+   * the clock was set: the Ready condition in the snapshot is from the time
+   * it was saved. When the clock moved, kube-controller-manager is restarted
+   * first and the run waits until its controllers work again (see
+   * CLOCK_MOVE_RESTART_MS).
    */
-  async resume(clockSetAt: number): Promise<void> {
+  async resume(clock: GuestClockSet): Promise<void> {
     const { ctx } = this;
     this.#started = Date.now();
     await ctx.phase('issue run credentials', 20_000, () => this.#issueRunCredentials());
+    const restart = clock.movedMs > CLOCK_MOVE_RESTART_MS;
+    if (restart) {
+      ctx.progress.info(`guest clocks moved ${Math.round(clock.movedMs / 1000)}s: restarting kube-controller-manager (its service account tokens would expire before it renews them)`);
+      await this.#onEach(this.plan.controlPlanes, 'restart kube-controller-manager', 10_000, (node) => this.#restartService(node, 'kube-controller-manager'));
+    }
     await this.#waitEach(this.plan.controlPlanes, 'apiserver ready', 60_000, (node, signal, budgetMs) => this.#waitApiserver(node, signal, budgetMs));
     this.#mark('apiserverReady');
-    await this.#waitEach(this.plan.nodes, 'node Ready', 60_000, (node, signal, budgetMs) => this.#waitNodeReady(node, signal, budgetMs, clockSetAt));
+    await this.#waitEach(this.plan.nodes, 'node Ready', 60_000, (node, signal, budgetMs) => this.#waitNodeReady(node, signal, budgetMs, clock.setAt));
     this.#mark('nodeReady');
+    if (restart) {
+      await ctx.phase('controllers answer', ctx.scaled(60_000) + 15_000, (signal) => this.#waitControllersAnswer(signal, ctx.scaled(60_000)));
+      this.#mark('controllersAnswer');
+    }
+  }
+
+  /** Kills a supervised service's process; ep-supervise starts it again two seconds later. */
+  async #restartService(node: PlannedNode, service: string): Promise<void> {
+    await this.#machine(node).exec(`kill "$(cat /run/edgeproof/${service}.child)"`, { timeoutMs: this.ctx.scaled(10_000) });
+  }
+
+  /**
+   * The restarted controllers work: a new namespace gets its `default`
+   * service account and that account its token (the service account and
+   * token controllers, with fresh credentials). The namespace is deleted.
+   */
+  async #waitControllersAnswer(signal: AbortSignal, budgetMs: number): Promise<void> {
+    const api = this.kubeConfig().makeApiClient(CoreV1Api);
+    const name = `ep-restore-check-${this.ctx.tag}`;
+    await api.createNamespace({ body: { metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'edgeproof' } } } });
+    try {
+      await waitFor(
+        async () => {
+          const account = await api.readNamespacedServiceAccount({ name: 'default', namespace: name }).catch(() => undefined);
+          return account?.secrets?.length ? { done: true, value: undefined } : { done: false, observed: account ? 'no token secret yet' : 'no default service account yet' };
+        },
+        { what: `controllers give the new namespace ${name} its service account token`, budgetMs, pollMs: 500, signal },
+      );
+    } finally {
+      await api.deleteNamespace({ name }).catch(() => undefined);
+    }
   }
 
   async #issueRunCredentials(): Promise<void> {

@@ -4,7 +4,7 @@ import type { DiskPayload } from '../../emulation/images/guest-images.js';
 import type { Machine } from '../../emulation/machine.js';
 import versions from '../../../fixtures/versions.json' with { type: 'json' };
 import { EdgeproofError } from '../../core/errors.js';
-import type { Distribution, NodeRequirements, StartedCluster, Topology } from '../distribution.js';
+import type { Distribution, GuestClockSet, NodeRequirements, StartedCluster, Topology } from '../distribution.js';
 import { assertQuorumSafe, nodeCount } from '../topology.js';
 import { ensureKubernetesBinaries, ensureWorkloadImages, upstreamNeeds, UPSTREAM_GUEST_PACKAGES } from './artifacts.js';
 import type { NeedsOptions, RunNeeds } from '../run-needs.js';
@@ -71,10 +71,10 @@ export class UpstreamDistribution implements Distribution {
     return cluster;
   }
 
-  async resumeCluster(ctx: RunContext, machines: Machine[], topology: Topology, clockSetAt: number): Promise<StartedCluster> {
+  async resumeCluster(ctx: RunContext, machines: Machine[], topology: Topology, clock: GuestClockSet): Promise<StartedCluster> {
     const cluster = new UpstreamCluster(ctx, machines, topology);
     ctx.scope.defer('upstream cluster', () => cluster.dispose());
-    await cluster.resume(clockSetAt);
+    await cluster.resume(clock);
     return cluster;
   }
 }

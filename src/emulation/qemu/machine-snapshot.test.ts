@@ -86,13 +86,16 @@ describe('snapshot metadata', () => {
     expect(() => parseSnapshotMetadata(JSON.stringify(escaping))).toThrow(/machines\.0\.file/);
   });
 
-  it('refuses a snapshot made by another QEMU version, machine type, accelerator, or whose base disk is gone', () => {
+  it('refuses a snapshot made by another QEMU version, machine type, accelerator, older than its certificates allow, or whose base disk is gone', () => {
     const meta = metadataFor('0123456789abcdef', [{ name: 'n', file: 'n.qcow2', sha256: 'a'.repeat(64), sizeBytes: 10 }]);
     expect(incompatibility(meta, meta.key, HOST)).toBeUndefined();
     expect(incompatibility(meta, meta.key, { ...HOST, version: '8.2.0' })).toBe('it was made by QEMU 7.2.19, this host has QEMU 8.2.0');
     expect(incompatibility(meta, meta.key, { ...HOST, machine: 'raspi3b', cpu: '' })).toMatch(/made for machine virt \(cpu cortex-a72\), this board is raspi3b/);
     expect(incompatibility(meta, meta.key, { ...HOST, accel: 'kvm' })).toMatch(/saved under tcg/);
     expect(incompatibility(meta, 'fedcba9876543210', HOST)).toMatch(/not the requested/);
+    const created = Date.parse(meta.createdAt);
+    expect(incompatibility(meta, meta.key, HOST, created + 24 * 86_400_000)).toBeUndefined();
+    expect(incompatibility(meta, meta.key, HOST, created + 26 * 86_400_000)).toBe('it is 26 days old; the certificates of the cluster in it are valid for 30 days, snapshots for 25');
     rmSync(base);
     expect(incompatibility(meta, meta.key, HOST)).toMatch(/base disk it is backed by is gone/);
   });

@@ -102,8 +102,17 @@ export function parseSnapshotMetadata(text: string): SnapshotMetadata {
  * received is ...", "Size mismatch: ram"), and a state from another QEMU
  * version may load wrongly: both are said here, before any file is copied.
  */
-export function incompatibility(metadata: SnapshotMetadata, key: string, host: SnapshotHost): string | undefined {
+/**
+ * The oldest snapshot restored: the cluster in it carries certificates the
+ * harness issued for 30 days (src/distros/upstream/pki.ts), and a restored
+ * run must finish well inside them.
+ */
+export const SNAPSHOT_MAX_AGE_DAYS = 25;
+
+export function incompatibility(metadata: SnapshotMetadata, key: string, host: SnapshotHost, now = Date.now()): string | undefined {
   if (metadata.key !== key) return `its key ${metadata.key} is not the requested ${key}`;
+  const ageDays = (now - Date.parse(metadata.createdAt)) / 86_400_000;
+  if (ageDays > SNAPSHOT_MAX_AGE_DAYS) return `it is ${Math.floor(ageDays)} days old; the certificates of the cluster in it are valid for 30 days, snapshots for ${SNAPSHOT_MAX_AGE_DAYS}`;
   const q = metadata.qemu;
   if (q.binary !== host.binary) return `it was made by ${q.binary}, this cluster runs on ${host.binary}`;
   if (q.version !== host.version) return `it was made by QEMU ${q.version}, this host has QEMU ${host.version}`;
