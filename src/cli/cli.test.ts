@@ -62,7 +62,8 @@ describe.concurrent('edgeproof run: flags are validated before anything starts',
   });
 });
 
-describe.concurrent('edgeproof boards and help', () => {
+// `boards` boots a kernel under KVM where /dev/kvm exists (up to 5 s, see host-probe.ts): a longer timeout.
+describe.concurrent('edgeproof boards and help', { timeout: 45_000 }, () => {
   test('boards --json parses and holds every board with its acceleration', async () => {
     const { code, stdout } = await edgeproof('boards', '--json');
     expect(code).toBe(0);
