@@ -26,7 +26,8 @@ const log = logger('upstream');
  * TokenRequest token (1 h) until its own timer says it expires and does not
  * renew on 401 (kubernetes#98885, fixed in 1.21): a clock moved past the
  * token's expiry leaves every controller Unauthorized for up to an hour, and
- * a move of more than 20% of the hour expires it before the timer renews it.
+ * a smaller move can still expire it later in a long run, before that timer
+ * fires. A minute covers the seconds a restore itself takes.
  */
 const CLOCK_MOVE_RESTART_MS = 60_000;
 
