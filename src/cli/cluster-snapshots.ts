@@ -18,6 +18,7 @@ import { API_PORT } from '../distros/upstream/upstream-distribution.js';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { waitFor } from '../core/wait.js';
 import { kube, kubeClients } from '../scenarios/kube.js';
+import { missingDefaultToken } from '../distros/kube-access.js';
 import { runSshKey } from './machines.js';
 
 /**
@@ -309,8 +310,8 @@ export async function waitControllersSettled(ctx: RunContext, cluster: StartedCl
         const taint = node.spec?.taints?.find((t) => t.key === 'node.kubernetes.io/not-ready' || t.key === 'node.kubernetes.io/unreachable');
         if (taint) return { done: false, observed: `${node.metadata?.name} still tainted ${taint.key}` };
       }
-      const account = await core.readNamespacedServiceAccount({ name: 'default', namespace: 'default' }).catch(() => undefined);
-      if (!account?.secrets?.length) return { done: false, observed: 'the default service account has no token yet' };
+      const missing = await missingDefaultToken(core, 'default');
+      if (missing) return { done: false, observed: `namespace default: ${missing}` };
       return { done: true, value: undefined };
     },
     { what: 'control plane settled (no not-ready taint, service account token, controller leases when HA)', budgetMs: ctx.scaled(90_000), pollMs: 1_000, signal },

@@ -1,5 +1,5 @@
 import { request, type RequestOptions } from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig, type CoreV1Api } from '@kubernetes/client-node';
 import { KubeApiError } from '../core/errors.js';
 
 /** A kubeconfig file's credentials against another server (one control plane of several). */
@@ -48,4 +48,15 @@ export async function apiRequest(kc: KubeConfig, method: string, path: string, o
 /** A raw GET against the apiserver with the kubeconfig's credentials (health endpoints, /metrics). */
 export function apiGet(kc: KubeConfig, path: string, timeoutMs = 10_000): Promise<{ status: number; body: string }> {
   return apiRequest(kc, 'GET', path, { timeoutMs });
+}
+
+/**
+ * Whether the `default` service account of `namespace` has its token: the
+ * service account and token controllers have done their work there.
+ * Undefined when it has; otherwise what is missing.
+ */
+export async function missingDefaultToken(core: CoreV1Api, namespace: string): Promise<string | undefined> {
+  const account = await core.readNamespacedServiceAccount({ name: 'default', namespace }).catch(() => undefined);
+  if (account?.secrets?.length) return undefined;
+  return account ? 'no token secret yet' : 'no default service account yet';
 }

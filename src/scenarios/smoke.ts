@@ -32,13 +32,7 @@ export async function runSmokeSuite(ctx: RunContext, cluster: StartedCluster): P
     await check('SMOKE-2', 'HTTP from a pod to another pod\'s IP', () =>
       httpFromPod(ctx, clients, cluster, namespace, 'ep-probe-pod', `http://${podIps[1]}:8080/`));
     const serviceIp = await createService(clients, namespace);
-    await check('SMOKE-3', 'HTTP from a pod through a ClusterIP Service', async () => {
-      const endpointsMs = await waitServiceEndpoints(ctx, clients, namespace, 'ep-web', 2).catch((error: unknown) => error as Error);
-      if (endpointsMs instanceof WaitTimeoutError) return fail(`the endpoints controller never listed the web pods: ${endpointsMs.message}`, { service: serviceIp });
-      if (endpointsMs instanceof Error) throw endpointsMs;
-      const outcome = await httpFromPod(ctx, clients, cluster, namespace, 'ep-probe-svc', `http://${serviceIp}/`);
-      return { ...outcome, evidence: { ...outcome.evidence, endpointsReadyMs: endpointsMs } };
-    });
+    await check('SMOKE-3', 'HTTP from a pod through a ClusterIP Service', () => httpThroughService(ctx, clients, cluster, namespace, serviceIp));
     await check('BOOT-2', 'no pod is failing or crash-looping', () => podsHealthy(clients));
   });
   return outcomes;
@@ -99,6 +93,19 @@ async function deployWeb(ctx: RunContext, clients: KubeClients, cluster: Started
 async function createService(clients: KubeClients, namespace: string): Promise<string> {
   const service = await kube('create service', () => clients.core.createNamespacedService({ namespace, body: clusterIpService('ep-web', 'ep-web') }));
   return service.spec!.clusterIP!;
+}
+
+/** SMOKE-3: once the Service lists both web pods, a probe pod fetches through its ClusterIP. */
+async function httpThroughService(ctx: RunContext, clients: KubeClients, cluster: StartedCluster, namespace: string, serviceIp: string): Promise<CheckOutcome> {
+  let endpointsReadyMs: number;
+  try {
+    endpointsReadyMs = await waitServiceEndpoints(ctx, clients, namespace, 'ep-web', 2);
+  } catch (error) {
+    if (error instanceof WaitTimeoutError) return fail(`the endpoints controller never listed the web pods: ${error.message}`, { service: serviceIp });
+    throw error;
+  }
+  const outcome = await httpFromPod(ctx, clients, cluster, namespace, 'ep-probe-svc', `http://${serviceIp}/`);
+  return { ...outcome, evidence: { ...outcome.evidence, endpointsReadyMs } };
 }
 
 /** Runs a probe pod that fetches `url`; passes when it exits 0 and its output carries a web pod's marker. */

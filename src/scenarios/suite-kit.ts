@@ -5,6 +5,7 @@ import type { Verdict } from '../core/events.js';
 import { WaitTimeoutError } from '../core/errors.js';
 import { waitFor } from '../core/wait.js';
 import type { StartedCluster } from '../distros/distribution.js';
+import { missingDefaultToken } from '../distros/kube-access.js';
 import { fail, notApplicable, runCheck, skipped, type CheckOutcome } from './check.js';
 import { kube, kubeClients, type KubeClients } from './kube.js';
 import { MANAGED_BY, webDeployment } from './workloads.js';
@@ -120,8 +121,8 @@ export async function createNamespace(clients: KubeClients, name: string, budget
   await kube(`create namespace ${name}`, () => clients.core.createNamespace({ body: { metadata: { name, labels: { ...MANAGED_BY, ...labels } } } }));
   await waitFor(
     async () => {
-      const account = await clients.core.readNamespacedServiceAccount({ name: 'default', namespace: name }).catch(() => undefined);
-      return account?.secrets?.length ? { done: true, value: undefined } : { done: false, observed: account ? 'no token secret yet' : 'no default service account yet' };
+      const missing = await missingDefaultToken(clients.core, name);
+      return missing ? { done: false, observed: missing } : { done: true, value: undefined };
     },
     { what: `service account token in namespace ${name}`, budgetMs, pollMs: 250 },
   );

@@ -10,7 +10,7 @@ import { once } from '../../core/scope.js';
 import { waitFor } from '../../core/wait.js';
 import type { Machine } from '../../emulation/machine.js';
 import versions from '../../../fixtures/versions.json' with { type: 'json' };
-import { apiGet, kubeConfigWithServer } from '../kube-access.js';
+import { apiGet, kubeConfigWithServer, missingDefaultToken } from '../kube-access.js';
 import type { ApiEndpoint, ClusterNode, DatastoreStatus, FootprintTargets, GuestClockSet, StartedCluster, Topology } from '../distribution.js';
 import { WORKLOAD_IMAGE } from './artifacts.js';
 import { API_PORT, SERVICE_IP, planCluster, type ClusterPlan, type PlannedNode } from './cluster-plan.js';
@@ -170,8 +170,8 @@ export class UpstreamCluster implements StartedCluster {
     try {
       await waitFor(
         async () => {
-          const account = await api.readNamespacedServiceAccount({ name: 'default', namespace: name }).catch(() => undefined);
-          return account?.secrets?.length ? { done: true, value: undefined } : { done: false, observed: account ? 'no token secret yet' : 'no default service account yet' };
+          const missing = await missingDefaultToken(api, name);
+          return missing ? { done: false, observed: missing } : { done: true, value: undefined };
         },
         { what: `controllers give the new namespace ${name} its service account token`, budgetMs, pollMs: 500, signal },
       );
