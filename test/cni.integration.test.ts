@@ -4,15 +4,7 @@ import type { RunContext } from '../src/core/context.js';
 import type { StartedCluster } from '../src/distros/distribution.js';
 import { runCniSuite } from '../src/scenarios/cni.js';
 import { suiteNamespace } from '../src/scenarios/suite-kit.js';
-import { CONTAINER_TIMEOUT_SCALE, newRunContext, startTwoNodeCluster } from './fixtures.js';
-
-interface CheckEvent {
-  id: string;
-  name: string;
-  verdict: string;
-  reason?: string;
-  evidence: Record<string, unknown>;
-}
+import { CONTAINER_TIMEOUT_SCALE, checkEvents, newRunContext, startTwoNodeCluster, type CheckEvent } from './fixtures.js';
 
 /**
  * The CNI suite on a real 1+1 upstream cluster of node containers: bridge CNI
@@ -28,7 +20,7 @@ describe('CNI suite on a two-node upstream cluster (container backend)', () => {
     ctx = newRunContext('cni', CONTAINER_TIMEOUT_SCALE);
     cluster = await startTwoNodeCluster(ctx);
     const outcomes = await runCniSuite(ctx, cluster);
-    checks = ctx.events.events.filter((e) => e.type === 'check' && e.suite === 'cni') as unknown as CheckEvent[];
+    checks = checkEvents(ctx, 'cni');
     expect(outcomes).toHaveLength(checks.length);
   });
 

@@ -12,6 +12,7 @@ import { UpstreamDistribution } from '../src/distros/upstream/upstream-distribut
 import { processCmdline } from '../src/core/session.js';
 import { readdirSync } from 'node:fs';
 import type { StartedCluster, Topology } from '../src/distros/distribution.js';
+import type { RunEvent } from '../src/core/events.js';
 import { startContainerMachines, startQemuMachines } from '../src/cli/machines.js';
 import { readyQemuCluster, type ReadyCluster } from '../src/cli/cluster-snapshots.js';
 import { measureBaseline, type MemoryBaseline } from '../src/bench/footprint.js';
@@ -101,4 +102,11 @@ export async function readyRpi4Cluster(ctx: RunContext, store?: SnapshotStore): 
     for (const m of machines) baselines[m.name] = await measureBaseline(async (command) => (await m.exec(command)).stdout);
     return { machines, cluster: await distribution.formCluster(ctx, machines, topology), extra: { baselines } };
   });
+}
+
+export type CheckEvent = Extract<RunEvent, { type: 'check' }>;
+
+/** The check events a run recorded, of one suite when given. */
+export function checkEvents(ctx: RunContext, suite?: string): CheckEvent[] {
+  return ctx.events.events.filter((e): e is CheckEvent => e.type === 'check' && (suite === undefined || e.suite === suite));
 }

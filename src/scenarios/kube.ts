@@ -18,6 +18,15 @@ export async function kube<T>(operation: string, call: () => Promise<T>): Promis
   }
 }
 
+/**
+ * An answer worth asking again: the apiserver was busy or briefly unreachable
+ * (429, 5xx, no HTTP status at all), not a refusal of the request itself.
+ */
+export function isTransientApiError(error: unknown): boolean {
+  if (!(error instanceof KubeApiError)) return false;
+  return error.status === undefined || error.status === 429 || error.status >= 500;
+}
+
 function parseBody(body: unknown): { message?: string; reason?: string } | undefined {
   if (body && typeof body === 'object') return body as { message?: string; reason?: string };
   if (typeof body !== 'string') return undefined;

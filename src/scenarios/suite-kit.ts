@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { ApiextensionsV1Api, CustomObjectsApi, NetworkingV1Api, NodeV1Api, StorageV1Api, type KubeConfig, type V1Deployment, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import type { RunContext } from '../core/context.js';
 import type { Verdict } from '../core/events.js';
-import { WaitTimeoutError } from '../core/errors.js';
+import { KubeApiError, WaitTimeoutError, describeError } from '../core/errors.js';
 import { waitFor } from '../core/wait.js';
 import type { StartedCluster } from '../distros/distribution.js';
 import { missingDefaultToken } from '../distros/kube-access.js';
 import { fail, notApplicable, runCheck, skipped, type CheckOutcome } from './check.js';
-import { kube, kubeClients, type KubeClients } from './kube.js';
+import { isTransientApiError, kube, kubeClients, type KubeClients } from './kube.js';
 import { MANAGED_BY, webDeployment } from './workloads.js';
 
 /** The API groups the addon suites read: CRDs, custom resources, RuntimeClasses, StorageClasses, Ingresses. */
@@ -115,10 +115,26 @@ export function runNamespace(ctx: RunContext, label: string): string {
 /**
  * Creates a namespace and waits for its `default` service account to have
  * its token: a pod created before the token controller got there is refused
- * ("No API token found for service account").
+ * ("No API token found for service account"). A busy apiserver (an emulated
+ * board just after bring-up) answers some creates with a 5xx such as
+ * "resource quota evaluation timed out": those are retried within the budget.
  */
 export async function createNamespace(clients: KubeClients, name: string, budgetMs: number, labels: Record<string, string> = {}): Promise<void> {
-  await kube(`create namespace ${name}`, () => clients.core.createNamespace({ body: { metadata: { name, labels: { ...MANAGED_BY, ...labels } } } }));
+  const body = { metadata: { name, labels: { ...MANAGED_BY, ...labels } } };
+  await waitFor(
+    async () => {
+      try {
+        await kube(`create namespace ${name}`, () => clients.core.createNamespace({ body }));
+      } catch (error) {
+        // 409: an earlier attempt was applied although its answer was a timeout (names are unique per run).
+        if (error instanceof KubeApiError && error.status === 409) return { done: true, value: undefined };
+        if (!isTransientApiError(error)) throw error;
+        return { done: false, observed: describeError(error) };
+      }
+      return { done: true, value: undefined };
+    },
+    { what: `namespace ${name} created`, budgetMs, pollMs: 2_000 },
+  );
   await waitFor(
     async () => {
       const missing = await missingDefaultToken(clients.core, name);

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { KubeConfig, CoreV1Api, CoordinationV1Api } from '@kubernetes/client-node';
 import type { RunContext } from '../../core/context.js';
+import { allOrFirstError } from '../../core/concurrency.js';
 import { describeError } from '../../core/errors.js';
 import { hostRun } from '../../core/host-exec.js';
 import { logger } from '../../core/log.js';
@@ -131,26 +132,26 @@ export class UpstreamCluster implements StartedCluster {
    * node counts as Ready only once its kubelet has renewed its lease after
    * the clock was set: the Ready condition in the snapshot is from the time
    * it was saved. When the clock moved, kube-controller-manager is restarted
-   * first and the run waits until its controllers work again (see
+   * first and the run also waits until its controllers work again (see
    * CLOCK_MOVE_RESTART_MS).
    */
   async resume(clock: GuestClockSet): Promise<void> {
     const { ctx } = this;
     this.#started = Date.now();
-    await ctx.phase('issue run credentials', 20_000, () => this.#issueRunCredentials());
     const restart = clock.movedMs > CLOCK_MOVE_RESTART_MS;
     if (restart) {
+      // First: its start-up (about 15 s under TCG) then overlaps the waits below.
       ctx.progress.info(`guest clocks moved ${Math.round(clock.movedMs / 1000)}s: restarting kube-controller-manager (its service account tokens would expire before it renews them)`);
       await this.#onEach(this.plan.controlPlanes, 'restart kube-controller-manager', 10_000, (node) => this.#restartService(node, 'kube-controller-manager'));
     }
+    await ctx.phase('issue run credentials', 20_000, () => this.#issueRunCredentials());
     await this.#waitEach(this.plan.controlPlanes, 'apiserver ready', 60_000, (node, signal, budgetMs) => this.#waitApiserver(node, signal, budgetMs));
     this.#mark('apiserverReady');
-    await this.#waitEach(this.plan.nodes, 'node Ready', 60_000, (node, signal, budgetMs) => this.#waitNodeReady(node, signal, budgetMs, clock.setAt));
-    this.#mark('nodeReady');
-    if (restart) {
-      await ctx.phase('controllers answer', ctx.scaled(60_000) + 15_000, (signal) => this.#waitControllersAnswer(signal, ctx.scaled(60_000)));
-      this.#mark('controllersAnswer');
-    }
+    // Independent: the kubelets renewing their leases, the restarted controllers answering.
+    await allOrFirstError([
+      this.#waitEach(this.plan.nodes, 'node Ready', 60_000, (node, signal, budgetMs) => this.#waitNodeReady(node, signal, budgetMs, clock.setAt)).then(() => this.#mark('nodeReady')),
+      ...(restart ? [ctx.phase('controllers answer', ctx.scaled(60_000) + 15_000, (signal) => this.#waitControllersAnswer(signal, ctx.scaled(60_000))).then(() => this.#mark('controllersAnswer'))] : []),
+    ]);
   }
 
   /** Kills a supervised service's process; ep-supervise starts it again two seconds later. */
