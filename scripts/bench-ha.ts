@@ -52,6 +52,7 @@ async function withCluster(topology: Topology, label: string, body: (ctx: RunCon
   // Emulated boards get the scale runs on a TCG host use; native containers none.
   const ctx = benchContext({ runDir: mkdtempSync(join(tmpdir(), 'ep-bench-ha-')), timeoutScale: board ? 8 : 1, progress: endsOnly(createProgress(), isCheckTask) });
   try {
+    process.stderr.write(`  start: ${label} on ${backendLabel}${board ? ' (minutes under TCG)' : ''}\n`);
     const started = Date.now();
     const machines: Machine[] = board ? await startQemuMachines(ctx, board, upstream, topology) : await startContainerMachines(ctx, upstream, topology);
     const cluster = await upstream.formCluster(ctx, machines, topology);

@@ -1,5 +1,9 @@
 import { ApiException, AppsV1Api, CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError } from '../core/errors.js';
+import { logger } from '../core/log.js';
+import { sleep } from '../core/wait.js';
+
+const log = logger('kube');
 
 /**
  * The one place where client-node's exceptions become KubeApiError, so the
@@ -25,6 +29,24 @@ export async function kube<T>(operation: string, call: () => Promise<T>): Promis
 export function isTransientApiError(error: unknown): boolean {
   if (!(error instanceof KubeApiError)) return false;
   return error.status === undefined || error.status === 429 || error.status >= 500;
+}
+
+/**
+ * `kube(operation, call)`, asked again every `pauseMs` while the answer is
+ * transient and the budget lasts; any other error, or the last transient
+ * one, is thrown as it came.
+ */
+export async function kubeRetrying<T>(operation: string, call: () => Promise<T>, budgetMs: number, pauseMs = 2_000): Promise<T> {
+  const deadline = Date.now() + budgetMs;
+  for (;;) {
+    try {
+      return await kube(operation, call);
+    } catch (error) {
+      if (!isTransientApiError(error) || Date.now() + pauseMs > deadline) throw error;
+      log('%s: %s; asking again in %d ms', operation, (error as Error).message, pauseMs);
+      await sleep(pauseMs);
+    }
+  }
 }
 
 function parseBody(body: unknown): { message?: string; reason?: string } | undefined {

@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { ApiextensionsV1Api, CustomObjectsApi, NetworkingV1Api, NodeV1Api, StorageV1Api, type KubeConfig, type V1Deployment, type V1Node, type V1Pod } from '@kubernetes/client-node';
 import type { RunContext } from '../core/context.js';
 import type { Verdict } from '../core/events.js';
-import { KubeApiError, WaitTimeoutError, describeError } from '../core/errors.js';
+import { KubeApiError, WaitTimeoutError } from '../core/errors.js';
 import { waitFor } from '../core/wait.js';
 import type { StartedCluster } from '../distros/distribution.js';
 import { missingDefaultToken } from '../distros/kube-access.js';
 import { fail, notApplicable, runCheck, skipped, type CheckOutcome } from './check.js';
-import { isTransientApiError, kube, kubeClients, type KubeClients } from './kube.js';
+import { kube, kubeClients, kubeRetrying, type KubeClients } from './kube.js';
 import { MANAGED_BY, webDeployment } from './workloads.js';
 
 /** The API groups the addon suites read: CRDs, custom resources, RuntimeClasses, StorageClasses, Ingresses. */
@@ -121,20 +121,10 @@ export function runNamespace(ctx: RunContext, label: string): string {
  */
 export async function createNamespace(clients: KubeClients, name: string, budgetMs: number, labels: Record<string, string> = {}): Promise<void> {
   const body = { metadata: { name, labels: { ...MANAGED_BY, ...labels } } };
-  await waitFor(
-    async () => {
-      try {
-        await kube(`create namespace ${name}`, () => clients.core.createNamespace({ body }));
-      } catch (error) {
-        // 409: an earlier attempt was applied although its answer was a timeout (names are unique per run).
-        if (error instanceof KubeApiError && error.status === 409) return { done: true, value: undefined };
-        if (!isTransientApiError(error)) throw error;
-        return { done: false, observed: describeError(error) };
-      }
-      return { done: true, value: undefined };
-    },
-    { what: `namespace ${name} created`, budgetMs, pollMs: 2_000 },
-  );
+  await kubeRetrying(`create namespace ${name}`, () => clients.core.createNamespace({ body }), budgetMs).catch((error: unknown) => {
+    // 409: an earlier attempt was applied although its answer was an error (names are unique per run, so it is ours).
+    if (!(error instanceof KubeApiError && error.status === 409)) throw error;
+  });
   await waitFor(
     async () => {
       const missing = await missingDefaultToken(clients.core, name);
