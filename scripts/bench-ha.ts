@@ -4,7 +4,7 @@
  * each repeated, printed as median [min..max].
  *   npm run bench:ha                       (container backend, 3 runs)
  *   npm run bench:ha -- --runs 5 --scenarios leader-power-off,quorum-loss
- *   npm run bench:ha -- --backend qemu --board rpi4 --runs 1
+ *   npm run bench:ha -- --backend qemu --board rpi4 --runs 1 [--timeout-scale 20]
  * On qemu only the form times are measured: four emulated boards under TCG
  * on a small host are too slow for failover budgets to mean anything, so the
  * failover figures come from the container backend (--scenarios none skips
@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { RunContext } from '../src/core/context.js';
+import { describeError } from '../src/core/errors.js';
 import { benchContext } from '../src/bench/bench-context.js';
 import { createProgress, endsOnly, isCheckTask } from '../src/core/progress.js';
 import { newRunId, reportsDir } from '../src/core/paths.js';
@@ -22,7 +23,7 @@ import { summarize } from '../src/bench/stats.js';
 import { startContainerMachines, startQemuMachines } from '../src/cli/machines.js';
 import type { Topology } from '../src/distros/distribution.js';
 import type { Machine } from '../src/emulation/machine.js';
-import { boardByName } from '../src/emulation/boards.js';
+import { boardByName, type Board } from '../src/emulation/boards.js';
 import { formatTopology } from '../src/distros/topology.js';
 import { UpstreamDistribution } from '../src/distros/upstream/upstream-distribution.js';
 import { HA_SCENARIOS, haBudgets, runHaSuite, type HaScenarioName } from '../src/scenarios/ha-failover.js';
@@ -33,24 +34,41 @@ const { values } = parseArgs({
     scenarios: { type: 'string', default: HA_SCENARIOS.join(',') },
     backend: { type: 'string', default: 'container' },
     board: { type: 'string', default: 'rpi4' },
+    'timeout-scale': { type: 'string' },
   },
 });
+/** Bad input: said in one line, exit code 2, before anything starts. */
+function usage(message: string): never {
+  process.stderr.write(`bench:ha: ${message}\n`);
+  process.exit(2);
+}
+function boardOrUsage(name: string): Board {
+  try {
+    return boardByName(name);
+  } catch (error) {
+    return usage(`${describeError(error)}`);
+  }
+}
 const runs = Number(values.runs);
-if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a whole number of at least 1, got '${values.runs}'`);
+if (!Number.isInteger(runs) || runs < 1) usage(`--runs must be a whole number of at least 1, got '${values.runs}'`);
 const backend = values.backend!;
-if (backend !== 'container' && backend !== 'qemu') throw new Error(`--backend must be container or qemu, got '${backend}'`);
-const board = backend === 'qemu' ? boardByName(values.board!) : undefined;
+if (backend !== 'container' && backend !== 'qemu') usage(`--backend must be container or qemu, got '${backend}'`);
+const board = backend === 'qemu' ? boardOrUsage(values.board!) : undefined;
 const scenarios = (backend === 'qemu' || values.scenarios === 'none' ? [] : values.scenarios!.split(',')) as HaScenarioName[];
 const unknown = scenarios.filter((s) => !HA_SCENARIOS.includes(s));
-if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; choose from ${HA_SCENARIOS.join(', ')} or none`);
+if (unknown.length) usage(`unknown scenario(s) ${unknown.join(', ')}; choose from ${HA_SCENARIOS.join(', ')} or none`);
 const backendLabel = board ? `qemu ${board.name}` : 'container';
+// Emulated boards get the scale runs on a TCG host use; native containers none.
+const timeoutScale = Number(values['timeout-scale'] ?? (board ? 8 : 1));
+if (!(timeoutScale >= 1)) usage(`--timeout-scale must be a number of at least 1, got '${values['timeout-scale']}'`);
+/** Clusters that did not form or whose scenarios failed: said, kept in the report, and the exit code. */
+const failures: { label: string; error: string }[] = [];
 const upstream = new UpstreamDistribution();
 const figures: Record<string, { unit: string; samples: number[] }> = {};
 const record = (name: string, unit: string, value: number) => (figures[name] ??= { unit, samples: [] }).samples.push(value);
 
 async function withCluster(topology: Topology, label: string, body: (ctx: RunContext, cluster: Awaited<ReturnType<typeof upstream.formCluster>>) => Promise<void>): Promise<void> {
-  // Emulated boards get the scale runs on a TCG host use; native containers none.
-  const ctx = benchContext({ runDir: mkdtempSync(join(tmpdir(), 'ep-bench-ha-')), timeoutScale: board ? 8 : 1, progress: endsOnly(createProgress(), isCheckTask) });
+  const ctx = benchContext({ runDir: mkdtempSync(join(tmpdir(), 'ep-bench-ha-')), timeoutScale, progress: endsOnly(createProgress(), isCheckTask) });
   try {
     process.stderr.write(`  start: ${label} on ${backendLabel}${board ? ' (minutes under TCG)' : ''}\n`);
     const started = Date.now();
@@ -58,6 +76,10 @@ async function withCluster(topology: Topology, label: string, body: (ctx: RunCon
     const cluster = await upstream.formCluster(ctx, machines, topology);
     record(`${backendLabel} ${formatTopology(topology)}: form to all nodes Ready`, 'ms', Date.now() - started);
     await body(ctx, cluster);
+  } catch (error) {
+    if (ctx.signal.aborted) throw error;
+    failures.push({ label, error: describeError(error) });
+    process.stderr.write(`  failed: ${label}: ${describeError(error)}\n`);
   } finally {
     await ctx.dispose();
     rmSync(ctx.runDir, { recursive: true, force: true });
@@ -65,24 +87,33 @@ async function withCluster(topology: Topology, label: string, body: (ctx: RunCon
   }
 }
 
-for (let i = 0; i < runs; i++) {
-  await withCluster({ controlPlanes: 1, workers: 0 }, `1-node ${i + 1}/${runs}`, async () => undefined);
-  await withCluster({ controlPlanes: 3, workers: 1 }, `3+1${scenarios.length ? ' with failover' : ''} ${i + 1}/${runs}`, async (ctx, cluster) => {
-    if (scenarios.length === 0) return;
-    await runHaSuite(ctx, cluster, { budgets: haBudgets(ctx), scenarios });
-    for (const event of ctx.events.events) {
-      if (event.type !== 'measurement' || !/^HA-\d+\/(longest-outage|time-to-recover|time-to-rejoin|lost-writes)$/.test(event.id)) continue;
-      record(event.id, event.unit, event.value);
-    }
-  });
+try {
+  for (let i = 0; i < runs; i++) {
+    await withCluster({ controlPlanes: 1, workers: 0 }, `1-node ${i + 1}/${runs}`, async () => undefined);
+    await withCluster({ controlPlanes: 3, workers: 1 }, `3+1${scenarios.length ? ' with failover' : ''} ${i + 1}/${runs}`, async (ctx, cluster) => {
+      if (scenarios.length === 0) return;
+      await runHaSuite(ctx, cluster, { budgets: haBudgets(ctx), scenarios });
+      for (const event of ctx.events.events) {
+        if (event.type !== 'measurement' || !/^HA-\d+\/(longest-outage|time-to-recover|time-to-rejoin|lost-writes)$/.test(event.id)) continue;
+        record(event.id, event.unit, event.value);
+      }
+    });
+  }
+} finally {
+  // Also on an interrupt: what was measured is printed and written.
+  printAndWrite();
 }
+if (failures.length) process.exitCode = 1;
 
-const rows = Object.entries(figures).map(([name, { unit, samples }]) => ({ name, unit, ...summarize(samples), samples }));
-const show = (value: number, unit: string) => (unit === 'ms' ? `${(value / 1000).toFixed(1)}s` : String(value));
-console.log(`\nedgeproof multi-node and HA benchmark (${board ? `qemu ${board.name}, TCG` : 'container backend, native'}); scenarios: ${scenarios.join(', ') || 'none'}`);
-console.log(`${'figure'.padEnd(44)} ${'median'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)}  runs`);
-for (const row of rows) console.log(`${row.name.padEnd(44)} ${show(row.p50, row.unit).padStart(8)} ${show(row.min, row.unit).padStart(8)} ${show(row.max, row.unit).padStart(8)}  ${row.samples.length}`);
-mkdirSync(reportsDir(), { recursive: true });
-const file = join(reportsDir(), `bench-ha-${newRunId()}.json`);
-writeFileSync(file, JSON.stringify({ backend: backendLabel, scenarios, rows }, null, 2));
-console.log(`\nwritten: ${file}`);
+function printAndWrite(): void {
+  const rows = Object.entries(figures).map(([name, { unit, samples }]) => ({ name, unit, ...summarize(samples), samples }));
+  const show = (value: number, unit: string) => (unit === 'ms' ? `${(value / 1000).toFixed(1)}s` : String(value));
+  console.log(`\nedgeproof multi-node and HA benchmark (${board ? `qemu ${board.name}, TCG` : 'container backend, native'}, timeout scale ${timeoutScale}); scenarios: ${scenarios.join(', ') || 'none'}`);
+  console.log(`${'figure'.padEnd(44)} ${'median'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)}  runs`);
+  for (const row of rows) console.log(`${row.name.padEnd(44)} ${show(row.p50, row.unit).padStart(8)} ${show(row.min, row.unit).padStart(8)} ${show(row.max, row.unit).padStart(8)}  ${row.samples.length}`);
+  for (const failure of failures) console.log(`failed: ${failure.label}: ${failure.error}`);
+  mkdirSync(reportsDir(), { recursive: true });
+  const file = join(reportsDir(), `bench-ha-${newRunId()}.json`);
+  writeFileSync(file, JSON.stringify({ backend: backendLabel, timeoutScale, scenarios, rows, failures }, null, 2));
+  console.log(`\nwritten: ${file}`);
+}
