@@ -10,8 +10,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { benchContext } from '../src/bench/bench-context.js';
+import { benchContext, parseBenchArgs } from '../src/bench/bench-context.js';
 import { createProgress, endsOnly, isCheckTask } from '../src/core/progress.js';
 import { newRunId, reportsDir } from '../src/core/paths.js';
 import { summarize } from '../src/bench/stats.js';
@@ -21,7 +20,7 @@ import { UpstreamDistribution } from '../src/distros/upstream/upstream-distribut
 import { runConformanceSuite } from '../src/scenarios/conformance.js';
 import { CONFORMANCE_PRESET_NAMES, CONFORMANCE_PRESETS, type ConformancePresetName } from '../src/scenarios/conformance/presets.js';
 
-const { values } = parseArgs({
+const { values } = parseBenchArgs('bench:conformance', {
   options: {
     runs: { type: 'string', default: process.env.EDGEPROOF_BENCH_RUNS ?? '3' },
     preset: { type: 'string', default: 'quick' },

@@ -13,10 +13,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { RunContext } from '../src/core/context.js';
 import { describeError } from '../src/core/errors.js';
-import { benchContext } from '../src/bench/bench-context.js';
+import { benchContext, exitWithUsage, parseBenchArgs } from '../src/bench/bench-context.js';
 import { createProgress, endsOnly, isCheckTask } from '../src/core/progress.js';
 import { newRunId, reportsDir } from '../src/core/paths.js';
 import { summarize } from '../src/bench/stats.js';
@@ -28,7 +27,7 @@ import { formatTopology } from '../src/distros/topology.js';
 import { UpstreamDistribution } from '../src/distros/upstream/upstream-distribution.js';
 import { HA_SCENARIOS, haBudgets, runHaSuite, type HaScenarioName } from '../src/scenarios/ha-failover.js';
 
-const { values } = parseArgs({
+const { values } = parseBenchArgs('bench:ha', {
   options: {
     runs: { type: 'string', default: process.env.EDGEPROOF_BENCH_RUNS ?? '3' },
     scenarios: { type: 'string', default: HA_SCENARIOS.join(',') },
@@ -37,11 +36,7 @@ const { values } = parseArgs({
     'timeout-scale': { type: 'string' },
   },
 });
-/** Bad input: said in one line, exit code 2, before anything starts. */
-function usage(message: string): never {
-  process.stderr.write(`bench:ha: ${message}\n`);
-  process.exit(2);
-}
+const usage = (message: string): never => exitWithUsage('bench:ha', message);
 function boardOrUsage(name: string): Board {
   try {
     return boardByName(name);

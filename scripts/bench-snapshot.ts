@@ -12,8 +12,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
-import { benchContext } from '../src/bench/bench-context.js';
+import { benchContext, exitWithUsage, parseBenchArgs } from '../src/bench/bench-context.js';
+import { interruptSignal } from '../src/cli/interrupt.js';
+import { describeError } from '../src/core/errors.js';
 import { createProgress, endsOnly, isCheckTask } from '../src/core/progress.js';
 import { newRunId, reportsDir } from '../src/core/paths.js';
 import { summarize } from '../src/bench/stats.js';
@@ -27,15 +28,25 @@ import { parseTopology } from '../src/distros/topology.js';
 import { readyQemuCluster, type ClusterRecipe } from '../src/cli/cluster-snapshots.js';
 import { startQemuMachines } from '../src/cli/machines.js';
 
-const { values } = parseArgs({
+const { values } = parseBenchArgs('bench:snapshot', {
   options: {
     topologies: { type: 'string', default: '1' },
     'cold-runs': { type: 'string', default: process.env.EDGEPROOF_BENCH_RUNS ?? '3' },
     restores: { type: 'string', default: process.env.EDGEPROOF_BENCH_RUNS ?? '3' },
   },
 });
+const usage = (message: string): never => exitWithUsage('bench:snapshot', message);
 const coldRuns = Number(values['cold-runs']);
 const restores = Number(values.restores);
+if (!Number.isInteger(coldRuns) || coldRuns < 1) usage(`--cold-runs must be a whole number of at least 1 (the first saves the snapshot), got '${values['cold-runs']}'`);
+if (!Number.isInteger(restores) || restores < 0) usage(`--restores must be a whole number, got '${values.restores}'`);
+for (const topology of values.topologies!.split(',')) {
+  try {
+    parseTopology(topology);
+  } catch (error) {
+    usage(`--topologies: ${describeError(error)}`);
+  }
+}
 const board = boardByName('rpi4');
 const distribution = new UpstreamDistribution();
 const figures: Record<string, number[]> = {};
@@ -84,33 +95,47 @@ async function once(topologyText: string, cold: boolean, store: SnapshotStore): 
   }
 }
 
+/** Topologies whose bring-up or restore failed: said, kept in the report, and the exit code. */
+const failures: { topology: string; error: string }[] = [];
 try {
   for (const topology of values.topologies!.split(',')) {
     const store = new SnapshotStore(join(snapshotsDir, topology), 2 ** 40);
-    // The first cold run saves the snapshot; later cold runs must not find one.
-    for (let i = 0; i < coldRuns; i++) {
-      if (i > 0) for (const entry of store.list()) store.remove(entry.key);
-      await once(topology, true, store);
+    try {
+      // The first cold run saves the snapshot; later cold runs must not find one.
+      for (let i = 0; i < coldRuns; i++) {
+        if (i > 0) for (const entry of store.list()) store.remove(entry.key);
+        await once(topology, true, store);
+      }
+      for (let i = 0; i < restores; i++) await once(topology, false, store);
+    } catch (error) {
+      if (interruptSignal().aborted) throw error;
+      failures.push({ topology, error: describeError(error) });
+      process.stderr.write(`  failed: ${topology}: ${describeError(error)}\n`);
     }
-    for (let i = 0; i < restores; i++) await once(topology, false, store);
   }
 } finally {
   rmSync(snapshotsDir, { recursive: true, force: true });
+  // Also on an interrupt: what was measured is printed and written.
+  await printAndWrite();
 }
+if (failures.length) process.exitCode = 1;
 
-const accel = await detectAccel(board);
-const rows = Object.entries(figures).map(([name, samples]) => ({ name, ...summarize(samples), samples }));
-const s = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
-console.log(`\nedgeproof snapshot benchmark: upstream ${distribution.version} on rpi4 (${accel.accel}: ${accel.reason})`);
-console.log(`${'figure'.padEnd(48)} ${'median'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)}  runs`);
-for (const row of rows) console.log(`${row.name.padEnd(48)} ${s(row.p50).padStart(8)} ${s(row.min).padStart(8)} ${s(row.max).padStart(8)}  ${row.samples.length}`);
-for (const topology of values.topologies!.split(',')) {
-  const label = `${topology} node${topology === '1' ? '' : 's'}`;
-  const cold = rows.find((r) => r.name === `${label}: cold, QEMU start to Ready`);
-  const restore = rows.find((r) => r.name === `${label}: restore to Ready`);
-  if (cold && restore) console.log(`${label}: restore is ${(cold.p50 / restore.p50).toFixed(1)}x faster than cold (medians)`);
+async function printAndWrite(): Promise<void> {
+  const accel = await detectAccel(board);
+  const rows = Object.entries(figures).map(([name, samples]) => ({ name, ...summarize(samples), samples }));
+  const s = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
+  console.log(`\nedgeproof snapshot benchmark: upstream ${distribution.version} on rpi4 (${accel.accel}: ${accel.reason})`);
+  console.log(`${'figure'.padEnd(48)} ${'median'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)}  runs`);
+  for (const row of rows) console.log(`${row.name.padEnd(48)} ${s(row.p50).padStart(8)} ${s(row.min).padStart(8)} ${s(row.max).padStart(8)}  ${row.samples.length}`);
+  for (const topology of values.topologies!.split(',')) {
+    const label = `${topology} node${topology === '1' ? '' : 's'}`;
+    const cold = rows.find((r) => r.name === `${label}: cold, QEMU start to Ready`);
+    const restore = rows.find((r) => r.name === `${label}: restore to Ready`);
+    if (cold && restore) console.log(`${label}: restore is ${(cold.p50 / restore.p50).toFixed(1)}x faster than cold (medians)`);
+  }
+  for (const failure of failures) console.log(`failed: ${failure.topology}: ${failure.error}`);
+  mkdirSync(reportsDir(), { recursive: true });
+  const file = join(reportsDir(), `bench-snapshot-${newRunId()}.json`);
+  writeFileSync(file, JSON.stringify({ accel, rows, failures }, null, 2));
+  console.log(`\nwritten: ${file}`);
 }
-mkdirSync(reportsDir(), { recursive: true });
-const file = join(reportsDir(), `bench-snapshot-${newRunId()}.json`);
-writeFileSync(file, JSON.stringify({ accel, rows }, null, 2));
-console.log(`\nwritten: ${file}`);

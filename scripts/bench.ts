@@ -9,9 +9,8 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { RunContext } from '../src/core/context.js';
-import { benchContext } from '../src/bench/bench-context.js';
+import { benchContext, parseBenchArgs } from '../src/bench/bench-context.js';
 import { silentProgress } from '../src/core/progress.js';
 import { newRunId, reportsDir } from '../src/core/paths.js';
 import { summarize } from '../src/bench/stats.js';
@@ -23,7 +22,7 @@ import { QemuBoard } from '../src/emulation/qemu/qemu-board.js';
 import { UpstreamDistribution, API_PORT } from '../src/distros/upstream/upstream-distribution.js';
 import { runSmokeSuite } from '../src/scenarios/smoke.js';
 
-const { values } = parseArgs({
+const { values } = parseBenchArgs('bench', {
   options: {
     boards: { type: 'string', default: 'rpi4,rpi3b,x86-vm' },
     runs: { type: 'string', default: process.env.EDGEPROOF_BENCH_RUNS ?? '3' },

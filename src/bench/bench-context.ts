@@ -1,3 +1,4 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RunContext } from '../core/context.js';
 import { exitCodeForSignal } from '../cli/exit-codes.js';
 import { installInterruptHandlers, interruptSignal, interruptedBy } from '../cli/interrupt.js';
@@ -27,4 +28,19 @@ export function benchContext(options: ConstructorParameters<typeof RunContext>[0
   if (interrupt.aborted) ctx.abort(interrupt.reason);
   else interrupt.addEventListener('abort', () => ctx.abort(interrupt.reason), { once: true });
   return ctx;
+}
+
+/** A benchmark's bad flag: said in one line, exit code 2, before anything starts. */
+export function exitWithUsage(bench: string, message: string): never {
+  process.stderr.write(`${bench}: ${message}\n`);
+  process.exit(2);
+}
+
+/** `parseArgs`, with an unknown or malformed flag said as a usage error (exit 2) rather than a stack trace. */
+export function parseBenchArgs<T extends ParseArgsConfig>(bench: string, config: T): ReturnType<typeof parseArgs<T>> {
+  try {
+    return parseArgs(config);
+  } catch (error) {
+    return exitWithUsage(bench, error instanceof Error ? error.message.replace(/\s*\n/g, ' ') : String(error));
+  }
 }
