@@ -132,21 +132,21 @@ export class UpstreamCluster implements StartedCluster {
    * node counts as Ready only once its kubelet has renewed its lease after
    * the clock was set: the Ready condition in the snapshot is from the time
    * it was saved. When the clock moved, kube-controller-manager is restarted
-   * first and the run also waits until its controllers work again (see
-   * CLOCK_MOVE_RESTART_MS).
+   * once the apiserver is ready, and the run also waits until its
+   * controllers work again (see CLOCK_MOVE_RESTART_MS).
    */
   async resume(clock: GuestClockSet): Promise<void> {
     const { ctx } = this;
     this.#started = Date.now();
-    const restart = clock.movedMs > CLOCK_MOVE_RESTART_MS;
-    if (restart) {
-      // First: its start-up (about 15 s under TCG) then overlaps the waits below.
-      ctx.progress.info(`guest clocks moved ${Math.round(clock.movedMs / 1000)}s: restarting kube-controller-manager (its service account tokens would expire before it renews them)`);
-      await this.#onEach(this.plan.controlPlanes, 'restart kube-controller-manager', 10_000, (node) => this.#restartService(node, 'kube-controller-manager'));
-    }
     await ctx.phase('issue run credentials', 20_000, () => this.#issueRunCredentials());
     await this.#waitEach(this.plan.controlPlanes, 'apiserver ready', 60_000, (node, signal, budgetMs) => this.#waitApiserver(node, signal, budgetMs));
     this.#mark('apiserverReady');
+    const restart = clock.movedMs > CLOCK_MOVE_RESTART_MS;
+    if (restart) {
+      // After /readyz, so it starts against a serving apiserver; its start-up overlaps the node Ready wait.
+      ctx.progress.info(`guest clocks moved ${Math.round(clock.movedMs / 1000)}s: restarting kube-controller-manager (its service account tokens would expire before it renews them)`);
+      await this.#onEach(this.plan.controlPlanes, 'restart kube-controller-manager', 10_000, (node) => this.#restartService(node, 'kube-controller-manager'));
+    }
     // Independent: the kubelets renewing their leases, the restarted controllers answering.
     await allOrFirstError([
       this.#waitEach(this.plan.nodes, 'node Ready', 60_000, (node, signal, budgetMs) => this.#waitNodeReady(node, signal, budgetMs, clock.setAt)).then(() => this.#mark('nodeReady')),
