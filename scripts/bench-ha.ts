@@ -41,7 +41,7 @@ function boardOrUsage(name: string): Board {
   try {
     return boardByName(name);
   } catch (error) {
-    return usage(`${describeError(error)}`);
+    return usage(describeError(error));
   }
 }
 const runs = Number(values.runs);

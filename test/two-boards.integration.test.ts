@@ -45,7 +45,7 @@ describe.runIf(process.env.EDGEPROOF_TEST_BOARDS_CLUSTER === '1')('two rpi4 boar
     const checks = checkEvents(ctx, 'cni');
     expect(outcomes).toHaveLength(checks.length);
     const crossNode = checks.filter((c) => c.id === 'NET-2/pod-to-pod-other-node');
-    expect(crossNode.length).toBeGreaterThan(0);
+    expect(crossNode).toHaveLength(2); // both directions
     for (const cell of crossNode) {
       expect(cell.verdict, `${cell.id}: ${cell.reason}`).toBe('pass');
       const source = cell.evidence.source as { node: string };
@@ -54,7 +54,9 @@ describe.runIf(process.env.EDGEPROOF_TEST_BOARDS_CLUSTER === '1')('two rpi4 boar
       expect(cell.evidence.servedBy).toBe(destination.pod);
       expect(cell.evidence.servedByNode).toBe(destination.node);
     }
-    for (const cell of checks.filter((c) => c.id.startsWith('NET-2/') || c.id === 'NET-3/hairpin')) {
+    const matrix = checks.filter((c) => c.id.startsWith('NET-2/') || c.id === 'NET-3/hairpin');
+    expect(matrix).toHaveLength(16);
+    for (const cell of matrix) {
       expect(cell.verdict, `${cell.id} ${cell.name}: ${cell.reason}`).toBe('pass');
     }
   });

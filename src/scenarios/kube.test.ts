@@ -7,6 +7,16 @@ async function failure(code: number, body: unknown): Promise<unknown> {
   return kube('create namespace x', () => Promise.reject(new ApiException(code, 'HTTP error', body, {}))).catch((e: unknown) => e);
 }
 
+/** A call answering with these HTTP codes in turn (0: success; the last code repeats), counting its calls. */
+function answering(codes: number[]): (() => Promise<string>) & { calls: () => number } {
+  let calls = 0;
+  const call = () => {
+    const code = codes[Math.min(calls++, codes.length - 1)]!;
+    return code ? Promise.reject(new ApiException(code, 'HTTP error', '{"message":"refused"}', {})) : Promise.resolve('created');
+  };
+  return Object.assign(call, { calls: () => calls });
+}
+
 describe('kube errors', () => {
   it('carry the operation, the status and the reason the apiserver gave', async () => {
     const error = await failure(500, JSON.stringify({ kind: 'Status', message: 'resource quota evaluation timed out', code: 500 }));
@@ -25,30 +35,17 @@ describe('kube errors', () => {
   });
 
   it('are asked again while transient, and thrown at once when not', async () => {
-    const answers = [500, 503, 0];
-    let calls = 0;
-    const flaky = () => {
-      const code = answers[calls++]!;
-      return code ? Promise.reject(new ApiException(code, 'HTTP error', '{"message":"busy"}', {})) : Promise.resolve('created');
-    };
+    const flaky = answering([500, 503, 0]);
     await expect(kubeRetrying('create namespace x', flaky, 5_000, 10)).resolves.toBe('created');
-    expect(calls).toBe(3);
+    expect(flaky.calls()).toBe(3);
 
-    calls = 0;
-    const forbidden = () => {
-      calls++;
-      return Promise.reject(new ApiException(403, 'HTTP error', '{"message":"forbidden"}', {}));
-    };
-    await expect(kubeRetrying('create namespace x', forbidden, 5_000, 10)).rejects.toThrow('(HTTP 403): forbidden');
-    expect(calls).toBe(1);
+    const forbidden = answering([403]);
+    await expect(kubeRetrying('create namespace x', forbidden, 5_000, 10)).rejects.toThrow('(HTTP 403): refused');
+    expect(forbidden.calls()).toBe(1);
 
-    calls = 0;
-    const busy = () => {
-      calls++;
-      return Promise.reject(new ApiException(500, 'HTTP error', '{"message":"still busy"}', {}));
-    };
-    await expect(kubeRetrying('create namespace x', busy, 100, 30)).rejects.toThrow('(HTTP 500): still busy');
-    expect(calls).toBeGreaterThanOrEqual(2);
-    expect(calls).toBeLessThanOrEqual(5);
+    const busy = answering([500]);
+    await expect(kubeRetrying('create namespace x', busy, 100, 30)).rejects.toThrow('(HTTP 500): refused');
+    expect(busy.calls()).toBeGreaterThanOrEqual(2);
+    expect(busy.calls()).toBeLessThanOrEqual(5);
   });
 });
