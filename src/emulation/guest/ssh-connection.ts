@@ -1,6 +1,6 @@
 import ssh2, { type ConnectConfig } from 'ssh2';
 
-const { Client, utils } = ssh2;
+const { Client } = ssh2;
 type Client = InstanceType<typeof Client>;
 import { createHash } from 'node:crypto';
 import { CommandFailedError, EdgeproofError, WaitTimeoutError } from '../../core/errors.js';
@@ -10,17 +10,7 @@ import type { ExecOptions, ExecResult } from '../machine.js';
 
 const log = logger('ssh');
 
-export interface SshKeyPair {
-  /** OpenSSH private key (kept 0600 in the run dir, never logged). */
-  privateKey: string;
-  /** authorized_keys line. */
-  publicKey: string;
-}
-
-export function generateSshKey(comment: string): SshKeyPair {
-  const pair = utils.generateKeyPairSync('ed25519', { comment });
-  return { privateKey: pair.private, publicKey: pair.public };
-}
+export { generateSshKey, type SshKeyPair } from './ssh-key.js';
 
 export interface SshTarget {
   host: string;

@@ -1,0 +1,64 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+
+export interface SshKeyPair {
+  /** OpenSSH private key (kept 0600 in the run dir, never logged). */
+  privateKey: string;
+  /** authorized_keys line. */
+  publicKey: string;
+}
+
+const KEY_TYPE = 'ssh-ed25519';
+
+/**
+ * A fresh ed25519 key pair in OpenSSH's formats, encoded here from Node's
+ * crypto. ssh2's own generator strips leading zero bytes of the public key,
+ * so about one key in 256 is malformed (mscdex/ssh2#1390, #1513); one such key
+ * made a CI boot wait 4 minutes for an SSH login that could never work.
+ */
+export function generateSshKey(comment: string): SshKeyPair {
+  const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
+  const publicRaw = Buffer.from(jwk.x!, 'base64url');
+  const privateRaw = Buffer.from(jwk.d!, 'base64url');
+  const publicBlob = Buffer.concat([sshString(KEY_TYPE), sshString(publicRaw)]);
+  return {
+    privateKey: openSshPrivateKey(publicBlob, publicRaw, privateRaw, comment),
+    publicKey: `${KEY_TYPE} ${publicBlob.toString('base64')} ${comment}`,
+  };
+}
+
+/** The unencrypted "openssh-key-v1" container (PROTOCOL.key of OpenSSH). */
+function openSshPrivateKey(publicBlob: Buffer, publicRaw: Buffer, privateRaw: Buffer, comment: string): string {
+  const check = randomBytes(4);
+  const section = Buffer.concat([
+    check,
+    check,
+    sshString(KEY_TYPE),
+    sshString(publicRaw),
+    sshString(Buffer.concat([privateRaw, publicRaw])),
+    sshString(comment),
+  ]);
+  const padLength = (8 - (section.length % 8)) % 8;
+  const padding = Buffer.from(Array.from({ length: padLength }, (_, i) => i + 1));
+  const body = Buffer.concat([
+    Buffer.from('openssh-key-v1\0', 'latin1'),
+    sshString('none'),
+    sshString('none'),
+    sshString(''),
+    uint32(1),
+    sshString(publicBlob),
+    sshString(Buffer.concat([section, padding])),
+  ]);
+  const lines = body.toString('base64').match(/.{1,70}/g)!;
+  return ['-----BEGIN OPENSSH PRIVATE KEY-----', ...lines, '-----END OPENSSH PRIVATE KEY-----', ''].join('\n');
+}
+
+function sshString(value: string | Buffer): Buffer {
+  const bytes = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+  return Buffer.concat([uint32(bytes.length), bytes]);
+}
+
+function uint32(value: number): Buffer {
+  const out = Buffer.alloc(4);
+  out.writeUInt32BE(value);
+  return out;
+}
