@@ -1,6 +1,6 @@
 import ssh2, { type ConnectConfig } from 'ssh2';
 
-const { Client } = ssh2;
+const { Client, utils } = ssh2;
 type Client = InstanceType<typeof Client>;
 import { createHash } from 'node:crypto';
 import { CommandFailedError, EdgeproofError, WaitTimeoutError } from '../../core/errors.js';
@@ -68,6 +68,9 @@ export class SshConnection {
 
   /** Retries until the guest's sshd accepts the key, within the budget. */
   static async waitFor(target: SshTarget, budgetMs: number, signal?: AbortSignal, isAlive?: () => string | undefined): Promise<SshConnection> {
+    const unusable = utils.parseKey(target.privateKey);
+    // A key that does not parse fails the same way on every try: say so at once.
+    if (unusable instanceof Error) throw new EdgeproofError('INTERNAL', `${target.where}: the SSH key for ${target.username}@${target.host}:${target.port} does not parse: ${unusable.message}`);
     const deadline = Date.now() + budgetMs;
     let last = '';
     while (Date.now() < deadline) {
