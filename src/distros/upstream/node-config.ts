@@ -166,7 +166,8 @@ export function controllerManagerService(plan: ClusterPlan): ServiceSpec {
       bin('kube-controller-manager'), `--kubeconfig=${kubeconfig('controller-manager')}`, '--bind-address=127.0.0.1',
       `--leader-elect=${plan.ha}`, `--root-ca-file=${pki('ca.crt')}`, `--service-account-private-key-file=${pki('sa.key')}`,
       `--cluster-signing-cert-file=${pki('ca.crt')}`, `--cluster-signing-key-file=${pki('ca.key')}`,
-      '--use-service-account-credentials=true', '--profiling=false',
+      // Its own certificate, not per-controller tokens: see UpstreamCluster#grantControllerRoles.
+      '--use-service-account-credentials=false', '--profiling=false',
     ],
   };
 }

@@ -1,17 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { KubeConfig, CoreV1Api, CoordinationV1Api } from '@kubernetes/client-node';
+import { KubeConfig, CoreV1Api, CoordinationV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { RunContext } from '../../core/context.js';
-import { allOrFirstError } from '../../core/concurrency.js';
-import { describeError } from '../../core/errors.js';
+import { mapConcurrent } from '../../core/concurrency.js';
+import { EdgeproofError, KubeApiError, describeError } from '../../core/errors.js';
 import { hostRun } from '../../core/host-exec.js';
 import { logger } from '../../core/log.js';
 import { once } from '../../core/scope.js';
 import { waitFor } from '../../core/wait.js';
 import type { Machine } from '../../emulation/machine.js';
 import versions from '../../../fixtures/versions.json' with { type: 'json' };
-import { apiGet, kubeConfigWithServer, missingDefaultToken } from '../kube-access.js';
+import { apiGet, kubeConfigWithServer, kubeRetrying } from '../kube-access.js';
 import type { ApiEndpoint, ClusterNode, DatastoreStatus, FootprintTargets, GuestClockSet, StartedCluster, Topology } from '../distribution.js';
 import { WORKLOAD_IMAGE } from './artifacts.js';
 import { API_PORT, SERVICE_IP, planCluster, type ClusterPlan, type PlannedNode } from './cluster-plan.js';
@@ -21,16 +21,8 @@ import { GUEST, autostartScript, cniConfig, containerdConfig, kubeconfigYaml, ku
 
 const log = logger('upstream');
 
-/**
- * How far a restored guest's clock may move before kube-controller-manager
- * is restarted. v1.20's controller-manager keeps each controller's
- * TokenRequest token (1 h) until its own timer says it expires and does not
- * renew on 401 (kubernetes#98885, fixed in 1.21): a clock moved past the
- * token's expiry leaves every controller Unauthorized for up to an hour, and
- * a smaller move can still expire it later in a long run, before that timer
- * fires. A minute covers the seconds a restore itself takes.
- */
-const CLOCK_MOVE_RESTART_MS = 60_000;
+const CONTROLLER_ROLE_PREFIX = 'system:controller:';
+const CONTROLLER_MANAGER_USER = 'system:kube-controller-manager';
 
 const CONTROL_PLANE_PROCESSES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
 const NODE_PROCESSES = ['containerd', 'containerd-shim-runc-v2', 'kubelet', 'kube-proxy'];
@@ -118,6 +110,7 @@ export class UpstreamCluster implements StartedCluster {
     this.#mark('etcdReady');
     await this.#waitEach(this.plan.controlPlanes, 'apiserver ready', 120_000, (node, signal, budgetMs) => this.#waitApiserver(node, signal, budgetMs));
     this.#mark('apiserverReady');
+    await ctx.phase('grant controller roles', 60_000, () => this.#grantControllerRoles());
     await this.#onEach(this.plan.controlPlanes, 'start controllers', 30_000, (node) => this.#stage(node, 'controllers'));
     await this.#waitEach(this.plan.nodes, 'images imported', 60_000, (node, signal, budgetMs) => this.#waitImages(node, signal, budgetMs));
     await this.#waitEach(this.plan.nodes, 'node Ready', 120_000, (node, signal, budgetMs) => this.#waitNodeReady(node, signal, budgetMs));
@@ -131,9 +124,8 @@ export class UpstreamCluster implements StartedCluster {
    * in the run's secrets), then the same readiness waits as a bring-up. A
    * node counts as Ready only once its kubelet has renewed its lease after
    * the clock was set: the Ready condition in the snapshot is from the time
-   * it was saved. When the clock moved, kube-controller-manager is restarted
-   * once the apiserver is ready, and the run also waits until its
-   * controllers work again (see CLOCK_MOVE_RESTART_MS).
+   * it was saved. Nothing restarts: no component holds a credential that the
+   * clock's move could expire (see #grantControllerRoles).
    */
   async resume(clock: GuestClockSet): Promise<void> {
     const { ctx } = this;
@@ -141,44 +133,36 @@ export class UpstreamCluster implements StartedCluster {
     await ctx.phase('issue run credentials', 20_000, () => this.#issueRunCredentials());
     await this.#waitEach(this.plan.controlPlanes, 'apiserver ready', 60_000, (node, signal, budgetMs) => this.#waitApiserver(node, signal, budgetMs));
     this.#mark('apiserverReady');
-    const restart = clock.movedMs > CLOCK_MOVE_RESTART_MS;
-    if (restart) {
-      // After /readyz, so it starts against a serving apiserver; its start-up overlaps the node Ready wait.
-      ctx.progress.info(`guest clocks moved ${Math.round(clock.movedMs / 1000)}s: restarting kube-controller-manager (its service account tokens would expire before it renews them)`);
-      await this.#onEach(this.plan.controlPlanes, 'restart kube-controller-manager', 10_000, (node) => this.#restartService(node, 'kube-controller-manager'));
-    }
-    // Independent: the kubelets renewing their leases, the restarted controllers answering.
-    await allOrFirstError([
-      this.#waitEach(this.plan.nodes, 'node Ready', 60_000, (node, signal, budgetMs) => this.#waitNodeReady(node, signal, budgetMs, clock.setAt)).then(() => this.#mark('nodeReady')),
-      ...(restart ? [ctx.phase('controllers answer', ctx.scaled(60_000) + 15_000, (signal) => this.#waitControllersAnswer(signal, ctx.scaled(60_000))).then(() => this.#mark('controllersAnswer'))] : []),
-    ]);
-  }
-
-  /** Kills a supervised service's process; ep-supervise starts it again two seconds later. */
-  async #restartService(node: PlannedNode, service: string): Promise<void> {
-    await this.#machine(node).exec(`kill "$(cat /run/edgeproof/${service}.child)"`, { timeoutMs: this.ctx.scaled(10_000) });
+    await this.#waitEach(this.plan.nodes, 'node Ready', 60_000, (node, signal, budgetMs) => this.#waitNodeReady(node, signal, budgetMs, clock.setAt));
+    this.#mark('nodeReady');
   }
 
   /**
-   * The restarted controllers work: a new namespace gets its `default`
-   * service account and that account its token (the service account and
-   * token controllers, with fresh credentials). The namespace is deleted.
+   * kube-controller-manager runs every controller with its own client
+   * certificate (--use-service-account-credentials=false), bound here to
+   * each controller's bootstrap role: the same permissions as per-controller
+   * service accounts, without their tokens. v1.20 keeps a controller's
+   * TokenRequest token until its own timer says it expires and does not
+   * renew it on 401 (kubernetes#98885, fixed in 1.21), so a guest clock set
+   * forward on restore (or by NTP on a board without a clock battery) left
+   * every controller Unauthorized for up to an hour.
    */
-  async #waitControllersAnswer(signal: AbortSignal, budgetMs: number): Promise<void> {
-    const api = this.kubeConfig().makeApiClient(CoreV1Api);
-    const name = `ep-restore-check-${this.ctx.tag}`;
-    await api.createNamespace({ body: { metadata: { name, labels: { 'app.kubernetes.io/managed-by': 'edgeproof' } } } });
-    try {
-      await waitFor(
-        async () => {
-          const missing = await missingDefaultToken(api, name);
-          return missing ? { done: false, observed: missing } : { done: true, value: undefined };
-        },
-        { what: `controllers give the new namespace ${name} its service account token`, budgetMs, pollMs: 500, signal },
-      );
-    } finally {
-      await api.deleteNamespace({ name }).catch(() => undefined);
-    }
+  async #grantControllerRoles(): Promise<void> {
+    const rbac = this.kubeConfig().makeApiClient(RbacAuthorizationV1Api);
+    const budgetMs = this.ctx.scaled(30_000);
+    const roles = await kubeRetrying('list cluster roles', () => rbac.listClusterRole(), budgetMs);
+    const controllerRoles = roles.items.map((role) => role.metadata?.name ?? '').filter((name) => name.startsWith(CONTROLLER_ROLE_PREFIX));
+    if (controllerRoles.length === 0) throw new EdgeproofError('BOOT_FAILED', `the apiserver has no ${CONTROLLER_ROLE_PREFIX}* cluster roles (its RBAC bootstrap did not run)`);
+    await mapConcurrent(controllerRoles, 4, (role) => {
+      const body = {
+        metadata: { name: `edgeproof:${role.slice('system:'.length)}`, labels: { 'app.kubernetes.io/managed-by': 'edgeproof' } },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: role },
+        subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: CONTROLLER_MANAGER_USER }],
+      };
+      return kubeRetrying(`bind ${role} to ${CONTROLLER_MANAGER_USER}`, () => rbac.createClusterRoleBinding({ body }), budgetMs).catch((error: unknown) => {
+        if (!(error instanceof KubeApiError && error.status === 409)) throw error;
+      });
+    });
   }
 
   async #issueRunCredentials(): Promise<void> {
@@ -235,7 +219,7 @@ export class UpstreamCluster implements StartedCluster {
       clients: [
         { name: 'admin', commonName: 'edgeproof-admin', organization: 'system:masters' },
         { name: 'apiserver-kubelet-client', commonName: 'kube-apiserver-kubelet-client', organization: 'system:masters' },
-        { name: 'controller-manager', commonName: 'system:kube-controller-manager' },
+        { name: 'controller-manager', commonName: CONTROLLER_MANAGER_USER },
         { name: 'scheduler', commonName: 'system:kube-scheduler' },
         { name: 'kube-proxy', commonName: 'system:kube-proxy' },
         ...this.plan.nodes.map((node) => ({ name: `kubelet-${node.name}`, commonName: `system:node:${node.name}`, organization: 'system:nodes' })),
@@ -269,7 +253,7 @@ export class UpstreamCluster implements StartedCluster {
         }
         put(`${GUEST.pki}/etcd-peer.crt`, pki.read(`etcd-peer-${node.name}.crt`));
         put(`${GUEST.pki}/etcd-peer.key`, pki.read(`etcd-peer-${node.name}.key`), 0o600);
-        put(`${GUEST.etc}/controller-manager.kubeconfig`, kubeconfig('system:kube-controller-manager', 'controller-manager'), 0o600);
+        put(`${GUEST.etc}/controller-manager.kubeconfig`, kubeconfig(CONTROLLER_MANAGER_USER, 'controller-manager'), 0o600);
         put(`${GUEST.etc}/scheduler.kubeconfig`, kubeconfig('system:kube-scheduler', 'scheduler'), 0o600);
       }
       put(`${GUEST.etc}/kube-proxy.kubeconfig`, kubeconfig('system:kube-proxy', 'kube-proxy'), 0o600);
