@@ -4,7 +4,7 @@
  * each repeated, printed as median [min..max].
  *   npm run bench:ha                       (container backend, 3 runs)
  *   npm run bench:ha -- --runs 5 --scenarios leader-power-off,quorum-loss
- *   npm run bench:ha -- --backend qemu --board rpi4 --runs 1 [--timeout-scale 20]
+ *   npm run bench:ha -- --backend qemu --board rpi4 --runs 1 [--cpus 1] [--timeout-scale 20]
  * On qemu only the form times are measured: four emulated boards under TCG
  * on a small host are too slow for failover budgets to mean anything, so the
  * failover figures come from the container backend (--scenarios none skips
@@ -22,7 +22,7 @@ import { summarize } from '../src/bench/stats.js';
 import { startContainerMachines, startQemuMachines } from '../src/cli/machines.js';
 import type { Topology } from '../src/distros/distribution.js';
 import type { Machine } from '../src/emulation/machine.js';
-import { boardByName, type Board } from '../src/emulation/boards.js';
+import { boardByName, boardCpus, type Board } from '../src/emulation/boards.js';
 import { formatTopology } from '../src/distros/topology.js';
 import { UpstreamDistribution } from '../src/distros/upstream/upstream-distribution.js';
 import { HA_SCENARIOS, haBudgets, runHaSuite, type HaScenarioName } from '../src/scenarios/ha-failover.js';
@@ -33,6 +33,7 @@ const { values } = parseBenchArgs('bench:ha', {
     scenarios: { type: 'string', default: HA_SCENARIOS.join(',') },
     backend: { type: 'string', default: 'container' },
     board: { type: 'string', default: 'rpi4' },
+    cpus: { type: 'string' },
     'timeout-scale': { type: 'string' },
   },
 });
@@ -44,15 +45,24 @@ function boardOrUsage(name: string): Board {
     return usage(describeError(error));
   }
 }
+function cpusOrUsage(chosen: Board, text: string | undefined): number {
+  try {
+    return boardCpus(chosen, text);
+  } catch (error) {
+    return usage(describeError(error));
+  }
+}
 const runs = Number(values.runs);
 if (!Number.isInteger(runs) || runs < 1) usage(`--runs must be a whole number of at least 1, got '${values.runs}'`);
 const backend = values.backend!;
 if (backend !== 'container' && backend !== 'qemu') usage(`--backend must be container or qemu, got '${backend}'`);
 const board = backend === 'qemu' ? boardOrUsage(values.board!) : undefined;
+if (!board && values.cpus !== undefined) usage('--cpus applies to --backend qemu');
+const cpus = board ? cpusOrUsage(board, values.cpus) : undefined;
 const scenarios = (backend === 'qemu' || values.scenarios === 'none' ? [] : values.scenarios!.split(',')) as HaScenarioName[];
 const unknown = scenarios.filter((s) => !HA_SCENARIOS.includes(s));
 if (unknown.length) usage(`unknown scenario(s) ${unknown.join(', ')}; choose from ${HA_SCENARIOS.join(', ')} or none`);
-const backendLabel = board ? `qemu ${board.name}` : 'container';
+const backendLabel = board ? `qemu ${board.name}${cpus === board.cpus ? '' : ` (${cpus} vCPU)`}` : 'container';
 // Emulated boards get the scale runs on a TCG host use; native containers none.
 const timeoutScale = Number(values['timeout-scale'] ?? (board ? 8 : 1));
 if (!(timeoutScale >= 1)) usage(`--timeout-scale must be a number of at least 1, got '${values['timeout-scale']}'`);
@@ -67,7 +77,7 @@ async function withCluster(topology: Topology, label: string, body: (ctx: RunCon
   try {
     process.stderr.write(`  start: ${label} on ${backendLabel}${board ? ' (minutes under TCG)' : ''}\n`);
     const started = Date.now();
-    const machines: Machine[] = board ? await startQemuMachines(ctx, board, upstream, topology) : await startContainerMachines(ctx, upstream, topology);
+    const machines: Machine[] = board ? await startQemuMachines(ctx, board, upstream, topology, { cpus }) : await startContainerMachines(ctx, upstream, topology);
     const cluster = await upstream.formCluster(ctx, machines, topology);
     record(`${backendLabel} ${formatTopology(topology)}: form to all nodes Ready`, 'ms', Date.now() - started);
     await body(ctx, cluster);

@@ -97,7 +97,7 @@ export async function readyRpi4Cluster(ctx: RunContext, store?: SnapshotStore): 
   const topology = { controlPlanes: 1, workers: 0 };
   const images = await imagesFor(ctx, 'arm64');
   return readyQemuCluster(ctx, { board, distribution, topology, images }, { cold: false, ...(store ? { store } : {}) }, async (key) => {
-    const machines = await startQemuMachines(ctx, board, distribution, topology, undefined, images, key);
+    const machines = await startQemuMachines(ctx, board, distribution, topology, {}, images, key);
     const baselines: Record<string, MemoryBaseline> = {};
     for (const m of machines) baselines[m.name] = await measureBaseline(async (command) => (await m.exec(command)).stdout);
     return { machines, cluster: await distribution.formCluster(ctx, machines, topology), extra: { baselines } };

@@ -34,6 +34,7 @@ export interface ClusterRecipe {
   distribution: Distribution;
   topology: Topology;
   memory?: string;
+  cpus?: number;
   images: GuestImages;
 }
 
@@ -63,6 +64,7 @@ export function snapshotInputs(recipe: ClusterRecipe, qemu: SnapshotHost): Recor
     board: board.name,
     qemu,
     memoryMiB: boardMemory(board, recipe.memory),
+    cpus: recipe.cpus ?? board.cpus,
     distro: distribution.name,
     distroVersion: distribution.version,
     topology: formatTopology(topology),

@@ -21,11 +21,17 @@ export function nodeNames(tag: string, topology: Topology): string[] {
   ];
 }
 
+/** Per-board size when not the board's own: memory as typed ('2G'), vCPUs. */
+export interface MachineSizing {
+  memory?: string | undefined;
+  cpus?: number | undefined;
+}
+
 /**
  * Emulated boards: images built or verified, then one board per node, all
  * booting at once; several boards share a private segment on 127.0.0.1.
  */
-export async function startQemuMachines(ctx: RunContext, board: Board, distribution: Distribution, topology: Topology, memory?: string, prepared?: GuestImages, sshKey?: SshKeyPair): Promise<QemuMachine[]> {
+export async function startQemuMachines(ctx: RunContext, board: Board, distribution: Distribution, topology: Topology, sizing: MachineSizing = {}, prepared?: GuestImages, sshKey?: SshKeyPair): Promise<QemuMachine[]> {
   const images = prepared ?? (await prepareQemuImages(ctx, board, distribution));
   const key = sshKey ?? runSshKey(ctx);
   const names = nodeNames(ctx.tag, topology);
@@ -33,7 +39,7 @@ export async function startQemuMachines(ctx: RunContext, board: Board, distribut
   return allOrFirstError(
     names.map((name, index) =>
       ctx.phase('boot', ctx.scaled(30_000) + 15_000, () => {
-        const builder = new QemuBoard(board).withName(name).withMemory(memory).withImages(images).withSshKey(key).withForwardedPorts(API_PORT);
+        const builder = new QemuBoard(board).withName(name).withMemory(sizing.memory).withCpus(sizing.cpus).withImages(images).withSshKey(key).withForwardedPorts(API_PORT);
         return (network ? builder.withPrivateNetwork(network, index) : builder).start(ctx);
       }, name),
     ),

@@ -75,6 +75,7 @@ function addRunCommand(program: Command, setExit: SetExit, interruptMode: Interr
     .option('--context <name>', 'the kubeconfig context of --backend existing')
     .option('--suite <list>', `comma-separated suites: ${suiteNames.join(', ')}`, RUN_DEFAULTS.suite)
     .option('--memory <size>', "guest memory per board, e.g. 2G (default: the board's)")
+    .option('--cpus <n>', "vCPUs per board, 1 to the board's cores (default: all of them; fewer help a small host run several boards)")
     .option('--timeout-scale <float>', 'multiply every timeout (default: picked from KVM/TCG)')
     .option('--addon <name[:args]>', 'an addon the addon suites may use, e.g. metallb:10.64.140.43-10.64.140.49 (repeatable)', (value: string, previous: string[] = []) => [...previous, value])
     .option('--install-addons', "install the --addon list the distribution's own way before the addon suites")

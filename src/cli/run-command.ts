@@ -108,7 +108,7 @@ export async function runCommand(options: RunOptions): Promise<number> {
 async function startMachines(ctx: RunContext, options: RunOptions, board: Board, distribution: Distribution): Promise<Machine[]> {
   const source = options.clusterSource;
   if (source.backend === 'container') return startContainerMachines(ctx, distribution, options.topology);
-  if (source.backend === 'qemu') return startQemuMachines(ctx, board, distribution, options.topology, options.memory);
+  if (source.backend === 'qemu') return startQemuMachines(ctx, board, distribution, options.topology, options);
   const hosts = await ctx.phase('reach hosts', ctx.scaled(60_000), () => openSshHosts(ctx, source.hosts!, distribution.requirements));
   await Promise.all(hosts.map(async (host) => {
     for (const payload of await distribution.diskPayloads(ctx, host.arch)) await ctx.phase(`sync ${payload.label}`, ctx.scaled(10 * 60_000), () => syncPayload(ctx, host, payload), host.name);
@@ -150,7 +150,7 @@ async function bringUpAndTest(ctx: RunContext, options: RunOptions, board: Board
 
 /** Boot (or reach) the machines, measure them before install, form the cluster. */
 async function coldBringUp(ctx: RunContext, options: RunOptions, board: Board, distribution: Distribution, qemu?: { images: GuestImages; key: SshKeyPair }) {
-  const machines = qemu ? await startQemuMachines(ctx, board, distribution, options.topology, options.memory, qemu.images, qemu.key) : await startMachines(ctx, options, board, distribution);
+  const machines = qemu ? await startQemuMachines(ctx, board, distribution, options.topology, options, qemu.images, qemu.key) : await startMachines(ctx, options, board, distribution);
   for (const machine of machines) if (machine instanceof QemuMachine) recordBootTimings(ctx, machine);
   if (machines.length === 0) throw new EdgeproofError('INTERNAL', 'no machines were started');
 
@@ -180,7 +180,7 @@ async function coldBringUp(ctx: RunContext, options: RunOptions, board: Board, d
  */
 async function qemuClusterAndSuites(ctx: RunContext, options: RunOptions, board: Board, distribution: Distribution): Promise<void> {
   const images = await prepareQemuImages(ctx, board, distribution);
-  const recipe = { board, distribution, topology: options.topology, images, ...(options.memory ? { memory: options.memory } : {}) };
+  const recipe = { board, distribution, topology: options.topology, images, ...(options.memory ? { memory: options.memory } : {}), ...(options.cpus ? { cpus: options.cpus } : {}) };
   const ready = async (cold: boolean) => {
     const made = await readyQemuCluster(ctx, recipe, { cold }, async (key) => {
       const { machines, cluster, baselines, slowdown } = await coldBringUp(ctx, options, board, distribution, { images, key });

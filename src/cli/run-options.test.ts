@@ -20,6 +20,7 @@ describe('parseRunOptions', () => {
       debug: false,
     });
     expect(options.memory).toBeUndefined();
+    expect(options.cpus).toBeUndefined();
     expect(options.timeoutScale).toBeUndefined();
     expect(options.cacheDir).toBeUndefined();
   });
@@ -29,6 +30,7 @@ describe('parseRunOptions', () => {
       board: 'rpi3b',
       suite: ' smoke , footprint,smoke ',
       memory: '1G',
+      cpus: '2',
       timeoutScale: '2.5',
       reportsDir: 'some/reports',
       cacheDir: 'some/cache',
@@ -43,6 +45,7 @@ describe('parseRunOptions', () => {
       board: 'rpi3b',
       suites: ['smoke', 'footprint'],
       memory: '1G',
+      cpus: 2,
       timeoutScale: 2.5,
       reportsDir: resolve('some/reports'),
       cacheDir: resolve('some/cache'),
@@ -63,9 +66,18 @@ describe('parseRunOptions', () => {
     await expect(parseRunOptions({ topology: '2' })).rejects.toThrow(/even member count/);
     await expect(parseRunOptions({ topology: '2+1', backend: 'container' })).rejects.toBeInstanceOf(UsageError);
     await expect(parseRunOptions({ suite: 'ha' })).rejects.toThrow(/ha suite needs three control planes/);
-    await expect(parseRunOptions({ backend: 'container', board: 'rpi4' })).rejects.toThrow(/--board and --memory apply to emulated boards/);
+    await expect(parseRunOptions({ backend: 'container', board: 'rpi4' })).rejects.toThrow(/--board, --memory and --cpus apply to emulated boards/);
+    await expect(parseRunOptions({ backend: 'container', cpus: '1' })).rejects.toThrow(/--board, --memory and --cpus apply to emulated boards/);
     await expect(parseRunOptions({ backend: 'vm' })).rejects.toThrow(/Unknown backend "vm"/);
     await expect(parseRunOptions({ topology: '3x1' })).rejects.toThrow(/Invalid topology/);
+  });
+
+  test('--cpus is a whole number from 1 to the board\'s cores', async () => {
+    expect((await parseRunOptions({ cpus: ' 4 ' })).cpus).toBe(4);
+    for (const bad of ['0', '5', '1.5', 'two', '', '-1']) {
+      await expect(parseRunOptions({ cpus: bad }), bad).rejects.toMatchObject({ message: `Board rpi4 cannot have "${bad}" CPUs`, hint: expect.stringMatching(/from 1 to 4/) });
+    }
+    await expect(parseRunOptions({ board: 'x86-vm', cpus: '4' })).rejects.toMatchObject({ hint: expect.stringMatching(/from 1 to 2/) });
   });
 
   test('a malformed budgets file is refused with its file and line before anything boots', async () => {

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { parseDuration } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
 import { reportsDir as defaultReportsDir } from '../core/paths.js';
-import { boardByName, boardMemory, boardNames, hostArch } from '../emulation/boards.js';
+import { boardByName, boardCpus, boardMemory, boardNames, hostArch } from '../emulation/boards.js';
 import type { Topology } from '../distros/distribution.js';
 import type { BackendFlags, BackendName, BackendOptions } from './backend-options.js';
 import type { AddonRequest } from '../distros/addons/catalog.js';
@@ -24,6 +24,8 @@ export interface RunOptions {
   suites: string[];
   /** As typed ('2G', '2048M'); already checked against the board's choices (boardMemory parses it). */
   memory?: string;
+  /** vCPUs per board; already checked against the board's cores. */
+  cpus?: number;
   /** Multiplies every base timeout; a positive float. Absent: the run picks one from the host. */
   timeoutScale?: number;
   /** Absolute. */
@@ -77,6 +79,7 @@ export interface RunFlags extends BackendFlags {
   distro?: string;
   suite?: string;
   memory?: string;
+  cpus?: string;
   timeoutScale?: string;
   budgets?: string;
   addon?: string[];
@@ -103,8 +106,8 @@ export interface RunFlags extends BackendFlags {
  */
 export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
   const board = requireChoice(flags.board ?? RUN_DEFAULTS.board, boardNames, 'board', '--board', 'see `edgeproof boards`');
-  if (flags.backend !== undefined && flags.backend !== 'qemu' && (flags.board !== undefined || flags.memory !== undefined)) {
-    throw new UsageError(`--board and --memory apply to emulated boards (--backend qemu), not --backend ${flags.backend}`, 'drop --board/--memory, or use --backend qemu');
+  if (flags.backend !== undefined && flags.backend !== 'qemu' && (flags.board !== undefined || flags.memory !== undefined || flags.cpus !== undefined)) {
+    throw new UsageError(`--board, --memory and --cpus apply to emulated boards (--backend qemu), not --backend ${flags.backend}`, 'drop --board/--memory/--cpus, or use --backend qemu');
   }
   // The distribution registry and the backends load every driver (seconds): imported once the cheap checks passed.
   const { parseBackendOptions } = await import('./backend-options.js');
@@ -132,6 +135,7 @@ export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
     boardMemory(boardByName(board), flags.memory);
     options.memory = flags.memory.trim();
   }
+  if (flags.cpus !== undefined) options.cpus = boardCpus(boardByName(board), flags.cpus);
   if (flags.timeoutScale !== undefined) {
     options.timeoutScale = parsePositiveNumber(flags.timeoutScale, '--timeout-scale', 'a factor such as 1, 2.5 or 10 (TCG is about 10)');
   }

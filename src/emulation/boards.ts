@@ -111,6 +111,16 @@ export function boardByName(name: string): Board {
   return board;
 }
 
+/** Parses a vCPU count: a whole number from 1 to the board's cores (fewer ease a host with few cores running several boards). */
+export function boardCpus(board: Board, text?: string): number {
+  if (text === undefined) return board.cpus;
+  const cpus = Number(text.trim());
+  if (!/^\d+$/.test(text.trim()) || cpus < 1 || cpus > board.cpus) {
+    throw new UsageError(`Board ${board.name} cannot have "${text}" CPUs`, `give a whole number from 1 to ${board.cpus} (the board's cores)`);
+  }
+  return cpus;
+}
+
 /** Parses '2G', '2048M', '2048' (MiB) and checks it against what the board allows. */
 export function boardMemory(board: Board, text?: string): number {
   if (!text) return board.memoryMiB;
