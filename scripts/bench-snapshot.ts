@@ -92,6 +92,7 @@ async function once(topologyText: string, cold: boolean, store: SnapshotStore): 
       record(`${label}: restore to Ready`, value);
       record(`${label}:   copy snapshot (checksummed)`, Math.max(...phase('copy snapshot')));
       record(`${label}:   QEMU -loadvm to SSH`, Math.max(...ready.machines.map((m) => m.timings.sshMs ?? 0)));
+      record(`${label}:     of which QEMU start and state loaded`, Math.max(...ready.machines.map((m) => m.timings.loadvmMs ?? 0)));
       record(`${label}:   clocks set, SSH key rotated`, Math.max(...phase('resume machines')));
       record(`${label}:   run credentials, apiserver ready`, Math.max(...phase('issue run credentials')) + Math.max(...phase('apiserver ready')));
       record(`${label}:   node Ready (lease renewed)`, Math.max(...phase('node Ready')));

@@ -95,7 +95,13 @@ async function createService(clients: KubeClients, namespace: string): Promise<s
   return service.spec!.clusterIP!;
 }
 
-/** SMOKE-3: once the Service lists both web pods, a probe pod fetches through its ClusterIP. */
+/**
+ * SMOKE-3: once the Service lists both web pods, a probe pod fetches through
+ * its ClusterIP. kube-proxy programs the node some time after the Endpoints
+ * appear (seconds under TCG), and until then the ClusterIP refuses: its rule
+ * for a Service without endpoints. A refusal is therefore retried with a new
+ * probe pod within the budget; any other failure fails at once.
+ */
 async function httpThroughService(ctx: RunContext, clients: KubeClients, cluster: StartedCluster, namespace: string, serviceIp: string): Promise<CheckOutcome> {
   let endpointsReadyMs: number;
   try {
@@ -104,8 +110,15 @@ async function httpThroughService(ctx: RunContext, clients: KubeClients, cluster
     if (error instanceof WaitTimeoutError) return fail(`the endpoints controller never listed the web pods: ${error.message}`, { service: serviceIp });
     throw error;
   }
-  const outcome = await httpFromPod(ctx, clients, cluster, namespace, 'ep-probe-svc', `http://${serviceIp}/`);
-  return { ...outcome, evidence: { ...outcome.evidence, endpointsReadyMs } };
+  const endpointsAt = Date.now();
+  const deadline = endpointsAt + ctx.scaled(30_000);
+  for (let probes = 1; ; probes++) {
+    const outcome = await httpFromPod(ctx, clients, cluster, namespace, probes === 1 ? 'ep-probe-svc' : `ep-probe-svc-${probes}`, `http://${serviceIp}/`);
+    const evidence = { ...outcome.evidence, endpointsReadyMs, probes, endpointsToAnswerMs: Date.now() - endpointsAt };
+    const refused = outcome.verdict === 'fail' && /connection refused/i.test(outcome.reason ?? '');
+    if (!refused || Date.now() > deadline) return { ...outcome, evidence };
+    ctx.progress.info(`SMOKE-3: ${serviceIp} refused (kube-proxy not programmed yet?), probing again`);
+  }
 }
 
 /** Runs a probe pod that fetches `url`; passes when it exits 0 and its output carries a web pod's marker. */

@@ -169,8 +169,8 @@ export class QemuMachine implements Machine {
   readonly capabilities: ReadonlySet<MachineCapability>;
   readonly consoleLogPath: string;
   readonly machineDir: string;
-  /** Milliseconds from the first QEMU start to the guest's ready marker and to SSH answering. */
-  readonly timings: { initMs?: number; sshMs?: number } = {};
+  /** Milliseconds from the first QEMU start to the guest's ready marker and to SSH answering; for a restore, to its state loaded (QMP answering). */
+  readonly timings: { initMs?: number; sshMs?: number; loadvmMs?: number } = {};
   /** Every start of the guest (first boot, reboot, power-on), from QEMU start or reset to ready and to SSH. */
   readonly boots: BootTiming[] = [];
   accel: 'kvm' | 'tcg' = 'tcg';
@@ -263,6 +263,8 @@ export class QemuMachine implements Machine {
     if (restore) {
       this.#restored = true;
       this.#launchedAt = started;
+      // QMP answers once QEMU enters its main loop, after -loadvm has loaded the state.
+      this.timings.loadvmMs = Date.now() - started;
       return;
     }
     await this.#waitReady('boot', started, options.budgetMs);
