@@ -209,7 +209,7 @@ export async function restoreCluster(ctx: RunContext, plan: Snapshotting, snapsh
       const setAt = Date.now();
       ctx.progress.info(`guest clocks set from the host (${machines.map((m, i) => `${m.name} +${((corrections[i] ?? 0) / 1000).toFixed(0)}s`).join(', ')})`);
       await Promise.all(machines.map((m) => m.rotateSshKey(runKey)));
-      return { setAt, movedMs: Math.max(...corrections.map(Math.abs)) };
+      return { setAt };
     });
     const cluster = await recipe.distribution.resumeCluster!(ctx, machines, recipe.topology, clock);
     const readyMs = Date.now() - started;

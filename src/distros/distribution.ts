@@ -176,8 +176,7 @@ export interface Distribution {
   resumeCluster?(ctx: RunContext, machines: Machine[], topology: Topology, clock: GuestClockSet): Promise<StartedCluster>;
 }
 
-/** Restored guests' clocks, set from the host: when, and by how much the furthest one moved (ms, absolute). */
+/** Restored guests' clocks, set from the host: when (host ms), so the driver can tell fresh status from the snapshot's. */
 export interface GuestClockSet {
   setAt: number;
-  movedMs: number;
 }

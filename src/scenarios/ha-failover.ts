@@ -382,7 +382,10 @@ async function waitWorkload(env: SuiteEnv, avoid: string[], budgetMs: number): P
       const pods = await env.access.getJson<PodList>(`/api/v1/namespaces/${env.namespace}/pods?labelSelector=app%3Dep-ha-web`);
       const ready = pods.items.filter((p) => !p.metadata.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && !avoid.includes(p.spec?.nodeName ?? ''));
       const placement = Object.fromEntries(ready.map((p) => [p.metadata.name, p.spec?.nodeName ?? '']));
-      return ready.length >= env.replicas ? { done: true, value: placement } : { done: false, observed: `${ready.length}/${env.replicas} replicas Ready off ${avoid.join(',') || 'no node'}` };
+      if (ready.length >= env.replicas) return { done: true, value: placement };
+      // The others, so a failure says whether eviction, scheduling or start-up is stuck.
+      const others = pods.items.filter((p) => !ready.includes(p)).map((p) => `${p.metadata.name} on ${p.spec?.nodeName || '(unscheduled)'}: ${p.status?.phase ?? '?'}${p.metadata.deletionTimestamp ? ', deleting' : ''}`);
+      return { done: false, observed: `${ready.length}/${env.replicas} replicas Ready off ${avoid.join(',') || 'no node'}; others: ${others.join('; ') || 'none (no replacement created)'}` };
     },
     { what: `workload Ready${avoid.length ? ` without ${avoid.join(', ')}` : ''}`, budgetMs, pollMs: 1000, signal: env.ctx.signal },
   );
