@@ -9,16 +9,26 @@ export interface SshKeyPair {
 
 const KEY_TYPE = 'ssh-ed25519';
 
+/** DER headers of an ed25519 SubjectPublicKeyInfo and PKCS#8 key (RFC 8410); the 32 key bytes follow. */
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
 /**
  * A fresh ed25519 key pair in OpenSSH's formats, encoded here from Node's
  * crypto. ssh2's own generator strips leading zero bytes of the public key,
  * so about one key in 256 is malformed (mscdex/ssh2#1390, #1513); one such key
  * made a CI boot wait 4 minutes for an SSH login that could never work.
+ * The key bytes come from DER, never from a KeyObject's JWK export: on Node 20
+ * that export can deadlock with the garbage collector (a hung unit-test worker,
+ * stuck in ExportJWKEdKey waiting on a key mutex taken by ~KeyGenJob).
  */
 export function generateSshKey(comment: string): SshKeyPair {
-  const jwk = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
-  const publicRaw = Buffer.from(jwk.x!, 'base64url');
-  const privateRaw = Buffer.from(jwk.d!, 'base64url');
+  const der = generateKeyPairSync('ed25519', {
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+  });
+  const publicRaw = keyBytes(der.publicKey, SPKI_PREFIX);
+  const privateRaw = keyBytes(der.privateKey, PKCS8_PREFIX);
   const publicBlob = Buffer.concat([sshString(KEY_TYPE), sshString(publicRaw)]);
   return {
     privateKey: openSshPrivateKey(publicBlob, publicRaw, privateRaw, comment),
@@ -50,6 +60,13 @@ function openSshPrivateKey(publicBlob: Buffer, publicRaw: Buffer, privateRaw: Bu
   ]);
   const lines = body.toString('base64').match(/.{1,70}/g)!;
   return ['-----BEGIN OPENSSH PRIVATE KEY-----', ...lines, '-----END OPENSSH PRIVATE KEY-----', ''].join('\n');
+}
+
+function keyBytes(der: Buffer, prefix: Buffer): Buffer {
+  if (der.length !== prefix.length + 32 || !der.subarray(0, prefix.length).equals(prefix)) {
+    throw new Error(`unexpected ed25519 DER encoding from Node's crypto (${der.length} bytes)`);
+  }
+  return der.subarray(prefix.length);
 }
 
 function sshString(value: string | Buffer): Buffer {
