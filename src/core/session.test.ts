@@ -336,6 +336,13 @@ function sweepFromNewPidNamespace(): Awaited<ReturnType<typeof sweepStaleSession
   return JSON.parse(result.stdout) as Awaited<ReturnType<typeof sweepStaleSessions>>;
 }
 
+/** Resolves once nobody holds the session's lock: its owner is gone. */
+async function lockReleased(runId: string): Promise<void> {
+  const lock = join(cacheDir, 'sessions', `${runId}.lock`);
+  for (let i = 0; i < 100 && spawnSync('flock', ['--nonblock', lock, 'true']).status !== 0; i++) await new Promise((r) => setTimeout(r, 50));
+  expect(spawnSync('flock', ['--nonblock', lock, 'true']).status, `${lock} still held`).toBe(0);
+}
+
 describe('sessions of runs in other PID namespaces (two CI jobs sharing a cache dir)', () => {
   it.skipIf(!namespacesWork)('a run killed with SIGKILL is swept: its lock died with it', async () => {
     const owner = await startOwner('this namespace');
@@ -361,8 +368,9 @@ describe('sessions of runs in other PID namespaces (two CI jobs sharing a cache 
     expect(untouched(outside)).toEqual([true, true, true]);
     expect(untouched(inside)).toEqual([true, true, true]);
 
-    inside.child.kill('SIGKILL'); // unshare --kill-child takes the namespace's processes with it
+    inside.child.kill('SIGKILL'); // unshare --kill-child takes the namespace's processes with it, a moment later
     await exited(inside.child);
+    await lockReleased(inside.runId);
     const report = await sweepStaleSessions(cacheDir);
     expect(report.sessions).toEqual([inside.runId]);
     expect(untouched(inside)).toEqual([false, false, false]);
