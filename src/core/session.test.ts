@@ -20,12 +20,16 @@ beforeEach(() => {
   delete process.env.EDGEPROOF_REAPER;
 });
 
-afterEach(() => {
-  if (reaperSetting === undefined) delete process.env.EDGEPROOF_REAPER;
-  else process.env.EDGEPROOF_REAPER = reaperSetting;
+afterEach(async () => {
   for (const child of children.splice(0)) {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    await exited(child);
   }
+  // A test that failed halfway leaves session owners' dirs in the temp dir: the reaper takes them.
+  delete process.env.EDGEPROOF_REAPER;
+  await sweepStaleSessions(cacheDir);
+  if (reaperSetting === undefined) delete process.env.EDGEPROOF_REAPER;
+  else process.env.EDGEPROOF_REAPER = reaperSetting;
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -446,6 +450,8 @@ describe('what a sweep may remove', () => {
       expect(existsSync(file)).toBe(true);
       expect(existsSync(join(cacheDir, 'sessions', 'bystander.json'))).toBe(true);
     } finally {
+      // Never left for afterEach's sweep, which runs outside the overlays.
+      rmSync(join(cacheDir, 'sessions', 'crafted.json'), { force: true });
       live.close();
       rmSync(decoy, { recursive: true, force: true });
     }
