@@ -25,7 +25,7 @@ function startRunUntilQemu(): Promise<Started> {
 }
 
 /** Starts `edgeproof run ARGS` and resolves once `reached(runId, reportsDir)` holds. */
-async function startRunUntil(args: string[], reached: (runId: string, reports: string) => boolean, budgetMs: number): Promise<Started> {
+async function startRunUntil(args: string[], reached: (runId: string, reports: string) => boolean | Promise<boolean>, budgetMs: number): Promise<Started> {
   const reports = mkdtempSync(join(tmpdir(), 'ep-interrupt-'));
   const child = spawn(process.execPath, [cli, 'run', ...args, '--reports-dir', reports], { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -35,7 +35,7 @@ async function startRunUntil(args: string[], reached: (runId: string, reports: s
   const deadline = Date.now() + budgetMs;
   for (;;) {
     const runId = /run (\d{8}-\d{6}-[0-9a-f]{4}):/.exec(output)?.[1];
-    if (runId && reached(runId, reports)) return { child, runId, tag: sessionTag(runId), reports, output: () => output, exited };
+    if (runId && (await reached(runId, reports))) return { child, runId, tag: sessionTag(runId), reports, output: () => output, exited };
     if (child.exitCode !== null || Date.now() > deadline) throw new Error(`run never reached the point of interruption:\n${output}`);
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -85,6 +85,31 @@ async function leftovers(tag: string) {
   return { containers: left.containers.filter((c) => c.includes(tag)), networks: left.networks.filter((n) => n.includes(tag)) };
 }
 
+function nodeCgroups(tag: string): string[] {
+  return readdirSync('/sys/fs/cgroup').filter((c) => existsSync(join('/sys/fs/cgroup', c, 'edgeproof', tag)));
+}
+
+describe('interrupts while node containers start (container backend)', () => {
+  it('SIGKILL the moment the first node container appears: after the next start nothing of the run is left', async () => {
+    const containerCreated = async (runId: string) => (await leftovers(sessionTag(runId))).containers.length > 0;
+    const run = await startRunUntil(['--backend', 'container', '--suite', 'smoke'], containerCreated, 30 * 60_000);
+    run.child.kill('SIGKILL');
+    await run.exited;
+    expect((await leftovers(run.tag)).containers.length, 'the killed run left its node container').toBeGreaterThan(0);
+    const sessionFiles = () => readdirSync(join(cacheDir(), 'sessions')).filter((name) => name.startsWith(`${run.runId}.`));
+    expect(sessionFiles()).toContain(`${run.runId}.json`);
+
+    const clean = await execa(process.execPath, [cli, 'clean'], { reject: false });
+    expect(clean.exitCode, clean.stdout + clean.stderr).toBe(0);
+    expect(clean.stdout).toMatch(new RegExp(`Stale sessions swept: .*${run.runId}`));
+    expect(clean.stdout.split('\n').filter((line) => line.includes('problem:') && (line.includes(run.runId) || line.includes(run.tag)))).toEqual([]);
+    expect(await leftovers(run.tag)).toEqual({ containers: [], networks: [] });
+    expect(nodeCgroups(run.tag)).toEqual([]);
+    expect(existsSync(join(cacheDir(), 'tmp', run.runId))).toBe(false);
+    expect(sessionFiles()).toEqual([]);
+  });
+});
+
 describe('interrupts in a fault scenario (container backend, 3 control planes)', () => {
   const args = ['--backend', 'container', '--topology', '3', '--suite', 'ha'];
 
@@ -107,6 +132,6 @@ describe('interrupts in a fault scenario (container backend, 3 control planes)',
     const clean = await execa(process.execPath, [cli, 'clean'], { reject: false });
     expect(clean.exitCode, clean.stdout + clean.stderr).toBe(0);
     expect(await leftovers(run.tag)).toEqual({ containers: [], networks: [] });
-    expect(readdirSync('/sys/fs/cgroup').filter((c) => existsSync(join('/sys/fs/cgroup', c, 'edgeproof', run.tag)))).toEqual([]);
+    expect(nodeCgroups(run.tag)).toEqual([]);
   });
 });

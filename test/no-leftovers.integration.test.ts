@@ -1,9 +1,9 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cacheDir, sessionTag } from '../src/core/paths.js';
-import { processCmdline, processStartTime, type SessionRecord } from '../src/core/session.js';
+import { processCmdline, readSessions, type SessionRecord } from '../src/core/session.js';
 import { harnessLeftovers } from '../src/emulation/container/docker-engine.js';
 
 /**
@@ -16,9 +16,14 @@ describe('after the integration tests', () => {
   const owned = (name: string) => live.some((s) => name.includes(sessionTag(s.id)) || JSON.stringify(s.resources).includes(name));
 
   it('no session record is left by a run whose owner is gone (a killed run nobody swept)', () => {
+    const stale = readSessions(cacheDir()).filter((s) => s.owner === 'dead').map((s) => s.record);
+    expect(stale.map((r) => `${r.id}: ${JSON.stringify(r.resources)}`)).toEqual([]);
+  });
+
+  it('no session lock is left without its record', () => {
     const dir = join(cacheDir(), 'sessions');
-    const stale = existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.json')).map((n) => readRecord(join(dir, n))).filter((r) => r && !alive(r)) : [];
-    expect(stale.map((r) => `${r!.id}: ${JSON.stringify(r!.resources)}`)).toEqual([]);
+    const locks = existsSync(dir) ? readdirSync(dir).filter((n) => n.endsWith('.lock') && !existsSync(join(dir, n.replace(/\.lock$/, '.json')))) : [];
+    expect(locks).toEqual([]);
   });
 
   it('no QEMU process of the harness is running', () => {
@@ -44,20 +49,7 @@ describe('after the integration tests', () => {
   });
 });
 
-function readRecord(file: string): SessionRecord | undefined {
-  try {
-    return JSON.parse(readFileSync(file, 'utf8')) as SessionRecord;
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(record: SessionRecord): boolean {
-  return processStartTime(record.ownerPid) === record.ownerStartTime;
-}
-
+/** Sessions whose owner holds its lock (in any PID namespace) or is not provably gone: another run's, not leftovers. */
 function liveSessions(): SessionRecord[] {
-  const dir = join(cacheDir(), 'sessions');
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir).filter((n) => n.endsWith('.json')).map((n) => readRecord(join(dir, n))).filter((r): r is SessionRecord => !!r && alive(r));
+  return readSessions(cacheDir()).filter((s) => s.owner !== 'dead').map((s) => s.record);
 }

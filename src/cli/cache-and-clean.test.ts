@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,13 +6,20 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, beforeEach, describe, expect, test } from 'vitest';
 import { projectRoot } from '../core/paths.js';
-import { processStartTime } from '../core/session.js';
+import { Session, bootId, pidNamespace } from '../core/session.js';
 import { isStrictlyInside, refuseDangerousRoot } from './clean-command.js';
 
 const bin = fileURLToPath(new URL('../../bin/edgeproof.js', import.meta.url));
+const sessionOwner = fileURLToPath(new URL('../core/test-fixtures/session-owner.ts', import.meta.url));
+const NEW_PID_NAMESPACE = ['unshare', '--pid', '--fork', '--kill-child', '--mount-proc'];
+const namespacesWork = spawnSync(NEW_PID_NAMESPACE[0]!, [...NEW_PID_NAMESPACE.slice(1), 'true']).status === 0;
 
 async function edgeproof(...args: string[]) {
-  const result = await execa(process.execPath, [bin, ...args], { reject: false, cwd: '/tmp' });
+  return edgeproofWith({}, ...args);
+}
+
+async function edgeproofWith(env: Record<string, string>, ...args: string[]) {
+  const result = await execa(process.execPath, [bin, ...args], { reject: false, cwd: '/tmp', env });
   return { code: result.exitCode, stdout: String(result.stdout), stderr: String(result.stderr) };
 }
 
@@ -20,8 +28,10 @@ function write(path: string, content: string | Buffer): void {
   writeFileSync(path, content);
 }
 
-function sessionRecord(id: string, ownerPid: number, ownerStartTime: string, tempDirs: string[]) {
-  return JSON.stringify({ id, ownerPid, ownerStartTime, startedAt: new Date().toISOString(), resources: { processes: [], tempDirs, containers: [], networks: [] } });
+/** The record of a run that died in this boot and PID namespace; its lock file (written beside it) is held by nobody. */
+function sessionRecord(id: string, ownerPid: number, ownerStartTime: string, tempDirs: string[], more: { networks?: string[] } = {}) {
+  const resources = { processes: [], tempDirs, containers: [], networks: more.networks ?? [] };
+  return JSON.stringify({ id, ownerPid, ownerStartTime, bootId: bootId(), pidNamespace: pidNamespace(), startedAt: new Date().toISOString(), resources });
 }
 
 const worlds: string[] = [];
@@ -48,6 +58,7 @@ function makeWorld() {
   write(join(deadScratch, 'overlay.qcow2'), 'disk');
   write(join(cache, 'tmp', 'orphan-run', 'overlay.qcow2'), 'disk');
   write(join(cache, 'sessions', 'dead-run.json'), sessionRecord('dead-run', 2 ** 22 + 7, 'never', [deadScratch]));
+  write(join(cache, 'sessions', 'dead-run.lock'), '');
   write(join(reports, '20261124-063500-a1b2', 'events.jsonl'), '{}\n');
   write(join(reports, 'notes.txt'), 'mine');
   symlinkSync(join(reports, '20261124-063500-a1b2'), join(reports, 'latest'));
@@ -100,13 +111,56 @@ describe('edgeproof clean', () => {
   });
 
   test('--cache refuses while a run is using the cache', async () => {
-    write(join(world.cache, 'sessions', 'live-run.json'), sessionRecord('live-run', process.pid, processStartTime(process.pid)!, []));
+    const live = new Session(world.cache, 'live-run');
     write(join(world.cache, 'tmp', 'live-run', 'overlay.qcow2'), 'in use');
     const { code, stdout } = await edgeproof('clean', '--cache', '--cache-dir', world.cache);
+    live.close();
     expect(code).toBe(1);
     expect(stdout).toContain(`live-run (pid ${process.pid})`);
     expect(existsSync(join(world.kernel, 'vmlinuz'))).toBe(true);
     expect(existsSync(join(world.cache, 'tmp', 'live-run', 'overlay.qcow2'))).toBe(true);
+  });
+});
+
+describe('edgeproof clean and sessions it cannot finish or must not touch', { timeout: 90_000 }, () => {
+  let world: ReturnType<typeof makeWorld>;
+  beforeEach(() => {
+    world = makeWorld();
+  });
+
+  test('Docker unreachable: the record of a dead container session is kept for the next sweep', async () => {
+    const record = join(world.cache, 'sessions', 'dead-containers.json');
+    write(record, sessionRecord('dead-containers', 2 ** 22 + 9, 'never', [], { networks: ['ep-00000000'] }));
+    write(join(world.cache, 'sessions', 'dead-containers.lock'), '');
+    const { code, stdout } = await edgeproofWith({ DOCKER_HOST: 'tcp://127.0.0.1:1' }, 'clean', '--cache-dir', world.cache);
+    expect(code).toBe(0);
+    expect(stdout).toContain('Stale sessions swept: dead-containers, dead-run');
+    expect(stdout).toMatch(/problem: session dead-containers: containers and networks not swept: .*Docker engine/);
+    expect(stdout).toContain(`problem: session dead-containers: record kept for the next sweep (${record})`);
+    expect(existsSync(record)).toBe(true);
+    expect(existsSync(join(world.cache, 'sessions', 'dead-run.json'))).toBe(false);
+  });
+
+  test.skipIf(!namespacesWork)('a run alive in another PID namespace keeps its scratch, socket dir and record, and the cache', async () => {
+    const owner = execa(NEW_PID_NAMESPACE[0]!, [...NEW_PID_NAMESPACE.slice(1), process.execPath, '--import', 'tsx', sessionOwner, 'hold', world.cache, join(world.base, 'owner-run')], { cwd: projectRoot(), reject: false });
+    try {
+      const line = await new Promise<string>((resolve) => owner.stdout!.on('data', (chunk: Buffer) => resolve(chunk.toString().split('\n')[0]!)));
+      const { runId, scratch, socketDir } = JSON.parse(line) as { runId: string; scratch: string; socketDir: string };
+
+      const clean = await edgeproof('clean', '--cache-dir', world.cache);
+      expect(clean.code).toBe(0);
+      expect(clean.stdout).toContain('Stale sessions swept: dead-run');
+      expect(clean.stdout).not.toContain(runId);
+      expect([existsSync(scratch), existsSync(socketDir), existsSync(join(world.cache, 'sessions', `${runId}.json`))]).toEqual([true, true, true]);
+
+      const cache = await edgeproof('clean', '--cache', '--cache-dir', world.cache);
+      expect(cache.code).toBe(1);
+      expect(cache.stdout).toContain(`Cache kept: in use by running session(s) ${runId}`);
+      expect(existsSync(join(world.kernel, 'vmlinuz'))).toBe(true);
+    } finally {
+      owner.stdin!.end();
+      expect((await owner).exitCode).toBe(0);
+    }
   });
 });
 

@@ -1,9 +1,9 @@
-import { existsSync, lstatSync, readFileSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, rmSync, rmdirSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isAbsolute, join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { EdgeproofError } from '../core/errors.js';
-import { projectRoot } from '../core/paths.js';
-import { processStartTime, sweepStaleSessions, type SessionRecord, type SweepReport } from '../core/session.js';
+import { isStrictlyInside, projectRoot } from '../core/paths.js';
+import { readSessions, sweepStaleSessions, type SessionRecord, type SweepReport } from '../core/session.js';
 import { sweepContainers } from '../emulation/container/docker-engine.js';
 import { BUILD_CACHE_AREAS, sizeOnDisk } from './cache-listing.js';
 import { EXIT } from './exit-codes.js';
@@ -60,20 +60,9 @@ function printSweep(report: SweepReport, print: Print): void {
   for (const error of report.errors) print(`  problem: ${error}`);
 }
 
-/** Sessions whose owner is still running (left in place by the sweep). */
+/** Sessions whose owner is running, or not provably gone (left in place by the sweep): their cache is in use. */
 function liveSessions(cacheDir: string): SessionRecord[] {
-  const dir = join(cacheDir, 'sessions');
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((name) => name.endsWith('.json'))
-    .flatMap((name) => {
-      try {
-        return [JSON.parse(readFileSync(join(dir, name), 'utf8')) as SessionRecord];
-      } catch {
-        return [];
-      }
-    })
-    .filter((record) => processStartTime(record.ownerPid) === record.ownerStartTime);
+  return readSessions(cacheDir).filter((session) => session.owner !== 'dead').map((session) => session.record);
 }
 
 /** `<cache>/tmp/<runId>` of runs that are no longer running. */
@@ -123,6 +112,8 @@ function isRunDirectory(path: string): boolean {
   return lstatSync(path).isDirectory() && (existsSync(join(path, 'events.jsonl')) || existsSync(join(path, 'result.json')));
 }
 
+export { isStrictlyInside };
+
 /** Removes `path`, which must lie strictly inside `root`; returns the bytes freed. */
 export function removeInside(path: string, root: string, print: Print, what: string): number {
   if (!isStrictlyInside(path, root)) throw new EdgeproofError('INTERNAL', `Refusing to delete ${path}: it is outside ${root}`);
@@ -131,11 +122,6 @@ export function removeInside(path: string, root: string, print: Print, what: str
   rmSync(path, { recursive: true, force: true });
   print(`  removed ${what} ${path} (${formatBytes(bytes)})`);
   return bytes;
-}
-
-export function isStrictlyInside(path: string, root: string): boolean {
-  const rel = relative(resolve(root), resolve(path));
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
 function isSymlink(path: string): boolean {

@@ -3,7 +3,7 @@ import { statfsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunContext } from '../core/context.js';
 import { EdgeproofError, PrerequisiteMissingError, describeError } from '../core/errors.js';
-import { newRunId, projectRoot } from '../core/paths.js';
+import { cacheDir as defaultCacheDir, newRunId, projectRoot } from '../core/paths.js';
 import { budgetChecks, loadBudgets } from '../reports/budgets.js';
 import { buildResult } from '../reports/result-model.js';
 import { sweepStaleSessions } from '../core/session.js';
@@ -46,6 +46,8 @@ export async function runCommand(options: RunOptions): Promise<number> {
   const board = boardByName(options.board);
   const distribution = distributionByName(options.distro, options.clusterSource.distroOptions);
   const host = await describeHostFor(options, board);
+  // Before the preflight: what killed runs left (disks, containers) must not be what stops this one.
+  const swept = await sweepStaleSessions(options.cacheDir ?? defaultCacheDir(), sweepContainers);
   preflight(options, board, options.cacheDir);
 
   const runId = newRunId();
@@ -55,8 +57,8 @@ export async function runCommand(options: RunOptions): Promise<number> {
     ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
     timeoutScale: options.timeoutScale ?? host.defaultTimeoutScale,
   });
-  const swept = await sweepStaleSessions(ctx.cacheDir, sweepContainers);
   if (swept.sessions.length) ctx.progress.info(`swept ${swept.sessions.length} stale session(s): ${swept.killed.length} process(es) killed, ${swept.containers.length} container(s), ${swept.removedDirs.length} dir(s) removed`);
+  for (const problem of swept.errors) ctx.progress.info(`sweep: ${problem}`);
   const onInterrupt = () => ctx.abort(interruptSignal().reason);
   interruptSignal().addEventListener('abort', onInterrupt, { once: true });
 

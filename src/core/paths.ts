@@ -1,5 +1,5 @@
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
 /** Cache for expensive builds (kernels, root filesystems, Kubernetes binaries), outside any clone. */
@@ -31,4 +31,10 @@ export function projectRoot(): string {
 
 export function fixturePath(...parts: string[]): string {
   return join(projectRoot(), 'fixtures', ...parts);
+}
+
+/** Whether `path` lies strictly inside `root` (lexically: resolve symlinks first where they matter). */
+export function isStrictlyInside(path: string, root: string): boolean {
+  const rel = relative(resolve(root), resolve(path));
+  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }

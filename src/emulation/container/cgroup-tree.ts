@@ -2,6 +2,8 @@ import { existsSync, readdirSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const CGROUP_ROOT = '/sys/fs/cgroup';
+/** The harness's own subtrees: edgeproof/<tag> and edgeproof/<tag>/<node>; nothing that climbs out (a session record may be crafted). */
+const HARNESS_CGROUP = /^edgeproof(\/(?!\.\.?(\/|$))[A-Za-z0-9._-]+){1,2}$/;
 
 /**
  * Removes a node's cgroup subtree from every v1 controller, deepest first
@@ -10,6 +12,7 @@ const CGROUP_ROOT = '/sys/fs/cgroup';
  */
 export function removeCgroupTree(relative: string, root = CGROUP_ROOT): string[] {
   const failed: string[] = [];
+  if (!HARNESS_CGROUP.test(relative)) return [`cgroup ${JSON.stringify(relative)} not removed: not an edgeproof cgroup (edgeproof/<tag>[/<node>])`];
   if (!existsSync(root)) return failed;
   for (const controller of readdirSync(root)) {
     // Only mounted hierarchies (their root has cgroup.procs); symlinks name one twice, harmlessly.

@@ -28,6 +28,8 @@ export class ContainerNetwork {
 
   static async create(ctx: RunContext, name: string): Promise<ContainerNetwork> {
     const engine = await docker();
+    // Recorded before it exists: the sweep of a run killed meanwhile finds it by its label.
+    ctx.session.track('networks', name);
     for (const subnet of candidateSubnets(ctx.tag)) {
       try {
         const network = await engine.createNetwork({
@@ -39,7 +41,6 @@ export class ContainerNetwork {
           Options: { 'com.docker.network.bridge.enable_ip_masquerade': 'false' },
           Labels: { [SESSION_LABEL]: ctx.runId },
         });
-        ctx.session.track('networks', network.id);
         const handle = new ContainerNetwork(name, subnet, network);
         ctx.scope.defer(`network ${name}`, () => handle.dispose());
         return handle;

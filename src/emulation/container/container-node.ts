@@ -45,6 +45,8 @@ export class ContainerNode {
     // The node's own subtree of the host's cgroup v1 hierarchy (kind's --cgroup-root idea).
     const cgroupRoot = `edgeproof/${ctx.tag}/${this.#name}`;
     ctx.session.track('cgroupDirs', `edgeproof/${ctx.tag}`);
+    // Recorded before it exists: a run killed while the node boots leaves it to the sweep, which also finds it by its label.
+    ctx.session.track('containers', this.#name);
     const container = await nodeContainer(this.image, this.#name, cgroupRoot, ctx)
       .withNetworkMode(net.name)
       .withWaitStrategy(new ReadyLineWithLogs())
@@ -53,7 +55,6 @@ export class ContainerNode {
       .catch((error: unknown) => {
         throw new BootFailedError(this.#name, `did not start as a node container: ${(error as Error).message}`, '', { cause: error });
       });
-    ctx.session.track('containers', container.getId());
     const machine = new ContainerMachine(ctx, this.#name, container, net, address, cgroupRoot);
     try {
       ctx.scope.defer(`container ${this.#name}`, () => machine.dispose());
@@ -262,7 +263,7 @@ export class ContainerMachine implements Machine {
 
   dispose = once(async () => {
     await this.container.stop({ timeout: 0, remove: true, removeVolumes: true }).catch((error: Error) => log('%s: stop: %s', this.name, error.message));
-    this.ctx.session.untrack('containers', (id) => id === this.container.getId());
+    this.ctx.session.untrack('containers', (name) => name === this.name);
     removeCgroupTree(this.cgroupRoot);
   });
 

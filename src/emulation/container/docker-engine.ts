@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type Dockerode from 'dockerode';
 import { PrerequisiteMissingError, describeError } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
-import type { ContainerSweeper } from '../../core/session.js';
+import type { ContainerSweep, ContainerSweeper } from '../../core/session.js';
 import { removeCgroupTree } from './cgroup-tree.js';
 
 const log = logger('docker');
@@ -46,32 +46,57 @@ export function privilegedAllowed(statusText = readFileSync('/proc/self/status',
   return ((BigInt(`0x${bounding}`) >> CAP_SYS_RESOURCE) & 1n) === 1n;
 }
 
-/** The reaper's Docker part: a stale session's containers (with their volumes), networks and node cgroups. */
-export const sweepContainers: ContainerSweeper = async ({ containers, networks, cgroupDirs = [] }) => {
-  const errors: string[] = [];
-  let engine: Dockerode | undefined;
-  if (containers.length || networks.length) {
-    try {
-      engine = await docker();
-    } catch (error) {
-      return [`containers ${containers.join(', ')} not swept: ${describeError(error)}`];
+/**
+ * The reaper's Docker part for a dead session: every container (with its
+ * volumes) and network labelled with the session, which covers those killed
+ * before they were recorded; a recorded one without that label is left alone
+ * and said. Then its node cgroups, which only empty once the containers are gone.
+ */
+export const sweepContainers: ContainerSweeper = async (sessionId, { containers, networks, cgroupDirs = [] }) => {
+  const swept: ContainerSweep = { containers: [], networks: [], errors: [] };
+  try {
+    const engine = await docker();
+    const filters = JSON.stringify({ label: [`${SESSION_LABEL}=${sessionId}`] });
+    for (const container of await engine.listContainers({ all: true, filters })) {
+      const name = container.Names[0]?.replace(/^\//, '') ?? container.Id;
+      if (await removed(engine.getContainer(container.Id).remove({ force: true, v: true }), `container ${name}`, swept.errors)) swept.containers.push(name);
     }
+    for (const network of await engine.listNetworks({ filters })) {
+      if (await removed(engine.getNetwork(network.Id).remove(), `network ${network.Name}`, swept.errors)) swept.networks.push(network.Name);
+    }
+    for (const id of containers) await reportUnlabelled(engine.getContainer(id).inspect(), `container ${id}`, sessionId, swept.errors);
+    for (const id of networks) await reportUnlabelled(engine.getNetwork(id).inspect(), `network ${id}`, sessionId, swept.errors);
+  } catch (error) {
+    swept.errors.push(`session ${sessionId}: containers and networks not swept: ${describeError(error)}`);
+    return swept;
   }
-  for (const id of containers) {
-    await engine!.getContainer(id).remove({ force: true, v: true }).catch((error: { statusCode?: number; message: string }) => {
-      if (error.statusCode !== 404) errors.push(`container ${id}: ${error.message}`);
-    });
-  }
-  for (const id of networks) {
-    await engine!.getNetwork(id).remove().catch((error: { statusCode?: number; message: string }) => {
-      if (error.statusCode !== 404) errors.push(`network ${id}: ${error.message}`);
-    });
-  }
-  // After the containers: a cgroup with processes in it cannot be removed.
-  for (const dir of cgroupDirs) errors.push(...removeCgroupTree(dir));
-  log('swept %d container(s), %d network(s), %d cgroup tree(s)', containers.length, networks.length, cgroupDirs.length);
-  return errors;
+  for (const dir of cgroupDirs) swept.errors.push(...removeCgroupTree(dir));
+  log('session %s: swept %d container(s), %d network(s), %d cgroup tree(s)', sessionId, swept.containers.length, swept.networks.length, cgroupDirs.length);
+  return swept;
 };
+
+/** Whether a removal succeeded (or found it already gone); otherwise its error is added. */
+async function removed(removal: Promise<unknown>, what: string, errors: string[]): Promise<boolean> {
+  try {
+    await removal;
+    return true;
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode === 404) return true;
+    errors.push(`${what}: ${(error as Error).message}`);
+    return false;
+  }
+}
+
+/** A recorded container or network that outlived the label sweep is not labelled as this session's: said, not removed. */
+async function reportUnlabelled(inspection: Promise<{ Labels?: Record<string, string> | null; Config?: { Labels?: Record<string, string> | null } }>, what: string, sessionId: string, errors: string[]): Promise<void> {
+  try {
+    const details = await inspection;
+    const label = (details.Config?.Labels ?? details.Labels ?? {})[SESSION_LABEL];
+    errors.push(`${what} still exists and is labelled ${SESSION_LABEL}=${label ?? '(none)'}, not ${sessionId}: left alone`);
+  } catch (error) {
+    if ((error as { statusCode?: number }).statusCode !== 404) errors.push(`${what}: ${(error as Error).message}`);
+  }
+}
 
 /** Containers and networks of the harness that still exist (labelled with a session), for tests and `doctor`. */
 export async function harnessLeftovers(): Promise<{ containers: string[]; networks: string[] }> {
