@@ -1,24 +1,22 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RunContext } from '../core/context.js';
-import { exitCodeForSignal } from '../cli/exit-codes.js';
-import { installInterruptHandlers, interruptSignal, interruptedBy } from '../cli/interrupt.js';
+import { installInterruptHandlers, interruptSignal, stoppedExitCode } from '../cli/interrupt.js';
 
 let handlersInstalled = false;
 
 /**
  * A run context for a benchmark script that stops the way `edgeproof run`
- * does on Ctrl-C: the first SIGINT/SIGTERM aborts every context made here, so
- * the script's `finally` blocks tear down what it started (QEMU, containers,
- * networks, temp dirs); a second signal exits at once and the next start
- * sweeps the rest. The exit code then says it was interrupted (130 / 143).
+ * does on Ctrl-C: the first SIGINT/SIGTERM/SIGHUP (or an uncaught exception)
+ * aborts every context made here, so the script's `finally` blocks tear down
+ * what it started (QEMU, containers, networks, temp dirs); a second signal
+ * exits at once and the next start sweeps the rest. The exit code then says why (130 / 143 / 129, or 1).
  */
 export function benchContext(options: ConstructorParameters<typeof RunContext>[0]): RunContext {
   if (!handlersInstalled) {
     handlersInstalled = true;
     installInterruptHandlers({ graceful: true });
     process.on('exit', () => {
-      const signal = interruptedBy();
-      if (signal) process.exitCode = exitCodeForSignal(signal);
+      process.exitCode = stoppedExitCode() ?? process.exitCode;
     });
   }
   const ctx = new RunContext(options);
