@@ -110,4 +110,21 @@ describe.concurrent('Ctrl-C during a run (real process, real signals)', () => {
     expect(written.checks).toEqual([expect.objectContaining({ id: 'SMOKE-1', verdict: 'pass' })]);
     expect(written.phases).toContainEqual(expect.objectContaining({ name: 'teardown', outcome: 'ok' }));
   });
+
+  test('Ctrl-C in the CNI matrix: the cells that passed are on disk, the open ones are not guessed', async () => {
+    const { runDir, cacheDir } = runDirs('cni');
+    const proc = execa(process.execPath, ['--import', 'tsx', fixture('cni-interrupt-child.ts'), runDir, cacheDir], { reject: false, cwd: projectRoot() });
+    await printed(proc, 'second round');
+    proc.kill('SIGINT');
+    const exited = await proc;
+    expect(exited.exitCode, exited.stderr).toBe(130);
+    const checks = events(runDir).filter((e) => e.type === 'check');
+    expect(checks.map((c) => [c.id, c.name, c.verdict])).toEqual([
+      ['NET-2/pod-to-pod-same-node', 'pod on ep-1a2b-cp-0 to a pod on the same node', 'pass'],
+      ['NET-2/pod-to-cluster-ip', 'pod on ep-1a2b-cp-0 to the ClusterIP of ep-echo', 'pass'],
+      ['NET-2/pod-to-node-port', "pod on ep-1a2b-cp-0 to the NodePort on its own node's address", 'pass'],
+      ['NET-2/node-to-pod', 'node ep-1a2b-cp-0 to a pod on itself', 'pass'],
+      ['NET-3/hairpin', 'pod on ep-1a2b-cp-0 to itself through its own Service', 'pass'],
+    ]);
+  });
 });
