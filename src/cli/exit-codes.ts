@@ -33,7 +33,8 @@ Exit codes:
        merge: a shard missing or corrupt, or a merged run failed); an
        uncaught exception (a bug), after the run tore down what it made
   2    usage or input error: unknown board, distro or suite, a bad number
-       or duration, an unknown option, a malformed budgets or matrix file
+       or duration, an unknown option, an empty or space-padded value, a
+       directory that cannot be created, a malformed budgets or matrix file
        (file:line); or a missing prerequisite (the message gives the
        command that installs it)
   130  interrupted by Ctrl-C (SIGINT); 143 for SIGTERM, 129 for SIGHUP (the

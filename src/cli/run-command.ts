@@ -1,9 +1,9 @@
 import { freemem, totalmem, cpus, hostname, release } from 'node:os';
-import { statfsSync, mkdirSync, readFileSync } from 'node:fs';
+import { statfsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunContext } from '../core/context.js';
 import { EdgeproofError, PrerequisiteMissingError, describeError } from '../core/errors.js';
-import { newRunId, projectRoot } from '../core/paths.js';
+import { makeDirectory, newRunId, projectRoot } from '../core/paths.js';
 import { sweepStaleSessions } from '../core/session.js';
 import { sweepContainers } from '../emulation/container/docker-engine.js';
 import { boardByName, boardMemory, hostArch, type Board } from '../emulation/boards.js';
@@ -272,7 +272,7 @@ function preflight(options: RunOptions, board: Board, cacheDir: string | undefin
     }
   }
   const dir = cacheDir ?? process.env.EDGEPROOF_CACHE_DIR ?? join(process.env.HOME ?? '/root', '.cache');
-  mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   const stats = statfsSync(dir);
   const freeGiB = (stats.bavail * stats.bsize) / 2 ** 30;
   if (freeGiB < 8) {
