@@ -57,6 +57,18 @@ describe.concurrent('Ctrl-C during a run (real process, real signals)', () => {
     expect(result.stderr).toContain('Interrupted (SIGHUP): stopping and cleaning up');
   });
 
+  test('SIGHUP with the reader of stdout gone (a closed terminal or pipe): the run still cleans up and exits 129, not 0', async () => {
+    const proc = start('cleans-up');
+    await printed(proc);
+    proc.stdout!.destroy();
+    proc.kill('SIGHUP');
+    const result = await proc;
+    expect(result.signal).toBeUndefined();
+    expect(result.exitCode, result.stderr).toBe(129);
+    expect(result.stderr).toContain('Interrupted (SIGHUP): stopping and cleaning up');
+    expect(result.stderr).not.toContain('Uncaught exception');
+  });
+
   test('a second SIGINT exits at once when cleanup hangs', async () => {
     const proc = start('hangs');
     await printed(proc);

@@ -9,6 +9,8 @@ import { EXIT, exitCodeForSignal } from './exit-codes.js';
  * grace period, exits at once (stale sessions are swept by the next run or
  * `edgeproof clean`). An exception nothing caught (a bug) during a run stops
  * it the same way, so its machines are still torn down; the exit code is 1.
+ * Output to a reader that went away (a closed pipe, a terminal that hung up)
+ * is dropped: it never ends a run before its teardown.
  */
 const controller = new AbortController();
 let firstSignal: NodeJS.Signals | undefined;
@@ -78,11 +80,32 @@ export function installInterruptHandlers(options: InterruptOptions): () => void 
     controller.abort(uncaught);
     exitAfterGrace(EXIT.failed);
   };
+  const onStdoutError = onOutputError(options, () => process.exit(EXIT.ok));
+  const onStderrError = onOutputError(options, () => {});
   for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
   process.on('uncaughtException', onUncaught);
+  process.stdout.on('error', onStdoutError);
+  process.stderr.on('error', onStderrError);
   return () => {
     for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
     process.off('uncaughtException', onUncaught);
+    process.stdout.off('error', onStdoutError);
+    process.stderr.off('error', onStderrError);
+  };
+}
+
+const READER_GONE = new Set(['EPIPE', 'EIO', 'ERR_STREAM_DESTROYED']);
+
+/**
+ * A write error on stdout or stderr. The reader gone (`| head` done, the
+ * terminal closed): during a run the output is dropped and the run goes on
+ * to its teardown and reports; otherwise `outsideRun` decides (stdout: exit
+ * 0, as `| head` expects). Any other error is a real one.
+ */
+function onOutputError(options: InterruptOptions, outsideRun: () => void): (error: NodeJS.ErrnoException) => void {
+  return (error) => {
+    if (!READER_GONE.has(error.code ?? '')) throw error;
+    if (!options.graceful) outsideRun();
   };
 }
 

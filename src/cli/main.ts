@@ -19,7 +19,6 @@ import { RUN_DEFAULTS, backendNames, directoryOption, outputDirectoryOption, par
 export async function main(argv: string[] = process.argv): Promise<number> {
   const interruptMode: InterruptOptions = { graceful: false };
   const removeHandlers = installInterruptHandlers(interruptMode);
-  ignoreBrokenPipe();
   let exitCode: number = EXIT.ok;
   const program = buildProgram((code) => (exitCode = code), interruptMode);
   try {
@@ -246,13 +245,6 @@ function debugDetail(error: unknown): string {
 function enableDebug(): void {
   debugEnabled = true;
   createDebug.enable([process.env.DEBUG, 'edgeproof:*'].filter(Boolean).join(','));
-}
-
-function ignoreBrokenPipe(): void {
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(EXIT.ok);
-    throw error;
-  });
 }
 
 function packageVersion(): string {
