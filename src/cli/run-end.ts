@@ -33,7 +33,10 @@ export async function endRun(ctx: RunContext, end: RunEnd): Promise<EndedRun> {
   await judgeBudgets(ctx, end).catch((budgetError: unknown) => {
     error ??= budgetError;
   });
-  await writeReports(ctx.runDir, ctx.events.events, { claims: end.claims });
+  // Teardown comes first: reports that cannot be written now are said, and tried again after it.
+  await writeReports(ctx.runDir, ctx.events.events, { claims: end.claims }).catch((writeError: unknown) => {
+    ctx.progress.info(`reports not written before teardown: ${describeError(writeError)}`);
+  });
   try {
     await ctx.phase('teardown', TEARDOWN_BUDGET_MS, () => ctx.dispose());
   } catch (teardownError) {
