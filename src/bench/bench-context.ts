@@ -12,7 +12,8 @@ let handlersInstalled = false;
  * does on Ctrl-C: the first SIGINT/SIGTERM/SIGHUP (or an uncaught exception)
  * aborts every context made here, so the script's `finally` blocks tear down
  * what it started (QEMU, containers, networks, temp dirs); a second signal
- * exits at once and the next start sweeps the rest. The exit code then says why (130 / 143 / 129, or 1).
+ * exits at once and the next start sweeps the rest. The exit code then says
+ * why (130 / 143 / 129, or 1).
  */
 export function benchContext(options: ConstructorParameters<typeof RunContext>[0]): RunContext {
   if (!handlersInstalled) {
