@@ -7,12 +7,12 @@
  *   npm run bench:conformance -- --backend qemu --board rpi4 --runs 3     (an emulated board, TCG)
  * Figures are written to reports/bench-conformance-<time>.json as well.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchContext, parseBenchArgs } from '../src/bench/bench-context.js';
 import { createProgress, endsOnly, isCheckTask } from '../src/core/progress.js';
-import { newRunId, reportsDir } from '../src/core/paths.js';
+import { makeDirectory, newRunId, reportsDir } from '../src/core/paths.js';
 import { summarize } from '../src/bench/stats.js';
 import { startContainerMachines, startQemuMachines } from '../src/cli/machines.js';
 import { boardByName } from '../src/emulation/boards.js';
@@ -67,7 +67,7 @@ const s = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 console.log(`\nedgeproof conformance benchmark: ${where}, Kubernetes ${upstream.version}`);
 console.log(`${'figure'.padEnd(40)} ${'median'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)}  runs`);
 for (const row of rows) console.log(`${row.name.padEnd(40)} ${s(row.p50).padStart(8)} ${s(row.min).padStart(8)} ${s(row.max).padStart(8)}  ${row.samples.length}`);
-mkdirSync(reportsDir(), { recursive: true });
+makeDirectory(reportsDir());
 const file = join(reportsDir(), `bench-conformance-${newRunId()}.json`);
 writeFileSync(file, JSON.stringify({ backend: values.backend, board: emulated ? board.name : 'container', preset, timeoutScale, rows }, null, 2));
 console.log(`\nwritten: ${file}`);

@@ -10,14 +10,14 @@
  * failover figures come from the container backend (--scenarios none skips
  * them there too). Figures are written to reports/bench-ha-<time>.json.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunContext } from '../src/core/context.js';
 import { describeError } from '../src/core/errors.js';
 import { benchContext, exitWithUsage, parseBenchArgs } from '../src/bench/bench-context.js';
 import { createProgress, endsOnly, isCheckTask } from '../src/core/progress.js';
-import { newRunId, reportsDir } from '../src/core/paths.js';
+import { makeDirectory, newRunId, reportsDir } from '../src/core/paths.js';
 import { summarize } from '../src/bench/stats.js';
 import { startContainerMachines, startQemuMachines } from '../src/cli/machines.js';
 import type { Topology } from '../src/distros/distribution.js';
@@ -117,7 +117,7 @@ function printAndWrite(): void {
   console.log(`${'figure'.padEnd(44)} ${'median'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)}  runs`);
   for (const row of rows) console.log(`${row.name.padEnd(44)} ${show(row.p50, row.unit).padStart(8)} ${show(row.min, row.unit).padStart(8)} ${show(row.max, row.unit).padStart(8)}  ${row.samples.length}`);
   for (const failure of failures) console.log(`failed: ${failure.label}: ${failure.error}`);
-  mkdirSync(reportsDir(), { recursive: true });
+  makeDirectory(reportsDir());
   const file = join(reportsDir(), `bench-ha-${newRunId()}.json`);
   writeFileSync(file, JSON.stringify({ backend: backendLabel, timeoutScale, scenarios, rows, failures }, null, 2));
   console.log(`\nwritten: ${file}`);

@@ -10,14 +10,14 @@
  * The first cold run of each topology saves the snapshot the restores use
  * (in a temp dir, removed at the end); its save time is printed too.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchContext, exitWithUsage, parseBenchArgs } from '../src/bench/bench-context.js';
 import { interruptSignal } from '../src/cli/interrupt.js';
 import { describeError } from '../src/core/errors.js';
 import { createProgress, endsOnly, isCheckTask } from '../src/core/progress.js';
-import { newRunId, reportsDir } from '../src/core/paths.js';
+import { makeDirectory, newRunId, reportsDir } from '../src/core/paths.js';
 import { summarize } from '../src/bench/stats.js';
 import { measureBaseline, type MemoryBaseline } from '../src/bench/footprint.js';
 import { boardByName, boardCpus, type Board } from '../src/emulation/boards.js';
@@ -143,7 +143,7 @@ async function printAndWrite(): Promise<void> {
     if (cold && restore) console.log(`${label}: restore is ${(cold.p50 / restore.p50).toFixed(1)}x faster than cold (medians)`);
   }
   for (const failure of failures) console.log(`failed: ${failure.topology}: ${failure.error}`);
-  mkdirSync(reportsDir(), { recursive: true });
+  makeDirectory(reportsDir());
   const file = join(reportsDir(), `bench-snapshot-${newRunId()}.json`);
   writeFileSync(file, JSON.stringify({ board: board.name, cpus, accel, rows, failures }, null, 2));
   console.log(`\nwritten: ${file}`);

@@ -6,13 +6,13 @@
  *   npm run bench -- --boards rpi4 --cluster-runs 2
  * Figures are written to reports/bench-<time>.json as well.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunContext } from '../src/core/context.js';
 import { benchContext, parseBenchArgs } from '../src/bench/bench-context.js';
 import { silentProgress } from '../src/core/progress.js';
-import { newRunId, reportsDir } from '../src/core/paths.js';
+import { makeDirectory, newRunId, reportsDir } from '../src/core/paths.js';
 import { summarize } from '../src/bench/stats.js';
 import { boardByName, type Board } from '../src/emulation/boards.js';
 import { generateSshKey } from '../src/emulation/guest/ssh-connection.js';
@@ -86,7 +86,7 @@ const s = (ms: number) => `${(ms / 1000).toFixed(1)}s`;
 console.log(`\nedgeproof bring-up benchmark (${accel.accel}: ${accel.reason}); times from QEMU start unless noted`);
 console.log(`${'figure'.padEnd(48)} ${'median'.padStart(8)} ${'min'.padStart(8)} ${'max'.padStart(8)}  runs`);
 for (const row of rows) console.log(`${row.name.padEnd(48)} ${s(row.p50).padStart(8)} ${s(row.min).padStart(8)} ${s(row.max).padStart(8)}  ${row.samples.length}`);
-mkdirSync(reportsDir(), { recursive: true });
+makeDirectory(reportsDir());
 const file = join(reportsDir(), `bench-${newRunId()}.json`);
 writeFileSync(file, JSON.stringify({ accel, rows }, null, 2));
 console.log(`\nwritten: ${file}`);

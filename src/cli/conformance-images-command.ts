@@ -1,6 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunContext } from '../core/context.js';
+import { makeDirectory } from '../core/paths.js';
 import { ensureE2eBinaries } from '../distros/upstream/artifacts.js';
 import { listE2eImages, mirrorPlan, parseMirror } from '../scenarios/conformance/images.js';
 import { EXIT } from './exit-codes.js';
@@ -29,7 +30,7 @@ export async function conformanceImagesCommand(options: ConformanceImagesOptions
     const lines = plan ? plan.copies.map((c) => `${c.source} ${c.target}`) : images;
     process.stdout.write(`${lines.join('\n')}\n`);
     if (options.out) {
-      mkdirSync(options.out, { recursive: true });
+      makeDirectory(options.out);
       writeFileSync(join(options.out, 'images.txt'), `${images.join('\n')}\n`);
       if (plan) {
         writeFileSync(join(options.out, 'mirror.txt'), `${lines.join('\n')}\n`);

@@ -1,3 +1,5 @@
+import { constants } from 'node:os';
+
 /** The CLI's exit codes: the contract scripts and CI rely on. */
 export const EXIT = {
   ok: 0,
@@ -6,9 +8,10 @@ export const EXIT = {
   interrupted: 130,
 } as const;
 
-/** 128 + signal number, as shells report it: SIGINT 130, SIGTERM 143. */
+/** 128 + signal number, as shells report it: SIGINT 130, SIGTERM 143, SIGHUP 129. */
 export function exitCodeForSignal(signal: NodeJS.Signals): number {
-  return signal === 'SIGTERM' ? 143 : EXIT.interrupted;
+  const number = constants.signals[signal] as number | undefined;
+  return number === undefined ? EXIT.interrupted : 128 + number;
 }
 
 export function exitCodeForError(error: unknown): number {
@@ -27,13 +30,16 @@ Exit codes:
        to this host do not fail a run)
   1    a check, a budget or the run itself failed (doctor: a required
        prerequisite is missing; diff: a new failure or a regression;
-       merge: a shard missing or corrupt, or a merged run failed)
+       merge: a shard missing or corrupt, or a merged run failed); an
+       uncaught exception (a bug), after the run tore down what it made
   2    usage or input error: unknown board, distro or suite, a bad number
-       or duration, an unknown option, a malformed budgets or matrix file
+       or duration, an unknown option, an empty or space-padded value, a
+       directory that cannot be created, a malformed budgets or matrix file
        (file:line); or a missing prerequisite (the message gives the
        command that installs it)
-  130  interrupted by Ctrl-C (SIGINT); 143 for SIGTERM. Results gathered
-       so far are still written; leftovers are swept by \`edgeproof clean\`
+  130  interrupted by Ctrl-C (SIGINT); 143 for SIGTERM, 129 for SIGHUP (the
+       terminal closed). Results gathered so far are still written;
+       leftovers are swept by \`edgeproof clean\`
 
 Environment:
   EDGEPROOF_CACHE_DIR    build cache (default ~/.cache/edgeproof)

@@ -7,7 +7,8 @@ import { cacheDir as defaultCacheDir, projectRoot, reportsDir as defaultReportsD
 import { boardNames } from '../emulation/boards.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeForError } from './exit-codes.js';
 import { installInterruptHandlers, runInterruptibly, type InterruptOptions } from './interrupt.js';
-import { RUN_DEFAULTS, backendNames, directoryOption, parsePositiveNumber, parseRunOptions, suiteNames, type RunFlags } from './run-options.js';
+import { checkGivenValues } from './option-values.js';
+import { RUN_DEFAULTS, backendNames, directoryOption, outputDirectoryOption, parsePositiveNumber, parseRunOptions, suiteNames, type RunFlags } from './run-options.js';
 
 /**
  * The `edgeproof` command. Parses and validates, hands over to one command
@@ -18,7 +19,6 @@ import { RUN_DEFAULTS, backendNames, directoryOption, parsePositiveNumber, parse
 export async function main(argv: string[] = process.argv): Promise<number> {
   const interruptMode: InterruptOptions = { graceful: false };
   const removeHandlers = installInterruptHandlers(interruptMode);
-  ignoreBrokenPipe();
   let exitCode: number = EXIT.ok;
   const program = buildProgram((code) => (exitCode = code), interruptMode);
   try {
@@ -46,6 +46,7 @@ export function buildProgram(setExit: SetExit, interruptMode: InterruptOptions):
     .addHelpText('after', EXIT_CODES_HELP);
   program.hook('preAction', (_, action) => {
     if (program.opts().debug || action.opts().debug) enableDebug();
+    checkGivenValues(action);
   });
   addRunCommand(program, setExit, interruptMode);
   addBoardsCommand(program, setExit);
@@ -107,7 +108,7 @@ function addBoardsCommand(program: Command, setExit: SetExit): void {
     .addOption(cacheDirOption())
     .action(async (flags: { mirror?: string; out?: string; cacheDir: string }) => {
       const { conformanceImagesCommand } = await import('./conformance-images-command.js');
-      setExit(await conformanceImagesCommand({ cacheDir: directoryOption(flags.cacheDir, '--cache-dir'), ...(flags.mirror !== undefined ? { mirror: flags.mirror } : {}), ...(flags.out ? { out: directoryOption(flags.out, '--out') } : {}) }));
+      setExit(await conformanceImagesCommand({ cacheDir: outputDirectoryOption(flags.cacheDir, '--cache-dir'), ...(flags.mirror !== undefined ? { mirror: flags.mirror } : {}), ...(flags.out ? { out: outputDirectoryOption(flags.out, '--out') } : {}) }));
     });
   subcommand(program, 'boards', 'list the boards, their QEMU models, and how they would run on this host')
     .option('--json', 'machine-readable output')
@@ -190,7 +191,7 @@ function addResultCommands(program: Command, setExit: SetExit): void {
     .option('--out <dir>', 'where compare.html and compare.md are written', '.')
     .action(async (paths: string[], flags: { out: string }) => {
       const { compareCommand } = await import('./report-commands.js');
-      setExit(await compareCommand({ paths, out: directoryOption(flags.out, '--out') }));
+      setExit(await compareCommand({ paths, out: outputDirectoryOption(flags.out, '--out') }));
     });
   subcommand(program, 'diff', 'what changed between runs: new failures, fixed, flaky, metric regressions (exit 1 on new failures or regressions)')
     .argument('<old>', 'earlier run(s): a run directory, result.json, merged directory, or a directory of runs (several: their spread is used)')
@@ -199,7 +200,7 @@ function addResultCommands(program: Command, setExit: SetExit): void {
     .option('--out <dir>', 'also write diff.md and diff.json there')
     .action(async (older: string, newer: string, flags: { budgets?: string; out?: string }) => {
       const { diffCommand } = await import('./report-commands.js');
-      setExit(await diffCommand({ old: older, new: newer, ...(flags.budgets ? { budgets: flags.budgets } : {}), ...(flags.out ? { out: directoryOption(flags.out, '--out') } : {}) }));
+      setExit(await diffCommand({ old: older, new: newer, ...(flags.budgets ? { budgets: flags.budgets } : {}), ...(flags.out ? { out: outputDirectoryOption(flags.out, '--out') } : {}) }));
     });
   subcommand(program, 'merge', "combine shards' results into one merged directory (merged.json, report.html, summary.md); missing or corrupt shards are named (exit 1)")
     .argument('<shard-dir...>', "shard result directories (each holds that shard's run directories)")
@@ -207,7 +208,7 @@ function addResultCommands(program: Command, setExit: SetExit): void {
     .option('--plan <file>', 'the plan `edgeproof matrix plan` printed: shards and cells that should be there')
     .action(async (shards: string[], flags: { out: string; plan?: string }) => {
       const { mergeCommand } = await import('./report-commands.js');
-      setExit(await mergeCommand({ shards, out: directoryOption(flags.out, '--out'), ...(flags.plan ? { plan: flags.plan } : {}) }));
+      setExit(await mergeCommand({ shards, out: outputDirectoryOption(flags.out, '--out'), ...(flags.plan ? { plan: flags.plan } : {}) }));
     });
   const matrix = subcommand(program, 'matrix', 'the nightly matrix (distros x boards x topologies x suites)');
   matrix
@@ -244,13 +245,6 @@ function debugDetail(error: unknown): string {
 function enableDebug(): void {
   debugEnabled = true;
   createDebug.enable([process.env.DEBUG, 'edgeproof:*'].filter(Boolean).join(','));
-}
-
-function ignoreBrokenPipe(): void {
-  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EPIPE') process.exit(EXIT.ok);
-    throw error;
-  });
 }
 
 function packageVersion(): string {

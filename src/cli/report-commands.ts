@@ -4,11 +4,11 @@
  * exit code (see EXIT_CODES_HELP); bad input throws a UsageError (exit 2).
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { z } from 'zod';
 import { UsageError } from '../core/errors.js';
-import { fixturePath } from '../core/paths.js';
+import { fixturePath, makeDirectory } from '../core/paths.js';
 import { loadBudgets } from '../reports/budgets.js';
 import { compareRuns, renderCompareHtml, renderCompareMarkdown } from '../reports/compare.js';
 import { diffExitCode, diffRuns, renderDiffMarkdown } from '../reports/diff.js';
@@ -46,7 +46,7 @@ export async function reportCommand(opts: { runDir: string }, write: Write = out
 
 export async function compareCommand(opts: { paths: string[]; out: string }, write: Write = out): Promise<number> {
   const runs = await requireRuns(opts.paths, 'compare');
-  await mkdir(opts.out, { recursive: true });
+  makeDirectory(opts.out);
   const table = compareRuns(runs.map((run) => ({ result: run.result, ...reportHref(run, opts.out) })), { claimsMB: vendorClaims() });
   await writeFile(join(opts.out, 'compare.html'), renderCompareHtml(table, loadReportAssets()));
   await writeFile(join(opts.out, 'compare.md'), renderCompareMarkdown(table));
@@ -78,7 +78,7 @@ export async function diffCommand(opts: { old: string; new: string; budgets?: st
   const diff = diffRuns(older.map((r) => r.result), newer.map((r) => r.result), budgets.regression);
   const markdown = renderDiffMarkdown(diff, { old: opts.old, new: opts.new });
   if (opts.out) {
-    await mkdir(opts.out, { recursive: true });
+    makeDirectory(opts.out);
     await writeFile(join(opts.out, 'diff.md'), markdown);
     await writeFile(join(opts.out, 'diff.json'), `${JSON.stringify(diff, null, 2)}\n`);
   }

@@ -1,11 +1,9 @@
 import { freemem, totalmem, cpus, hostname, release } from 'node:os';
-import { statfsSync, mkdirSync, readFileSync } from 'node:fs';
+import { statfsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunContext } from '../core/context.js';
 import { EdgeproofError, PrerequisiteMissingError, describeError } from '../core/errors.js';
-import { cacheDir as defaultCacheDir, newRunId, projectRoot } from '../core/paths.js';
-import { budgetChecks, loadBudgets } from '../reports/budgets.js';
-import { buildResult } from '../reports/result-model.js';
+import { cacheDir as defaultCacheDir, makeDirectory, newRunId, projectRoot } from '../core/paths.js';
 import { sweepStaleSessions } from '../core/session.js';
 import { sweepContainers } from '../emulation/container/docker-engine.js';
 import { boardByName, boardMemory, hostArch, type Board } from '../emulation/boards.js';
@@ -30,9 +28,10 @@ import { addonInstaller } from '../distros/addons/install.js';
 import { isAddonSuite, runAddonSuite } from '../scenarios/addon-suites.js';
 import { openSshHosts } from '../emulation/ssh/ssh-machine.js';
 import { syncPayload } from '../emulation/ssh/sync-payloads.js';
-import { writeReports, exitCodeFor } from '../reports/write-reports.js';
+import { exitCodeFor } from '../reports/write-reports.js';
 import { renderConsoleSummary } from '../reports/summary-md.js';
 import { interruptSignal } from './interrupt.js';
+import { endRun } from './run-end.js';
 import type { RunOptions } from './run-options.js';
 
 /** Timeout scale when the user gives none (checks.md): native 1, KVM 3, TCG of a foreign architecture 8. */
@@ -76,33 +75,23 @@ export async function runCommand(options: RunOptions): Promise<number> {
     },
   });
 
-  const started = Date.now();
+  const startedAt = Date.now();
   let runError: unknown;
   try {
     await bringUpAndTest(ctx, options, board, distribution);
   } catch (error) {
     runError = error;
   }
-  try {
-    await ctx.phase('teardown', 60_000, () => ctx.dispose());
-  } catch (error) {
-    runError ??= error;
-  }
+  const { result, error, interrupted } = await endRun(ctx, {
+    startedAt,
+    claims: VENDOR_MEMORY_CLAIMS_MB,
+    ...(runError ? { error: runError } : {}),
+    ...(options.budgetsFile ? { budgetsFile: options.budgetsFile } : {}),
+  });
   interruptSignal().removeEventListener('abort', onInterrupt);
-  const interrupted = ctx.signal.aborted;
-  await judgeBudgets(ctx, options).catch((error: unknown) => {
-    runError ??= error;
-  });
-  ctx.events.emit({
-    type: 'run-end',
-    outcome: interrupted ? 'interrupted' : runError ? 'failed' : 'completed',
-    durationMs: Date.now() - started,
-    ...(runError ? { error: describeError(runError) } : {}),
-  });
-  const result = await writeReports(ctx.runDir, ctx.events.events, { claims: VENDOR_MEMORY_CLAIMS_MB });
   process.stdout.write(`\n${renderConsoleSummary(result, { claims: VENDOR_MEMORY_CLAIMS_MB })}\n`);
   process.stdout.write(`Reports: ${ctx.runDir}/{report.html,summary.md,result.json,junit.xml,events.jsonl}\n`);
-  if (runError && !interrupted) throw runError;
+  if (error && !interrupted) throw error;
   return exitCodeFor(result);
 }
 
@@ -116,12 +105,6 @@ async function startMachines(ctx: RunContext, options: RunOptions, board: Board,
     for (const payload of await distribution.diskPayloads(ctx, host.arch)) await ctx.phase(`sync ${payload.label}`, ctx.scaled(10 * 60_000), () => syncPayload(ctx, host, payload), host.name);
   }));
   return hosts;
-}
-
-/** The budgets (shipped defaults, then --budgets) turn the run's measurements into checks; the exit code follows. */
-async function judgeBudgets(ctx: RunContext, options: RunOptions): Promise<void> {
-  const budgets = await loadBudgets(options.budgetsFile);
-  for (const check of budgetChecks(buildResult(ctx.events.events), budgets, VENDOR_MEMORY_CLAIMS_MB)) ctx.events.emit({ type: 'check', ...check });
 }
 
 function packageVersion(): string {
@@ -291,7 +274,7 @@ function preflight(options: RunOptions, board: Board, cacheDir: string | undefin
     }
   }
   const dir = cacheDir ?? process.env.EDGEPROOF_CACHE_DIR ?? join(process.env.HOME ?? '/root', '.cache');
-  mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   const stats = statfsSync(dir);
   const freeGiB = (stats.bavail * stats.bsize) / 2 ** 30;
   if (freeGiB < 8) {

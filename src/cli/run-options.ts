@@ -2,7 +2,7 @@ import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseDuration } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
-import { reportsDir as defaultReportsDir } from '../core/paths.js';
+import { cacheDir as defaultCacheDir, reportsDir as defaultReportsDir, writableDirectory } from '../core/paths.js';
 import { boardByName, boardCpus, boardMemory, boardNames, hostArch } from '../emulation/boards.js';
 import type { Topology } from '../distros/distribution.js';
 import type { BackendFlags, BackendName, BackendOptions } from './backend-options.js';
@@ -121,7 +121,7 @@ export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
     addons: [],
     installAddons: Boolean(flags.installAddons),
     suites: parseSuiteList(flags.suite ?? RUN_DEFAULTS.suite),
-    reportsDir: directoryOption(flags.reportsDir ?? defaultReportsDir(), '--reports-dir'),
+    reportsDir: outputDirectoryOption(flags.reportsDir ?? defaultReportsDir(), '--reports-dir'),
     footprintWindowMs: parseWindow(flags.footprintWindow ?? RUN_DEFAULTS.footprintWindow, '--footprint-window'),
     latencyRate: parsePositiveNumber(flags.latencyRate ?? RUN_DEFAULTS.latencyRate, '--latency-rate', 'requests per second, e.g. 5 or 0.5'),
     latencyDurationMs: parseWindow(flags.latencyDuration ?? RUN_DEFAULTS.latencyDuration, '--latency-duration'),
@@ -139,7 +139,8 @@ export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
   if (flags.timeoutScale !== undefined) {
     options.timeoutScale = parsePositiveNumber(flags.timeoutScale, '--timeout-scale', 'a factor such as 1, 2.5 or 10 (TCG is about 10)');
   }
-  if (flags.cacheDir !== undefined) options.cacheDir = directoryOption(flags.cacheDir, '--cache-dir');
+  if (flags.cacheDir !== undefined) options.cacheDir = outputDirectoryOption(flags.cacheDir, '--cache-dir');
+  else writableDirectory(defaultCacheDir(), process.env.EDGEPROOF_CACHE_DIR ? 'EDGEPROOF_CACHE_DIR' : 'the cache dir');
   if (flags.budgets !== undefined) {
     options.budgetsFile = resolve(flags.budgets);
     // A malformed file is a usage error (file:line) before anything boots.
@@ -234,7 +235,13 @@ export function parseWindow(text: string, flag: string): number {
   return ms;
 }
 
-/** An absolute path that is a directory or does not exist yet. */
+/** A directory a command writes to, absolute: one that takes new entries, or one that can be created. */
+export function outputDirectoryOption(path: string, flag: string): string {
+  if (!path.trim()) throw new UsageError(`${flag} needs a directory path`);
+  return writableDirectory(path, flag);
+}
+
+/** An absolute path that is a directory or does not exist yet (a command that only reads or deletes there). */
 export function directoryOption(path: string, flag: string): string {
   if (!path.trim()) throw new UsageError(`${flag} needs a directory path`);
   const absolute = resolve(path);

@@ -1,11 +1,11 @@
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventLog } from './events.js';
 import { AsyncScope } from './scope.js';
 import { Session } from './session.js';
 import { createProgress, silentProgress, type Progress } from './progress.js';
 import { EdgeproofError, WaitTimeoutError, describeError, formatMs } from './errors.js';
-import { cacheDir as defaultCacheDir, newRunId, sessionTag } from './paths.js';
+import { cacheDir as defaultCacheDir, makeDirectory, newRunId, sessionTag } from './paths.js';
 
 /**
  * Everything a run's layers share: where to write, how to report progress,
@@ -30,7 +30,7 @@ export class RunContext implements AsyncDisposable {
     this.runId = options.runId ?? newRunId();
     this.tag = sessionTag(this.runId);
     this.runDir = options.runDir;
-    mkdirSync(this.runDir, { recursive: true });
+    makeDirectory(this.runDir);
     this.cacheDir = options.cacheDir ?? defaultCacheDir();
     this.events = new EventLog(join(this.runDir, 'events.jsonl'));
     this.progress = options.progress === false ? silentProgress : (options.progress ?? createProgress());

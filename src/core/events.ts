@@ -1,5 +1,6 @@
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { makeDirectory } from './paths.js';
 
 /** Verdicts of a check (see checks.md): never "pass" for something that did not run. */
 export type Verdict = 'pass' | 'fail' | 'skipped' | 'not-applicable';
@@ -50,7 +51,7 @@ export class EventLog {
   readonly events: RunEvent[] = [];
 
   constructor(readonly path?: string) {
-    if (path) mkdirSync(dirname(path), { recursive: true });
+    if (path) makeDirectory(dirname(path));
   }
 
   emit(body: RunEventBody): RunEvent {

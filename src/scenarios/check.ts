@@ -32,7 +32,7 @@ export async function runCheck(ctx: RunContext, spec: CheckSpec, body: () => Pro
   return outcome;
 }
 
-/** Runs a check's body without recording it (checks that run side by side are recorded afterwards, in order). */
+/** Runs a check's body without recording it (checks that run side by side, like the CNI matrix's cells, are recorded when their verdict is final). */
 export async function evaluateCheck(ctx: RunContext, body: () => Promise<CheckOutcome>): Promise<{ outcome: CheckOutcome; durationMs: number }> {
   const started = Date.now();
   let outcome: CheckOutcome;

@@ -8,6 +8,8 @@ import type { V1DaemonSet, V1NetworkPolicy, V1Pod, V1Service } from '@kubernetes
 import { shellQuote } from '../emulation/machine.js';
 import { MANAGED_BY, POD_NAME_LABEL, service, sleeperPod, webPod, type HttpProbeResult } from './workloads.js';
 
+/** The suite's name in results and in its namespace. */
+export const CNI_SUITE = 'cni';
 export const ECHO_APP = 'ep-echo';
 export const CLIENT_APP = 'ep-client';
 export const POLICY_SERVER_APP = 'ep-np-server';

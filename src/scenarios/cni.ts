@@ -1,13 +1,13 @@
 import { performance } from 'node:perf_hooks';
 import { NetworkingV1Api, type AppsV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { mapConcurrent } from '../core/concurrency.js';
 import type { RunContext } from '../core/context.js';
 import { PrerequisiteMissingError, WaitTimeoutError, describeError, formatMs } from '../core/errors.js';
 import type { Evidence } from '../core/events.js';
 import { sleep, waitFor } from '../core/wait.js';
 import type { StartedCluster } from '../distros/distribution.js';
-import { evaluateCheck, fail, notApplicable, pass, recordCheck, runCheck, type CheckOutcome, type CheckSpec } from './check.js';
+import { fail, notApplicable, pass, runCheck, type CheckOutcome, type CheckSpec } from './check.js';
 import {
+  CNI_SUITE,
   CLIENT_APP,
   CLIENT_CONTAINER,
   ECHO_CONTAINER,
@@ -34,15 +34,13 @@ import {
   type CniPlan,
   type NodeCniConfig,
   type ResolvedTarget,
-  type RunnableCell,
   type Source,
 } from './cni-plan.js';
+import { runConnectivityMatrix, type Deployed, type ProbeRun } from './cni-matrix.js';
 import { kube, kubeClients, type KubeClients } from './kube.js';
 import { execInPod } from './pod-exec.js';
 import { describePods, isPodReady, withSuiteNamespace } from './suite-kit.js';
 import { NO_PROBE_TOOL_EXIT, httpProbeFailure, httpRequestCommand, nodeHttpRequestCommand, parseHttpProbeOutput, type HttpProbeResult } from './workloads.js';
-
-const SUITE = 'cni';
 
 // Base timeouts, multiplied by the run's timeout scale (checks.md NET-2: connect 2 s, max 10 s, Eventually 120 s).
 const CONNECT_TIMEOUT_MS = 2_000;
@@ -56,7 +54,6 @@ const POLICY_SAMPLE_MS = 2_000;
 const POLICY_BUDGET_MS = 20_000;
 /** Probes in flight at once: each is an exec (a process in a container) on a small, shared machine. */
 const PROBE_CONCURRENCY = 4;
-const LATENCY_SOURCE = "the prober's shell reading /proc/uptime around the request (10 ms resolution); roundTripMs is the harness's exec round trip";
 
 interface CniEnv {
   ctx: RunContext;
@@ -65,14 +62,6 @@ interface CniEnv {
   clients: KubeClients & { networking: NetworkingV1Api };
   namespace: string;
   outcomes: CheckOutcome[];
-}
-
-/** One probe from a source: what the prober printed, parsed, and how long the harness waited for it. */
-interface ProbeRun {
-  result?: HttpProbeResult;
-  /** Why the probe did not run to its end (exec failed or timed out). */
-  error?: string;
-  roundTripMs: number;
 }
 
 /**
@@ -87,7 +76,7 @@ export async function runCniSuite(ctx: RunContext, cluster: StartedCluster): Pro
   const env: CniEnv = { ctx, cluster, kc, clients: { ...kubeClients(kc), networking: kc.makeApiClient(NetworkingV1Api) }, namespace: '', outcomes: [] };
   const nodes = await cniNodes(env);
   await check(env, { id: 'NET-1', name: 'CNI pods healthy on every node' }, () => cniPodsHealthy(env, nodes));
-  await withSuiteNamespace(ctx, env.clients, SUITE, async (namespace) => {
+  await withSuiteNamespace(ctx, env.clients, CNI_SUITE, async (namespace) => {
     env.namespace = namespace;
     const plan = cniPlan(nodes);
     const deployed = await deploy(env, plan);
@@ -99,7 +88,7 @@ export async function runCniSuite(ctx: RunContext, cluster: StartedCluster): Pro
 }
 
 async function check(env: CniEnv, spec: Omit<CheckSpec, 'suite'>, body: () => Promise<CheckOutcome>): Promise<CheckOutcome> {
-  const outcome = await runCheck(env.ctx, { ...spec, suite: SUITE }, body);
+  const outcome = await runCheck(env.ctx, { ...spec, suite: CNI_SUITE }, body);
   env.outcomes.push(outcome);
   return outcome;
 }
@@ -184,12 +173,6 @@ async function nodeCniConfigs(env: CniEnv): Promise<NodeCniConfig[]> {
 
 // ---------------------------------------------------------------- workloads
 
-interface Deployed {
-  view: ClusterView;
-  /** Why the suite's pods and Services could not be created: every check that needs them fails with it. */
-  problem?: string;
-}
-
 /**
  * Creates the pinned pods and the Services and waits (bounded) for them. A
  * pod that does not come up is not fatal: the cells that need it fail with
@@ -241,107 +224,9 @@ function podView(p: V1Pod) {
 
 // ---------------------------------------------------------------- NET-2 matrix
 
-/** A cell as the matrix runs it, round after round. */
-interface CellRun {
-  cell: RunnableCell;
-  evidence: Evidence;
-  target?: ResolvedTarget;
-  attempts: number;
-  /** The last failed attempt's reason. */
-  last?: string;
-  lastRun?: ProbeRun;
-  /** Final before the rounds end: a pass, or a precondition that no retry can change. */
-  settled?: CheckOutcome;
-  /** Thrown by an attempt (a missing prerequisite becomes not-applicable). */
-  error?: unknown;
-  durationMs: number;
-}
-
-/**
- * Rounds: every cell still open gets one attempt per round (a few probes in
- * flight at once), then a 2 s pause, until every cell passed or the budget,
- * counted from the same start for all cells, is spent. A broken network thus
- * costs one budget, not one per cell, and every cell gets as many attempts as
- * the slowest. Cells are recorded in plan order with their own durations.
- */
 async function runMatrix(env: CniEnv, plan: CniPlan, deployed: Deployed): Promise<void> {
-  const { ctx } = env;
-  const started = performance.now();
-  const budgetMs = ctx.scaled(CELL_BUDGET_MS);
-  const runs = plan.cells.filter((c): c is RunnableCell => 'source' in c).map((cell) => prepareCell(cell, deployed));
-  ctx.progress.info(`connectivity matrix: ${runs.length} cells, ${PROBE_CONCURRENCY} probes at a time, each cell <= ${formatMs(budgetMs)}`);
-  for (;;) {
-    const open = runs.filter((r) => !r.settled && r.error === undefined);
-    if (open.length === 0) break;
-    await mapConcurrent(open, PROBE_CONCURRENCY, (run) => attemptCell(env, run, deployed.view, started));
-    if (performance.now() - started + RETRY_PAUSE_MS >= budgetMs) break;
-    if (runs.some((r) => !r.settled && r.error === undefined)) await sleep(RETRY_PAUSE_MS, ctx.signal);
-  }
-  for (const cell of plan.cells) {
-    const run = runs.find((r) => r.cell === cell);
-    const { outcome, durationMs } = run
-      ? { outcome: (await evaluateCheck(ctx, async () => cellOutcome(run, deployed.view, budgetMs))).outcome, durationMs: run.durationMs }
-      : { outcome: notApplicable((cell as { notApplicable: string }).notApplicable, { cell: cell.kind }), durationMs: 0 };
-    recordCheck(ctx, { id: cell.id, suite: SUITE, name: cell.name }, outcome, durationMs);
-    env.outcomes.push(outcome);
-  }
-}
-
-/** Resolves a cell's source and destination; a cell whose pods are not there fails at once (deploy already waited for them). */
-function prepareCell(cell: RunnableCell, deployed: Deployed): CellRun {
-  const run: CellRun = { cell, evidence: { cell: cell.kind }, attempts: 0, durationMs: 0 };
-  if (deployed.problem) return { ...run, settled: fail(`the suite's pods did not all start: ${deployed.problem}`, run.evidence) };
-  const source = resolveSource(cell.source, deployed.view);
-  if ('problem' in source) return { ...run, settled: fail(source.problem, run.evidence) };
-  run.evidence.source = source.describe;
-  const target = resolveTarget(cell.target, deployed.view);
-  if ('problem' in target) return { ...run, settled: fail(target.problem, run.evidence) };
-  run.evidence.destination = target.describe;
-  run.evidence.url = target.url;
-  return { ...run, target };
-}
-
-async function attemptCell(env: CniEnv, run: CellRun, view: ClusterView, started: number): Promise<void> {
-  run.attempts++;
-  try {
-    const probeRun = await probe(env, run.cell.source, run.target!.url);
-    run.lastRun = probeRun;
-    const failure = probeRun.error ?? httpProbeFailure(probeRun.result!, run.target!.backends);
-    if (failure) run.last = failure;
-    else run.settled = pass({ ...run.evidence, ...answerEvidence(probeRun, view), attempts: run.attempts });
-  } catch (error) {
-    if (env.ctx.signal.aborted) throw error;
-    run.error = error;
-  } finally {
-    run.durationMs = Math.round(performance.now() - started);
-  }
-}
-
-/** The cell's verdict once the rounds are over; a thrown prerequisite becomes not-applicable through evaluateCheck. */
-function cellOutcome(run: CellRun, view: ClusterView, budgetMs: number): CheckOutcome {
-  if (run.error !== undefined) throw run.error;
-  if (run.settled) return run.settled;
-  const evidence = { ...run.evidence, ...(run.lastRun ? answerEvidence(run.lastRun, view) : {}), attempts: run.attempts, lastError: run.last };
-  return fail(`${run.target!.url} from ${describeSource(run.cell.source)}: ${run.last} (${run.attempts} attempts within ${formatMs(budgetMs)})`, evidence);
-}
-
-function answerEvidence(run: ProbeRun, view: ClusterView): Evidence {
-  const r = run.result;
-  return {
-    latencyMs: r?.elapsedMs,
-    roundTripMs: run.roundTripMs,
-    latencySource: LATENCY_SOURCE,
-    statusLine: r?.statusLine,
-    marker: r?.marker,
-    servedBy: r?.servedBy,
-    servedByNode: r?.servedBy ? view.pods[r.servedBy]?.node : undefined,
-    ...(r?.error ? { probeError: r.error } : {}),
-    ...(run.error ? { execError: run.error } : {}),
-  };
-}
-
-function describeSource(source: Source): string {
-  return source.kind === 'pod' ? `pod ${source.pod} on ${source.node}` : `node ${source.node}`;
+  const timing = { budgetMs: env.ctx.scaled(CELL_BUDGET_MS), pauseMs: RETRY_PAUSE_MS, concurrency: PROBE_CONCURRENCY };
+  env.outcomes.push(...(await runConnectivityMatrix(env.ctx, plan.cells, deployed, (source, url) => probe(env, source, url), timing)));
 }
 
 /** One HTTP request from a pod (exec into it) or a node (its shell). */
@@ -535,5 +420,5 @@ async function sampleWindow(env: CniEnv, source: Source, target: ResolvedTarget)
 }
 
 function emitLatency(env: CniEnv, id: string, name: string, value: number, node: string): void {
-  env.ctx.events.emit({ type: 'measurement', id, suite: SUITE, name, unit: 'ms', value, node });
+  env.ctx.events.emit({ type: 'measurement', id, suite: CNI_SUITE, name, unit: 'ms', value, node });
 }

@@ -15,6 +15,8 @@ const code = await runInterruptibly(async () => {
   await new Promise<void>((resolve) => interruptSignal().addEventListener('abort', () => resolve()));
   process.stdout.write(`cleaning up after ${(interruptSignal().reason as Error).message}\n`);
   if (behaviour === 'hangs') await new Promise<never>(() => {});
+  // Cleanup takes a while, as a teardown does: output written before it has failed by the end.
+  await new Promise((resolve) => setTimeout(resolve, 200));
   return 1;
 }, mode);
 clearInterval(keepAlive);
