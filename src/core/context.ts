@@ -126,6 +126,7 @@ export class RunContext implements AsyncDisposable {
    */
   secretsDir(): string {
     const dir = this.#secretsPath;
+    mkdirSync(this.tempDir, { recursive: true });
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     chmodSync(dir, 0o700);
     removeOnExit(dir);
