@@ -78,7 +78,7 @@ describe('ready clusters from snapshots (rpi4, 1 node)', () => {
     await expect(
       SshConnection.waitFor({ host: '127.0.0.1', port: machine.hostEndpoint(22).port, username: 'root', privateKey: snapshotKeyFile, where: machine.name }, 5_000, ctx.signal),
     ).rejects.toThrow();
-    const subject = execFileSync('openssl', ['x509', '-noout', '-subject', '-in', join(ctx.runDir, 'secrets', 'pki', 'admin.crt')], { encoding: 'utf8' });
+    const subject = execFileSync('openssl', ['x509', '-noout', '-subject', '-in', join(ctx.secretsDir(), 'pki', 'admin.crt')], { encoding: 'utf8' });
     expect(subject).toContain(`edgeproof-admin-${ctx.runId}`);
     expect(statSync(ready.cluster.kubeconfigPath).mode & 0o777).toBe(0o600);
 

@@ -29,7 +29,7 @@ export const CONTAINER_TIMEOUT_SCALE = 2;
 export function newRunContext(label: string, timeoutScale = 8): RunContext {
   const runDir = mkdtempSync(join(tmpdir(), `ep-test-${label}-`));
   const ctx = new RunContext({ runDir, timeoutScale, progress: process.env.EDGEPROOF_TEST_QUIET ? silentProgress : createProgress() });
-  // Registered first, so removed last: logs and secrets do not outlive the test.
+  // Registered first, so removed last: logs do not outlive the test (secrets end with the context).
   ctx.scope.defer('remove test run dir', () => rmSync(runDir, { recursive: true, force: true }));
   ctx.events.emit({ type: 'run-start', runId: ctx.runId, argv: [], config: { test: label } });
   return ctx;

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunContext } from '../core/context.js';
 import { allOrFirstError } from '../core/concurrency.js';
@@ -54,11 +54,10 @@ export function prepareQemuImages(ctx: RunContext, board: Board, distribution: D
   });
 }
 
-/** The run's own SSH key, kept 0600 in its secrets (a snapshot's guests are moved over to it). */
+/** The run's own SSH key, kept 0600 in its secrets while it runs (a snapshot's guests are moved over to it). */
 export function runSshKey(ctx: RunContext): SshKeyPair {
   const key = generateSshKey(`edgeproof-${ctx.runId}`);
-  mkdirSync(join(ctx.runDir, 'secrets'), { recursive: true, mode: 0o700 });
-  writeFileSync(join(ctx.runDir, 'secrets', 'ssh_key'), key.privateKey, { mode: 0o600 });
+  writeFileSync(join(ctx.secretsDir(), 'ssh_key'), key.privateKey, { mode: 0o600 });
   return key;
 }
 

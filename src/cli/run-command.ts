@@ -218,6 +218,7 @@ async function runSuites(
   fresh?: (suite: string) => Promise<StartedCluster>,
 ): Promise<void> {
   let cluster = initial;
+  if (options.backend !== 'existing') ctx.progress.info(`kubeconfig while the run lives: ${cluster.kubeconfigPath} (removed when it ends; --keep holds the cluster)`);
   for (const [index, suite] of options.suites.entries()) {
     ctx.signal.throwIfAborted();
     if (fresh && index > 0 && changesCluster(suite, options)) cluster = await fresh(suite);

@@ -1,4 +1,4 @@
-import { rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventLog } from './events.js';
 import { AsyncScope } from './scope.js';
@@ -6,6 +6,22 @@ import { Session } from './session.js';
 import { createProgress, silentProgress, type Progress } from './progress.js';
 import { EdgeproofError, WaitTimeoutError, describeError, formatMs } from './errors.js';
 import { cacheDir as defaultCacheDir, makeDirectory, newRunId, sessionTag } from './paths.js';
+
+/** Secrets dirs of the runs in this process: removed on any exit, even one that skips dispose (a second Ctrl-C). */
+const liveSecrets = new Set<string>();
+
+function removeSecrets(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+  liveSecrets.delete(dir);
+}
+
+let exitHookInstalled = false;
+
+function removeOnExit(dir: string): void {
+  if (!exitHookInstalled) process.on('exit', () => liveSecrets.forEach(removeSecrets));
+  exitHookInstalled = true;
+  liveSecrets.add(dir);
+}
 
 /**
  * Everything a run's layers share: where to write, how to report progress,
@@ -82,9 +98,17 @@ export class RunContext implements AsyncDisposable {
     }
   }
 
-  /** Disposes every resource the run made, newest first; the session record goes when that succeeded. */
+  /**
+   * Disposes every resource the run made, newest first; the session record
+   * goes when that succeeded. The credentials go in any case: a failed
+   * teardown leaves its resources to the sweep, never its secrets.
+   */
   async dispose(): Promise<void> {
-    await this.scope.dispose();
+    try {
+      await this.scope.dispose();
+    } finally {
+      removeSecrets(this.#secretsPath);
+    }
     rmSync(this.tempDir, { recursive: true, force: true });
     this.session.close();
   }
@@ -92,6 +116,25 @@ export class RunContext implements AsyncDisposable {
   /** Scratch space of this run in the cache (overlay disks); removed at dispose. */
   get tempDir(): string {
     return join(this.cacheDir, 'tmp', this.runId);
+  }
+
+  /**
+   * The run's credentials (SSH key, PKI, kubeconfig), never in the run dir:
+   * 0700 inside the scratch space the session tracks, so they end with the
+   * run, with the process when it exits at once, and with the sweep of a
+   * killed run. Created on first use.
+   */
+  secretsDir(): string {
+    const dir = this.#secretsPath;
+    mkdirSync(this.tempDir, { recursive: true });
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    chmodSync(dir, 0o700);
+    removeOnExit(dir);
+    return dir;
+  }
+
+  get #secretsPath(): string {
+    return join(this.tempDir, 'secrets');
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -115,8 +115,10 @@ export interface StartedCluster extends AsyncDisposable {
   readonly version: string;
   readonly topology: Topology;
   readonly nodes: ClusterNode[];
-  /** Kubeconfig for the harness (0600 in the run dir). */
+  /** Kubeconfig for the harness: 0600 in the run's secrets, which end with the run (existing backend: the user's own file, read where it is). */
   readonly kubeconfigPath: string;
+  /** The context of that file that tools on the host must use (`--context`); absent: the file's current-context. */
+  readonly kubeContext?: string;
   /** Admin credentials, against `endpoint` when given (else the first control plane). */
   kubeConfig(endpoint?: ApiEndpoint): KubeConfig;
   /** Every control plane's apiserver, as the harness reaches it. */

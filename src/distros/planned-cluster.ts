@@ -94,7 +94,7 @@ export class PlannedCluster implements StartedCluster {
     this.workloadImage = spec.workloadImage;
     this.milestones = spec.milestones;
     if (spec.enableAddon) this.enableAddon = spec.enableAddon;
-    this.kubeconfigPath = join(ctx.runDir, 'secrets', 'kubeconfig');
+    this.kubeconfigPath = join(ctx.secretsDir(), 'kubeconfig');
     writeKubeconfig(this.kubeconfigPath, spec.kubeconfig);
   }
 

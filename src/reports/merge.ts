@@ -1,12 +1,14 @@
 /**
  * `edgeproof merge`: a night's shard directories -> one merged directory:
  * merged.json (every run's result, every gap named), the runs' directories
- * copied beside it (never their secrets), report.html and summary.md. A shard
- * whose results are missing or corrupt is named and marked; the rest merge.
+ * copied beside it (never their secrets, never a symlink), report.html and
+ * summary.md. A shard whose results are missing or corrupt is named and
+ * marked; the rest merge. Shard names and run ids become directory names
+ * only when they are safe ones (safe-paths.ts).
  */
 import { existsSync } from 'node:fs';
-import { cp, mkdir } from 'node:fs/promises';
-import { basename, join, relative, resolve } from 'node:path';
+import { cp, lstat, mkdir } from 'node:fs/promises';
+import { basename, join, relative, resolve, sep } from 'node:path';
 import { compareRuns, compareTableHtml, renderCompareMarkdown } from './compare.js';
 import { ChartRegistry, renderPage, verdictBadge, type ReportAssets } from './html-page.js';
 import { fragment, h, relativeHref, type Html } from './html.js';
@@ -15,6 +17,7 @@ import { checkAnchor } from './report-views.js';
 import { exitCodeFor, type RunResult } from './result-model.js';
 import { cellIdOf } from './run-cell.js';
 import { loadRunSet, type LoadedRun } from './run-set.js';
+import { SAFE_NAME_RULE, isSafeName, pathInside } from './safe-paths.js';
 import { HTML_FILE, writeFileAtomic, writeHtmlReport } from './write-reports.js';
 
 /** What the plan promised: shard name -> cell ids (from `edgeproof matrix plan`). */
@@ -75,12 +78,16 @@ export function shardNameFor(dir: string, expected?: ExpectedShards): string {
 
 async function loadShard(dir: string, expected?: ExpectedShards): Promise<ShardOutcome> {
   const name = shardNameFor(dir, expected);
+  if (!isSafeName(name)) return { name, path: dir, status: 'corrupt', problems: [`the shard name ${JSON.stringify(name)} cannot be a directory name (${SAFE_NAME_RULE}): not merged`], runs: [] };
   if (!existsSync(dir)) return { name, path: dir, status: 'missing', problems: [`${dir} does not exist: the shard uploaded no results`], runs: [] };
   const set = await loadRunSet(dir);
-  const problems = set.problems.map((p) => `${p.path}: ${p.problem}`);
-  const unreadable = set.problems.some((p) => !/no runs in it/.test(p.problem));
-  const status: ShardStatus = set.runs.length === 0 ? (unreadable ? 'corrupt' : 'missing') : problems.length ? 'partial' : 'ok';
-  return { name, path: dir, status, problems, runs: set.runs };
+  const runs = set.runs.filter((run) => isSafeName(run.result.runId));
+  const unsafe = set.runs.filter((run) => !runs.includes(run)).map((run) => ({ path: run.source, problem: `run id ${JSON.stringify(run.result.runId)} cannot be a directory name (${SAFE_NAME_RULE}): not merged` }));
+  const found = [...set.problems, ...unsafe];
+  const problems = found.map((p) => `${p.path}: ${p.problem}`);
+  const unreadable = found.some((p) => !/no runs in it/.test(p.problem));
+  const status: ShardStatus = runs.length === 0 ? (unreadable ? 'corrupt' : 'missing') : problems.length ? 'partial' : 'ok';
+  return { name, path: dir, status, problems, runs };
 }
 
 /** Planned shards no directory was given for (their artifact never arrived). */
@@ -108,14 +115,30 @@ function cellGaps(shards: ShardOutcome[], expected?: ExpectedShards): string[] {
 
 /** Copies the run directory (without secrets/), re-rendering report.html when the run predates it. */
 async function copyRun(run: LoadedRun, shard: string, out: string) {
-  const target = join(out, 'runs', shard, run.result.runId);
+  const target = pathInside(out, join('runs', shard, run.result.runId), `the merged directory of run ${run.result.runId}`);
   if (run.dir && resolve(run.dir) !== resolve(target)) {
-    await cp(run.dir, target, { recursive: true, filter: (source) => !relative(run.dir!, source).split(/[\\/]/).includes('secrets') });
+    await copyPublishable(run.dir, target);
   } else {
     await mkdir(target, { recursive: true });
   }
   if (!existsSync(join(target, HTML_FILE))) await writeHtmlReport(target, run.result);
   return { runId: run.result.runId, cell: cellIdOf(run.result), dir: relative(out, target), outcome: run.result.outcome, exitCode: exitCodeFor(run.result), result: run.result };
+}
+
+/**
+ * Only directories and regular files, never under a `secrets` directory: a
+ * symlink (`keys -> secrets`, or to anywhere on the machine) is not copied,
+ * so the published merge holds nothing the run directory did not hold itself.
+ */
+async function copyPublishable(source: string, target: string): Promise<void> {
+  await cp(source, target, {
+    recursive: true,
+    filter: async (path) => {
+      if (relative(source, path).split(sep).includes('secrets')) return false;
+      const info = await lstat(path);
+      return info.isDirectory() || info.isFile();
+    },
+  });
 }
 
 // ---------------------------------------------------------------- reports

@@ -5,11 +5,12 @@
  * never silently dropped.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { describeError } from '../core/errors.js';
 import { mergedManifestSchema, MERGED_FILE } from './merged-manifest.js';
 import { validateResult, type RunResult } from './result-model.js';
+import { pathInside } from './safe-paths.js';
 import { EVENTS_FILE, RESULT_FILE, readResultFile, readRunDir } from './write-reports.js';
 
 export interface LoadedRun {
@@ -49,6 +50,8 @@ export async function loadRunSet(path: string): Promise<RunSet> {
 }
 
 async function walk(dir: string, depth: number, found: RunSet): Promise<void> {
+  const links = await symlinkedRunFiles(dir);
+  if (links.length) return append(found, { runs: [], problems: links.map((path) => ({ path, problem: 'is a symlink: not followed' })) });
   if (existsSync(join(dir, MERGED_FILE))) return append(found, await loadMerged(join(dir, MERGED_FILE)));
   if (existsSync(join(dir, RESULT_FILE)) || existsSync(join(dir, EVENTS_FILE))) return append(found, await loadRunDir(dir));
   if (depth >= MAX_DEPTH) return;
@@ -56,6 +59,13 @@ async function walk(dir: string, depth: number, found: RunSet): Promise<void> {
   for (const entry of entries.sort((a, b) => a.name.localeCompare(b.name))) {
     if (entry.isDirectory() && !SKIPPED_DIRS.has(entry.name)) await walk(join(dir, entry.name), depth + 1, found);
   }
+}
+
+/** A result file in a tree is read only when it is a file itself: a symlink could point anywhere on the machine. */
+async function symlinkedRunFiles(dir: string): Promise<string[]> {
+  const paths = [MERGED_FILE, RESULT_FILE, EVENTS_FILE].map((name) => join(dir, name));
+  const links = await Promise.all(paths.map((path) => lstat(path).then((info) => info.isSymbolicLink(), () => false)));
+  return paths.filter((_, i) => links[i]);
 }
 
 function append(into: RunSet, from: RunSet): void {
@@ -109,10 +119,22 @@ async function loadMerged(path: string): Promise<RunSet> {
   const problems: RunProblem[] = [];
   for (const run of parsed.data.runs) {
     try {
-      runs.push({ result: validateResult(run.result, `${path} run ${run.runId}`), dir: join(root, run.dir), source: path, shard: run.shard });
+      const result = validateResult(run.result, `${path} run ${run.runId}`);
+      const dir = mergedRunDir(root, run.dir, run.runId, (problem) => problems.push({ path, problem }));
+      runs.push({ result, ...(dir ? { dir } : {}), source: path, shard: run.shard });
     } catch (error) {
       problems.push({ path, problem: describeError(error) });
     }
   }
   return { runs, problems };
+}
+
+/** A run's copied directory as the manifest names it, only inside the merged directory; its result stands without it. */
+function mergedRunDir(root: string, dir: string, runId: string, problem: (text: string) => void): string | undefined {
+  try {
+    return pathInside(root, dir, `the directory of run ${runId}`);
+  } catch (error) {
+    problem(describeError(error));
+    return undefined;
+  }
 }

@@ -109,6 +109,7 @@ async function runOnHost(ctx: RunContext, cluster: StartedCluster, binaries: E2e
     ginkgo: binaries.ginkgo,
     e2eTest: binaries.e2eTest,
     kubeconfigPath: cluster.kubeconfigPath,
+    ...(cluster.kubeContext ? { kubeContext: cluster.kubeContext } : {}),
     ...request,
     graceMs: ctx.scaled(60_000),
     setupTimeoutMs: ctx.scaled(5 * 60_000),

@@ -176,7 +176,8 @@ async function istioAnalyze(readiness: Record<string, unknown>): Promise<CheckOu
 /** MESH-L1: `linkerd check -o json` when the CLI is on the host (with the run's kubeconfig), else API readiness. */
 async function linkerdCheck(run: SuiteRun, readiness: Record<string, unknown>): Promise<CheckOutcome> {
   if (!(await onPath('linkerd'))) return pass({ ...readiness, linkerdCheck: 'the linkerd CLI is not on the host PATH: readiness from the API only' });
-  const { stdout } = await hostRun('sh', ['-c', 'linkerd check -o json --kubeconfig "$1"; exit 0', 'sh', run.cluster.kubeconfigPath], { timeoutMs: 300_000 });
+  const context = run.cluster.kubeContext ? ['--context', run.cluster.kubeContext] : [];
+  const { stdout } = await hostRun('sh', ['-c', 'linkerd check -o json --kubeconfig "$@"; exit 0', 'sh', run.cluster.kubeconfigPath, ...context], { timeoutMs: 300_000 });
   try {
     const check = parseLinkerdCheck(stdout);
     const evidence = { ...readiness, checks: check.total, warnings: check.warnings.map((w) => w.description), errors: check.errors };

@@ -58,8 +58,7 @@ export function describeStep(step: EnableStep): string {
 
 async function runStep(ctx: RunContext, cluster: StartedCluster, step: EnableStep): Promise<void> {
   const timeoutMs = ctx.scaled(300_000);
-  const kubeconfig = cluster.kubeconfigPath;
-  const env = { ...process.env, KUBECONFIG: kubeconfig };
+  const env = { ...process.env, KUBECONFIG: cluster.kubeconfigPath };
   switch (step.kind) {
     case 'node-command': {
       const machine = controlPlaneMachines(cluster)[0]!;
@@ -74,19 +73,21 @@ async function runStep(ctx: RunContext, cluster: StartedCluster, step: EnableSte
       return;
     case 'host-command': {
       await requireTool(step.argv[0]!);
+      requireCurrentContext(cluster, step.argv[0]!);
       const { stdout } = await hostRun(step.argv[0]!, step.argv.slice(1), { env, timeoutMs, signal: ctx.signal, ...(step.input ? { input: step.input } : {}) });
-      if (step.pipeToKubectlApply) await kubectl(ctx, kubeconfig, ['apply', '-f', '-'], stdout);
+      if (step.pipeToKubectlApply) await kubectl(ctx, cluster, ['apply', '-f', '-'], stdout);
       return;
     }
     case 'kubectl-apply':
-      await kubectl(ctx, kubeconfig, ['apply', '-f', step.url]);
+      await kubectl(ctx, cluster, ['apply', '-f', step.url]);
       return;
     case 'kubectl-apply-inline':
-      await kubectl(ctx, kubeconfig, ['apply', '-f', '-'], step.manifest);
+      await kubectl(ctx, cluster, ['apply', '-f', '-'], step.manifest);
       return;
     case 'helm': {
       await requireTool('helm');
-      const args = ['upgrade', '--install', step.release, step.chart, '--repo', step.repo, '--version', step.version, '--namespace', step.namespace, '--create-namespace', '--kubeconfig', kubeconfig, '--wait=false'];
+      const context = cluster.kubeContext ? ['--kube-context', cluster.kubeContext] : [];
+      const args = ['upgrade', '--install', step.release, step.chart, '--repo', step.repo, '--version', step.version, '--namespace', step.namespace, '--create-namespace', '--kubeconfig', cluster.kubeconfigPath, ...context, '--wait=false'];
       if (step.values) {
         const valuesPath = join(ctx.tempDir, 'addons', `${step.release}-values.yaml`);
         mkdirSync(dirname(valuesPath), { recursive: true });
@@ -99,9 +100,19 @@ async function runStep(ctx: RunContext, cluster: StartedCluster, step: EnableSte
   }
 }
 
-async function kubectl(ctx: RunContext, kubeconfig: string, args: string[], input?: string): Promise<void> {
+async function kubectl(ctx: RunContext, cluster: StartedCluster, args: string[], input?: string): Promise<void> {
   await requireTool('kubectl');
-  await hostRun('kubectl', ['--kubeconfig', kubeconfig, ...args], { timeoutMs: ctx.scaled(300_000), signal: ctx.signal, ...(input !== undefined ? { input } : {}) });
+  const context = cluster.kubeContext ? ['--context', cluster.kubeContext] : [];
+  await hostRun('kubectl', ['--kubeconfig', cluster.kubeconfigPath, ...context, ...args], { timeoutMs: ctx.scaled(300_000), signal: ctx.signal, ...(input !== undefined ? { input } : {}) });
+}
+
+/** A CLI in a plan gets only KUBECONFIG, so it would use the file's current context, not the one chosen. */
+function requireCurrentContext(cluster: StartedCluster, tool: string): void {
+  if (!cluster.kubeContext) return;
+  throw new PrerequisiteMissingError(
+    `a way to point ${tool} at context "${cluster.kubeContext}" of ${cluster.kubeconfigPath}`,
+    `make it the file's current context (kubectl config use-context ${cluster.kubeContext}) and run without --context, or install the addon yourself`,
+  );
 }
 
 async function requireTool(tool: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import type { V1Node } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunContext } from '../../core/context.js';
 import { KubeApiError, UsageError } from '../../core/errors.js';
-import { detectDistribution, loadExistingKubeconfig, openExistingCluster, roleOf } from './existing-cluster.js';
+import { ExistingCluster, detectDistribution, loadExistingKubeconfig, openExistingCluster, roleOf } from './existing-cluster.js';
 
 const kubeconfig = (server: string, extra = '') => `apiVersion: v1
 kind: Config
@@ -74,6 +74,35 @@ describe('existing backend: --kubeconfig and --context', () => {
     } finally {
       await ctx.dispose();
     }
+  });
+});
+
+describe("existing backend: the user's kubeconfig is read where it is", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ep-existing-handle-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is never copied: the handle names the file and the chosen context, and keeps that context in memory', () => {
+    const home = join(dir, 'home');
+    mkdirSync(join(home, 'certs'), { recursive: true });
+    writeFileSync(join(home, 'certs', 'ca.crt'), 'pem');
+    const token = 'token-of-the-users-real-cluster';
+    const file = join(home, 'config');
+    writeFileSync(file, kubeconfig('https://10.0.0.1:6443').replace('not-a-real-token', token).replace('- name: broken\n  context: { cluster: nowhere, user: admin }', '- name: other\n  context: { cluster: lab, user: admin }').replace('current-context: lab', 'current-context: other'));
+    const info = { distro: 'existing', version: 'v1.32.0', nodes: [{ name: 'n1', role: 'control-plane' as const }], topology: { controlPlanes: 1, workers: 0 }, workloadImage: 'busybox' };
+
+    const cluster = new ExistingCluster(file, loadExistingKubeconfig(file, 'lab'), info, 'lab');
+
+    const holding = readdirSync(dir, { recursive: true, encoding: 'utf8' }).map((entry) => join(dir, entry)).filter((path) => statSync(path).isFile() && readFileSync(path, 'utf8').includes(token));
+    expect(holding).toEqual([file]);
+    expect([cluster.kubeconfigPath, cluster.kubeContext]).toEqual([file, 'lab']);
+    expect(cluster.kubeConfig().getCurrentContext()).toBe('lab');
+    expect(cluster.kubeConfig().getCurrentUser()?.token).toBe(token);
+    expect(cluster.apiEndpoints()).toEqual([{ node: 'apiserver', url: 'https://10.0.0.1:6443' }]);
+    expect(cluster.kubeConfig({ node: 'apiserver', url: 'https://127.0.0.1:7443' }).getCurrentCluster()?.server).toBe('https://127.0.0.1:7443');
+    expect(new ExistingCluster(file, loadExistingKubeconfig(file), info).kubeContext).toBeUndefined();
   });
 });
 

@@ -2,7 +2,9 @@
  * The `existing` backend: any cluster a kubeconfig and context reach. No
  * machines: nodes have no handle, so checks that need one (footprint, faults)
  * become not applicable with the reason. edgeproof only creates and deletes
- * its own namespaces there.
+ * its own namespaces there. The user's kubeconfig is read where it is, never
+ * copied: the harness keeps the context it uses in memory, and tools on the
+ * host get the file's path and the context's name.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
@@ -10,8 +12,7 @@ import { CoreV1Api, KubeConfig, VersionApi, type V1Node } from '@kubernetes/clie
 import type { RunContext } from '../../core/context.js';
 import { EdgeproofError, KubeApiError, PrerequisiteMissingError, UsageError } from '../../core/errors.js';
 import type { ApiEndpoint, ClusterNode, FootprintTargets, NodeRole, StartedCluster, Topology } from '../distribution.js';
-import { kubeConfigWithServer, kubeconfigServer } from '../kube-access.js';
-import { fileReferences, inlineFiles, minify, parseKubeconfig, writeKubeconfig, type KubeconfigDocument } from '../kubeconfig.js';
+import { fileReferences, inlineFiles, minify, parseKubeconfig, serverOf, withServer, type KubeconfigDocument } from '../kubeconfig.js';
 import { WORKLOAD_IMAGE } from '../upstream/artifacts.js';
 
 export interface ExistingClusterOptions {
@@ -73,30 +74,44 @@ async function call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-class ExistingCluster implements StartedCluster {
+/** What the cluster said about itself when it was reached. */
+export interface ExistingClusterInfo {
+  distro: string;
+  version: string;
+  nodes: ClusterNode[];
+  topology: Topology;
+  workloadImage: string;
+}
+
+export class ExistingCluster implements StartedCluster {
   readonly milestones: Record<string, number> = {};
   readonly kubeconfigPath: string;
+  readonly kubeContext?: string;
+  readonly distro: string;
+  readonly version: string;
+  readonly nodes: ClusterNode[];
+  readonly topology: Topology;
+  readonly workloadImage: string;
+  /** The validated context (files inlined), in memory only. */
+  readonly #kubeconfig: KubeconfigDocument;
 
-  constructor(
-    ctx: RunContext,
-    kubeconfig: KubeconfigDocument,
-    readonly distro: string,
-    readonly version: string,
-    readonly nodes: ClusterNode[],
-    readonly topology: Topology,
-    readonly workloadImage: string,
-  ) {
-    this.kubeconfigPath = join(ctx.runDir, 'secrets', 'kubeconfig');
-    writeKubeconfig(this.kubeconfigPath, kubeconfig);
+  /** `kubeconfig`: the context `--context` chose (else the current one) of the file at `kubeconfigPath`, as loadExistingKubeconfig returns it. */
+  constructor(kubeconfigPath: string, kubeconfig: KubeconfigDocument, info: ExistingClusterInfo, context?: string) {
+    this.kubeconfigPath = resolve(kubeconfigPath);
+    if (context) this.kubeContext = context;
+    this.#kubeconfig = kubeconfig;
+    ({ distro: this.distro, version: this.version, nodes: this.nodes, topology: this.topology, workloadImage: this.workloadImage } = info);
   }
 
   kubeConfig(endpoint?: ApiEndpoint): KubeConfig {
-    return kubeConfigWithServer(this.kubeconfigPath, endpoint?.url ?? kubeconfigServer(this.kubeconfigPath));
+    const kc = new KubeConfig();
+    kc.loadFromString(JSON.stringify(endpoint ? withServer(this.#kubeconfig, endpoint.url) : this.#kubeconfig));
+    return kc;
   }
 
   /** The one apiserver address the kubeconfig names (the cluster's own HA front end, where it has one). */
   apiEndpoints(): ApiEndpoint[] {
-    return [{ node: 'apiserver', url: kubeconfigServer(this.kubeconfigPath) }];
+    return [{ node: 'apiserver', url: serverOf(this.#kubeconfig)! }];
   }
 
   footprintTargets(node: ClusterNode): FootprintTargets {
@@ -124,5 +139,6 @@ export async function openExistingCluster(ctx: RunContext, options: ExistingClus
   const topology: Topology = { controlPlanes: nodes.filter((n) => n.role === 'control-plane').length, workers: nodes.filter((n) => n.role === 'worker').length };
   const distro = detectDistribution(version.gitVersion, nodeList.items);
   ctx.progress.info(`existing cluster: ${distro} ${version.gitVersion}, ${nodes.length} node(s), context ${doc['current-context']}`);
-  return new ExistingCluster(ctx, doc, distro, version.gitVersion, nodes, topology, options.workloadImage ?? WORKLOAD_IMAGE);
+  const info = { distro, version: version.gitVersion, nodes, topology, workloadImage: options.workloadImage ?? WORKLOAD_IMAGE };
+  return new ExistingCluster(options.kubeconfigPath, doc, info, options.context);
 }

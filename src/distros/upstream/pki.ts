@@ -6,7 +6,7 @@ import { hostRun } from '../../core/host-exec.js';
  * The cluster's PKI, issued by the harness with the host's openssl: one CA,
  * the apiserver's serving certificate, a client certificate per component,
  * and the service-account key pair. Keys are ECDSA P-256 (fast under
- * emulation) and stay 0600 in the run dir.
+ * emulation) and stay 0600 in the run's secrets while it runs.
  */
 export interface ClientIdentity {
   name: string;

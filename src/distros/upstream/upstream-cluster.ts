@@ -48,7 +48,7 @@ export class UpstreamCluster implements StartedCluster {
     this.plan = planCluster(machines, topology);
     for (const machine of machines) this.#machines.set(machine.name, machine);
     this.nodes = this.plan.nodes.map((node) => ({ name: node.name, role: node.role, machine: this.#machine(node) }));
-    this.kubeconfigPath = join(ctx.runDir, 'secrets', 'kubeconfig');
+    this.kubeconfigPath = join(ctx.secretsDir(), 'kubeconfig');
   }
 
   kubeConfig(endpoint: ApiEndpoint = this.apiEndpoints()[0]!): KubeConfig {
@@ -121,7 +121,7 @@ export class UpstreamCluster implements StartedCluster {
    * Takes over a cluster restored from a snapshot (its machines resumed, their
    * clocks set from the host): this run's own admin client certificate,
    * signed by the cluster's CA (read from the first control plane, kept 0600
-   * in the run's secrets), then the same readiness waits as a bring-up. A
+   * in the run's secrets while it runs), then the same readiness waits as a bring-up. A
    * node counts as Ready only once its kubelet has renewed its lease after
    * the clock was set: the Ready condition in the snapshot is from the time
    * it was saved. Nothing restarts: no component holds a credential that the
@@ -166,7 +166,7 @@ export class UpstreamCluster implements StartedCluster {
   }
 
   async #issueRunCredentials(): Promise<void> {
-    const dir = join(this.ctx.runDir, 'secrets', 'pki');
+    const dir = join(this.ctx.secretsDir(), 'pki');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const cp = this.#machine(this.plan.controlPlanes[0]!);
     writeFileSync(join(dir, 'ca.crt'), await cp.readFile(`${GUEST.pki}/ca.crt`));
@@ -209,7 +209,7 @@ export class UpstreamCluster implements StartedCluster {
   }
 
   async #issuePki(): Promise<Pki> {
-    const dir = join(this.ctx.runDir, 'secrets', 'pki');
+    const dir = join(this.ctx.secretsDir(), 'pki');
     const cps = this.plan.controlPlanes;
     const harnessHosts = cps.map((cp) => this.#machine(cp).hostEndpoint(API_PORT).host);
     const pki = await issuePki({
@@ -237,7 +237,7 @@ export class UpstreamCluster implements StartedCluster {
   /** Every file the node needs, staged on the host and sent in one tar stream. */
   async #writeNodeFiles(node: PlannedNode): Promise<void> {
     const pki = this.#pki!;
-    const stage = mkdtempSync(join(this.ctx.runDir, 'secrets', 'stage-'));
+    const stage = mkdtempSync(join(this.ctx.secretsDir(), 'stage-'));
     try {
       const put = (guestPath: string, content: string, mode = 0o644) => {
         const path = join(stage, guestPath);

@@ -11,6 +11,8 @@ export interface E2eRunRequest {
   ginkgo: string;
   e2eTest: string;
   kubeconfigPath: string;
+  /** The context of that file to use; absent: its current-context. */
+  kubeContext?: string;
   /** Where junit_NN.xml and e2e.log are written (verbatim, in the run dir). */
   reportDir: string;
   focus: string;
@@ -48,6 +50,7 @@ export function e2eArgv(request: Omit<E2eRunRequest, 'signal' | 'onProgress' | '
     request.e2eTest,
     '--',
     `--kubeconfig=${request.kubeconfigPath}`,
+    ...(request.kubeContext ? [`--context=${request.kubeContext}`] : []),
     '--provider=skeleton',
     `--report-dir=${request.reportDir}`,
     '--disable-log-dump',

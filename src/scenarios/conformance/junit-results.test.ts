@@ -128,3 +128,8 @@ test('the host command line: verbose, colourless, focus/skip, a backstop timeout
     '--node-schedulable-timeout=300s',
   ]);
 });
+
+test("an existing cluster's chosen context is passed on, beside the user's own kubeconfig", () => {
+  const argv = e2eArgv({ ginkgo: 'ginkgo', e2eTest: '/c/e2e.test', kubeconfigPath: '/home/u/.kube/config', kubeContext: 'lab', reportDir: '/r', focus: 'x', skip: '', nodes: 1, timeoutMs: 600_000, setupTimeoutMs: 300_000 });
+  expect(argv.slice(argv.indexOf('--'), argv.indexOf('--') + 3)).toEqual(['--', '--kubeconfig=/home/u/.kube/config', '--context=lab']);
+});
