@@ -4,19 +4,20 @@
  *
  *   hosts:
  *     - name: pi-1               # node name (Kubernetes node names are lowercase)
- *       address: 192.168.1.50    # where SSH (and, by default, the apiserver) is reached
+ *       address: 192.168.1.50    # IPv4 or host name: where SSH (and, by default, the apiserver) is reached
  *       port: 22                 # default 22
  *       user: root               # default root; another user needs passwordless sudo
  *       key: ~/.ssh/id_ed25519   # private key (unencrypted, or loaded from an agent-less file)
  *       arch: arm64              # arm64 | amd64, checked against `uname -m`
  *       role: control-plane      # control-plane | worker
- *       hostKey: SHA256:...      # optional pin of the host key (ssh-keygen -lf)
- *       nodeAddress: 10.0.0.5    # optional: the address other nodes use (default: detected)
+ *       hostKey: SHA256:...      # pin of the host key (ssh-keygen -lf); without it, ~/.ssh/known_hosts must know the host
+ *       nodeAddress: 10.0.0.5    # optional IPv4: the address other nodes use (default: detected)
  *       ports: { 6443: 16443 }   # optional: node port -> port the harness connects to (NAT)
  *       powerOff: pdu-ctl 3 off  # optional, run on the harness: without it power-off checks are not applicable
  *       powerOn: pdu-ctl 3 on
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import ssh2 from 'ssh2';
@@ -25,6 +26,7 @@ import { z } from 'zod';
 import { UsageError } from '../../core/errors.js';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 const HostSchema = z
   .object({
@@ -91,6 +93,7 @@ export function parseHostsFile(text: string, file: string): HostEntry[] {
   const base = dirname(resolve(file));
   const entries = parsed.data.hosts.map((host, i): HostEntry => {
     const source = at(offsetOf(doc, ['hosts', i]));
+    checkAddresses(host, (field) => at(offsetOf(doc, ['hosts', i, field])));
     return {
       name: host.name,
       address: host.address,
@@ -136,6 +139,19 @@ export function readPrivateKey(entry: HostEntry): string {
     );
   }
   return key;
+}
+
+/**
+ * Addresses end up in other nodes' root start-up scripts, haproxy and
+ * certificates: only an IPv4 address (or, for SSH, a host name) gets through.
+ */
+function checkAddresses(host: { name: string; address: string; nodeAddress?: string | undefined }, at: (field: string) => string): void {
+  if (!isIPv4(host.address) && !HOST_NAME.test(host.address)) {
+    throw new UsageError(`${at('address')}: host "${host.name}": address ${JSON.stringify(host.address)} is neither an IPv4 address nor a host name`, 'write the address SSH reaches the host at, e.g. 192.168.1.50 or pi-1.lan');
+  }
+  if (host.nodeAddress !== undefined && !isIPv4(host.nodeAddress)) {
+    throw new UsageError(`${at('nodeAddress')}: host "${host.name}": nodeAddress ${JSON.stringify(host.nodeAddress)} is not an IPv4 address`, `write the IPv4 address the other nodes reach ${host.name} at, e.g. 10.0.0.5, or drop nodeAddress: to use the source address of its default route`);
+  }
 }
 
 function checkUnique(entries: HostEntry[], key: (h: HostEntry) => string, what: string): void {

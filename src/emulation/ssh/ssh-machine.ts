@@ -5,6 +5,7 @@
  * only through a command the user gives (a PDU), else not applicable.
  */
 import { lookup } from 'node:dns/promises';
+import { isIPv4 } from 'node:net';
 import type { RunContext } from '../../core/context.js';
 import { EdgeproofError, PrerequisiteMissingError, UsageError } from '../../core/errors.js';
 import { hostRun } from '../../core/host-exec.js';
@@ -48,12 +49,12 @@ export class SshMachine implements Machine {
   /** Connects (one attempt within the budget: a real host is up or it is not), reads the host's facts. */
   static async connect(ctx: RunContext, host: HostEntry, budgetMs = ctx.scaled(15_000)): Promise<SshMachine> {
     const key = readPrivateKey(host);
-    const endpointHost = await lookup(host.address, { family: 4 }).then((r) => r.address, () => host.address);
+    const endpointHost = await resolveEndpoint(host);
     const machine = new SshMachine(ctx, host, key, endpointHost);
     ctx.scope.defer(`ssh host ${host.name}`, () => machine.dispose());
     await machine.#open(budgetMs);
     machine.#facts = await machine.probeFacts([]);
-    machine.#address = host.nodeAddress ?? machine.#facts.defaultAddress ?? endpointHost;
+    machine.#address = chooseNodeAddress(host, machine.#facts, endpointHost);
     return machine;
   }
 
@@ -249,6 +250,32 @@ export class SshMachine implements Machine {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.dispose();
   }
+}
+
+/** The IPv4 address the harness reaches the host at: the address itself, or what its name resolves to. */
+async function resolveEndpoint(host: HostEntry): Promise<string> {
+  if (isIPv4(host.address)) return host.address;
+  const resolved = await lookup(host.address, { family: 4 }).then((r) => r.address, () => undefined);
+  if (resolved && isIPv4(resolved)) return resolved;
+  throw new PrerequisiteMissingError(`an IPv4 address for "${host.address}" (host "${host.name}", field address)`, `fix name resolution on this machine, or write the host's IPv4 address in address: at ${host.source}`);
+}
+
+/**
+ * The address Kubernetes and the other nodes use: the configured nodeAddress,
+ * else what the host reports as the source of its default route, else the
+ * SSH endpoint. It goes into other nodes' root scripts and certificates, so a
+ * host that reports anything but an IPv4 address is refused.
+ */
+export function chooseNodeAddress(host: Pick<HostEntry, 'name' | 'source' | 'nodeAddress'>, facts: Pick<HostFacts, 'defaultAddress'>, endpointHost: string): string {
+  if (host.nodeAddress !== undefined) return host.nodeAddress;
+  const reported = facts.defaultAddress;
+  if (reported === undefined) return endpointHost;
+  if (!isIPv4(reported)) {
+    throw new EdgeproofError('INPUT', `host "${host.name}" reported ${JSON.stringify(reported)} as the source address of its default route (field defaultaddr of the host probe), which is not an IPv4 address`, {
+      hint: `check the host; to use a known address instead, set nodeAddress: for ${host.name} at ${host.source}`,
+    });
+  }
+  return reported;
 }
 
 /** Connects to every host of a hosts file, checks each against the distribution's needs; all or nothing. */
