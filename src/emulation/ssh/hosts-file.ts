@@ -24,6 +24,7 @@ import ssh2 from 'ssh2';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { z } from 'zod';
 import { UsageError } from '../../core/errors.js';
+import { registerSecret } from '../../core/redact.js';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
@@ -118,12 +119,24 @@ export function parseHostsFile(text: string, file: string): HostEntry[] {
   return entries;
 }
 
-/** Reads, parses and checks every key file; the whole file is wrong before any connection is tried. */
+/**
+ * Reads, parses and checks every key file; the whole file is wrong before
+ * any connection is tried. Its commands often carry credentials: from here
+ * on they are redacted from events, results, reports and logs.
+ */
 export function loadHostsFile(file: string): HostEntry[] {
   if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`--hosts ${file} does not exist`, 'write a hosts file (see README.md, ssh backend) and pass its path');
   const entries = parseHostsFile(readFileSync(file, 'utf8'), file);
-  for (const entry of entries) readPrivateKey(entry);
+  for (const entry of entries) {
+    configuredCommands(entry).forEach(registerSecret);
+    readPrivateKey(entry);
+  }
   return entries;
+}
+
+/** The commands a host entry configures, run on the harness host. */
+export function configuredCommands(entry: HostEntry): string[] {
+  return [entry.powerOff, entry.powerOn].filter((command): command is string => command !== undefined);
 }
 
 /** The private key of a host, checked: present, readable, unencrypted. */

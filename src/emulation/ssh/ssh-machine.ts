@@ -7,16 +7,17 @@
 import { lookup } from 'node:dns/promises';
 import { isIPv4 } from 'node:net';
 import type { RunContext } from '../../core/context.js';
-import { EdgeproofError, PrerequisiteMissingError, UsageError } from '../../core/errors.js';
+import { CommandFailedError, EdgeproofError, PrerequisiteMissingError, UsageError } from '../../core/errors.js';
 import { hostRun } from '../../core/host-exec.js';
 import { logger } from '../../core/log.js';
+import { redactWordsOf, registerSecret } from '../../core/redact.js';
 import { once } from '../../core/scope.js';
 import { sleep } from '../../core/wait.js';
 import { HostKeyRefusedError, SshConnection, execReconnecting, type PresentedHostKey, type SshTarget, type TrustedHostKey } from '../guest/ssh-connection.js';
 import { readFileThroughShell, shellQuote, writeFileThroughShell, type ExecOptions, type ExecResult, type Machine, type MachineCapability } from '../machine.js';
 import { detectFirewallCommand, firewallTag, healCommand, listTaggedCommand, partitionCommand, type FirewallTool } from './firewall.js';
 import { assertHostFit, hostFactsCommand, parseHostFacts, type HostFacts, type HostRequirements } from './host-checks.js';
-import { readPrivateKey, type HostEntry } from './hosts-file.js';
+import { configuredCommands, readPrivateKey, type HostEntry } from './hosts-file.js';
 import { defaultKnownHostsFiles, readKnownHostKeys, type KnownHostKeys } from './known-hosts.js';
 
 const log = logger('ssh-backend');
@@ -67,6 +68,7 @@ export class SshMachine implements Machine {
    */
   static async connect(ctx: RunContext, host: HostEntry, options: SshConnectOptions = {}): Promise<SshMachine> {
     const key = readPrivateKey(host);
+    configuredCommands(host).forEach(registerSecret);
     const endpointHost = await resolveEndpoint(host);
     const machine = new SshMachine(ctx, host, key, endpointHost, hostTrust(host, endpointHost, options.knownHostsFiles ?? defaultKnownHostsFiles()));
     ctx.scope.defer(`ssh host ${host.name}`, () => machine.dispose());
@@ -199,23 +201,31 @@ export class SshMachine implements Machine {
     }
     this.ctx.events.emit({ type: 'fault', node: this.name, fault: 'power-off', detail: 'user command' });
     this.#disconnect();
-    await this.#userCommand(this.host.powerOff);
+    await this.#userCommand('powerOff', this.host.powerOff);
   }
 
   /** The user's power-on command, then waits for SSH. */
   async powerOn(budgetMs = this.ctx.scaled(300_000)): Promise<void> {
     if (!this.host.powerOn) throw new PrerequisiteMissingError(`a power-on command for host "${this.name}"`, `add powerOn: to ${this.host.source}`);
     this.ctx.events.emit({ type: 'fault', node: this.name, fault: 'power-on', detail: 'user command' });
-    await this.#userCommand(this.host.powerOn);
+    await this.#userCommand('powerOn', this.host.powerOn);
     await this.#waitForSsh(budgetMs);
   }
 
-  async #userCommand(command: string): Promise<void> {
-    await hostRun('sh', ['-c', command], {
-      env: { ...process.env, EDGEPROOF_HOST: this.name, EDGEPROOF_ADDRESS: this.host.address },
-      timeoutMs: this.ctx.scaled(60_000),
-      signal: this.ctx.signal,
-    });
+  /** Runs a command of the hosts file; logs and errors name it by its field, and its output loses the command's words. */
+  async #userCommand(field: 'powerOff' | 'powerOn', command: string): Promise<void> {
+    try {
+      await hostRun('sh', ['-c', command], {
+        display: `the ${field} command of host "${this.name}" (${this.host.source})`,
+        env: { ...process.env, EDGEPROOF_HOST: this.name, EDGEPROOF_ADDRESS: this.host.address },
+        timeoutMs: this.ctx.scaled(60_000),
+        signal: this.ctx.signal,
+      });
+    } catch (error) {
+      if (!(error instanceof CommandFailedError)) throw error;
+      const { stdout, stderr } = error.outcome;
+      throw new CommandFailedError({ ...error.outcome, stdout: redactWordsOf(command, stdout), stderr: redactWordsOf(command, stderr) });
+    }
   }
 
   /** `systemctl reboot` over SSH; resolves when the host answers with a new boot id. */
