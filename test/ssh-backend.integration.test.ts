@@ -97,7 +97,7 @@ describe('ssh backend on an emulated rpi4', () => {
     const pinnedOther = loadHostsFile(writeHosts('hosts-other-pin.yaml', { address: '127.0.0.1', port, key: 'id_ed25519', arch: 'arm64', hostKey: otherPin }))[0]!;
     await expect(SshMachine.connect(ctx, pinnedOther)).rejects.toThrow(`presented the ssh-ed25519 key ${hostKey}, but ${pinnedOther.source} pins ${otherPin}`);
 
-    const { stdout: scanned } = await promisify(execFile)('ssh-keyscan', ['-p', String(port), '127.0.0.1'], { encoding: 'utf8' });
+    const { stdout: scanned } = await promisify(execFile)('ssh-keyscan', ['-T', '60', '-t', 'ed25519', '-p', String(port), '127.0.0.1'], { encoding: 'utf8' });
     writeFileSync(knownHosts, scanned);
     const known = await SshMachine.connect(ctx, unpinned, { knownHostsFiles: [knownHosts] });
     expect(known.address).toBe('10.0.2.15');
