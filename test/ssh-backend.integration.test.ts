@@ -1,5 +1,7 @@
+import { execFile, execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunContext } from '../src/core/context.js';
 import { PrerequisiteMissingError, UsageError } from '../src/core/errors.js';
@@ -27,6 +29,8 @@ describe('ssh backend on an emulated rpi4', () => {
   let host: HostEntry;
   let machine: SshMachine;
   let cluster: StartedCluster;
+  /** The board's host key as its owner would read it on the console (here: through QEMU), SHA256:... */
+  let hostKey: string;
   const upstream = new UpstreamDistribution();
 
   const writeHosts = (name: string, fields: Record<string, string | number>) => {
@@ -42,7 +46,9 @@ describe('ssh backend on an emulated rpi4', () => {
     board = await bootBoard(ctx, 'rpi4', key, [API_PORT]);
     mkdirSync(join(ctx.runDir, 'secrets'), { recursive: true, mode: 0o700 });
     writeFileSync(join(ctx.runDir, 'secrets', 'id_ed25519'), key.privateKey, { mode: 0o600 });
-    hostsFile = writeHosts('hosts.yaml', { address: '127.0.0.1', port: board.hostEndpoint(22).port, user: 'root', key: 'id_ed25519', arch: 'arm64' });
+    const publicKey = (await board.exec('cat /etc/ssh/ssh_host_ed25519_key.pub')).stdout;
+    hostKey = execFileSync('ssh-keygen', ['-lf', '-'], { input: publicKey, encoding: 'utf8' }).split(' ')[1]!;
+    hostsFile = writeHosts('hosts.yaml', { address: '127.0.0.1', port: board.hostEndpoint(22).port, user: 'root', key: 'id_ed25519', arch: 'arm64', hostKey });
     host = loadHostsFile(hostsFile)[0]!;
     machine = (await openSshHosts(ctx, [host], upstream.requirements))[0]!;
   });
@@ -64,18 +70,38 @@ describe('ssh backend on an emulated rpi4', () => {
     await expect(machine.checkPrerequisites({ ...upstream.requirements, minMemoryMiB: 64 * 1024 })).rejects.toThrow(
       new RegExp(`on host "${board.name}" \\(root@127\\.0\\.0\\.1:\\d+\\): 65536 MiB of memory \\(has \\d+ MiB\\)`),
     );
-    const wrongArch = loadHostsFile(writeHosts('hosts-amd64.yaml', { address: '127.0.0.1', port: board.hostEndpoint(22).port, key: 'id_ed25519', arch: 'amd64' }))[0]!;
+    const wrongArch = loadHostsFile(writeHosts('hosts-amd64.yaml', { address: '127.0.0.1', port: board.hostEndpoint(22).port, key: 'id_ed25519', arch: 'amd64', hostKey }))[0]!;
     const amd = await SshMachine.connect(ctx, wrongArch);
     await expect(amd.checkPrerequisites(upstream.requirements)).rejects.toThrow(UsageError);
     await expect(amd.checkPrerequisites(upstream.requirements)).rejects.toThrow(/is aarch64, but .*hosts-amd64\.yaml:2 says arch: amd64/);
     await amd.dispose();
 
     writeFileSync(join(ctx.runDir, 'secrets', 'other_key'), generateSshKey('not-authorized').privateKey, { mode: 0o600 });
-    const refused = loadHostsFile(writeHosts('hosts-refused.yaml', { address: '127.0.0.1', port: board.hostEndpoint(22).port, key: 'other_key', arch: 'arm64' }))[0]!;
+    const refused = loadHostsFile(writeHosts('hosts-refused.yaml', { address: '127.0.0.1', port: board.hostEndpoint(22).port, key: 'other_key', arch: 'arm64', hostKey }))[0]!;
     const error = await SshMachine.connect(ctx, refused).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UsageError);
     expect((error as UsageError).message).toBe(`SSH host "${board.name}" (root@127.0.0.1:${board.hostEndpoint(22).port}) refused the key ${join(ctx.runDir, 'secrets', 'other_key')}`);
     expect((error as UsageError).hint).toContain('ssh-copy-id');
+  });
+
+  it('reaches the board only once it proves the pinned key or the one known_hosts lists for it (ssh-keyscan)', async () => {
+    const port = board.hostEndpoint(22).port;
+    const unpinned = loadHostsFile(writeHosts('hosts-unpinned.yaml', { address: '127.0.0.1', port, key: 'id_ed25519', arch: 'arm64' }))[0]!;
+    const knownHosts = join(ctx.runDir, 'secrets', 'known_hosts');
+    writeFileSync(knownHosts, '');
+    const unknown = await SshMachine.connect(ctx, unpinned, { knownHostsFiles: [knownHosts] }).catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(UsageError);
+    expect((unknown as UsageError).message).toContain(`is not known: its ssh-ed25519 key ${hostKey} is neither pinned`);
+
+    const otherPin = 'SHA256:' + 'A'.repeat(43);
+    const pinnedOther = loadHostsFile(writeHosts('hosts-other-pin.yaml', { address: '127.0.0.1', port, key: 'id_ed25519', arch: 'arm64', hostKey: otherPin }))[0]!;
+    await expect(SshMachine.connect(ctx, pinnedOther)).rejects.toThrow(`presented the ssh-ed25519 key ${hostKey}, but ${pinnedOther.source} pins ${otherPin}`);
+
+    const { stdout: scanned } = await promisify(execFile)('ssh-keyscan', ['-T', '60', '-t', 'ed25519', '-p', String(port), '127.0.0.1'], { encoding: 'utf8' });
+    writeFileSync(knownHosts, scanned);
+    const known = await SshMachine.connect(ctx, unpinned, { knownHostsFiles: [knownHosts] });
+    expect(known.address).toBe('10.0.2.15');
+    await known.dispose();
   });
 
   it('finds the payloads already on the board (same files and sizes) and leaves them', async () => {

@@ -1,6 +1,7 @@
 import { appendFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { makeDirectory } from './paths.js';
+import { redactDeep } from './redact.js';
 
 /** Verdicts of a check (see checks.md): never "pass" for something that did not run. */
 export type Verdict = 'pass' | 'fail' | 'skipped' | 'not-applicable';
@@ -55,7 +56,8 @@ export class EventLog {
   }
 
   emit(body: RunEventBody): RunEvent {
-    const event = { ts: new Date().toISOString(), t: Date.now() - this.#started, ...body } as RunEvent;
+    // Redacted before it is kept: results and reports are built from these events.
+    const event = redactDeep({ ts: new Date().toISOString(), t: Date.now() - this.#started, ...body }) as RunEvent;
     this.events.push(event);
     if (this.path) appendFileSync(this.path, `${JSON.stringify(event)}\n`);
     for (const listener of this.#listeners) listener(event);

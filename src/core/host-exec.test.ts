@@ -19,6 +19,13 @@ describe('hostRun', () => {
     expect((error as CommandFailedError).message).toContain('boom');
   });
 
+  it('names a command by its display name in errors, never by its command line (it may carry credentials)', async () => {
+    const silent = await hostRun('sh', ['-c', 'exit 4 # --password=Hunter2-Secret'], { display: 'the powerOff command of pi-1' }).catch((e: unknown) => e);
+    expect(silent).toBeInstanceOf(CommandFailedError);
+    expect((silent as CommandFailedError).message).toBe('Command `the powerOff command of pi-1` on host exited with code 4');
+    expect((silent as CommandFailedError).detail()).not.toContain('Hunter2-Secret');
+  });
+
   it('an abort ends the whole process tree, grandchildren included', async () => {
     const controller = new AbortController();
     const lines: string[] = [];

@@ -12,11 +12,13 @@ export interface HostRunOptions {
   signal?: AbortSignal;
   /** Stream output lines as they come (long builds show progress). */
   onLine?: (line: string) => void;
+  /** Shown in logs and errors instead of the command line, which may carry credentials. */
+  display?: string;
 }
 
 /** Runs a command on the host; failure throws CommandFailedError with the output tails. */
 export async function hostRun(file: string, args: string[], options: HostRunOptions = {}): Promise<{ stdout: string; stderr: string }> {
-  const command = [file, ...args].join(' ');
+  const command = options.display ?? [file, ...args].join(' ');
   log('run %s', command);
   const started = Date.now();
   const execaOptions: Options = {
@@ -66,7 +68,8 @@ export async function hostRun(file: string, args: string[], options: HostRunOpti
       timedOut: result.timedOut,
       durationMs: Date.now() - started,
       stdout,
-      stderr: stderr || (options.signal?.aborted ? 'cancelled' : String(result.message ?? '')),
+      // execa's message quotes the command line: not for a command shown by another name.
+      stderr: stderr || (options.signal?.aborted ? 'cancelled' : options.display ? '' : String(result.message ?? '')),
     });
   }
   return { stdout, stderr };

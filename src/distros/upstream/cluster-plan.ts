@@ -1,3 +1,5 @@
+import { isIPv4 } from 'node:net';
+import { EdgeproofError } from '../../core/errors.js';
 import type { Arch } from '../../emulation/boards.js';
 import type { BackendName } from '../../emulation/machine.js';
 import type { NodeRole, Topology } from '../distribution.js';
@@ -57,6 +59,7 @@ export interface ClusterPlan {
  * private network (see overlayScript).
  */
 export function planCluster(machines: MachineFacts[], topology: Topology): ClusterPlan {
+  machines.forEach(checkNodeIdentity);
   const ha = topology.controlPlanes > 1;
   const cpAddresses = machines.slice(0, topology.controlPlanes).map((m) => m.address);
   const nodes = machines.map((machine, index): PlannedNode => {
@@ -88,6 +91,25 @@ export function planCluster(machines: MachineFacts[], topology: Topology): Clust
     clusterCidr: CLUSTER_CIDR,
     serviceCidr: SERVICE_CIDR,
   };
+}
+
+/** A DNS-1123 subdomain, as Kubernetes requires of node names. */
+const NODE_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * Names and addresses go into every node's root start-up script, etcd's
+ * flags, haproxy's configuration and the certificates: whatever a backend or
+ * a board reported, only a node name and an IPv4 address get that far.
+ */
+function checkNodeIdentity(machine: MachineFacts): void {
+  if (!NODE_NAME.test(machine.name)) {
+    throw new EdgeproofError('INPUT', `node name ${JSON.stringify(machine.name)} is not a Kubernetes node name (a lowercase DNS-1123 subdomain)`, { hint: 'name the node with lowercase letters, digits, dashes and dots' });
+  }
+  if (!isIPv4(machine.address)) {
+    throw new EdgeproofError('INPUT', `node "${machine.name}" (${machine.backend} backend): address ${JSON.stringify(machine.address)} is not an IPv4 address`, {
+      hint: machine.backend === 'ssh' ? 'set nodeAddress: for this host in the hosts file to the IPv4 address the other nodes reach it at' : 'the backend reported it: this is a bug, please report it',
+    });
+  }
 }
 
 /** Control planes use their own apiserver; workers the only one, or their local load balancer over all of them. */

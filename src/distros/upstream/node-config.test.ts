@@ -1,7 +1,11 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { planCluster, type MachineFacts } from './cluster-plan.js';
-import { autostartScript, cniConfig, kubeconfigYaml, kubeletConfig, localLoadBalancerConfig, stageServices, superviseCommand } from './node-config.js';
+import { planCluster, type ClusterPlan, type MachineFacts } from './cluster-plan.js';
+import { autostartScript, cniConfig, kubeconfigYaml, kubeletConfig, localLoadBalancerConfig, overlayScript, podMasqueradeRule, stageServices, superviseCommand } from './node-config.js';
 
 const vm = (name: string, address: string): MachineFacts => ({ name, address, arch: 'arm64', backend: 'qemu', cgroupRoot: '' });
 const container = (name: string, address: string): MachineFacts => ({ name, address, arch: 'amd64', backend: 'container', cgroupRoot: `edgeproof/t1/${name}` });
@@ -66,24 +70,81 @@ describe('upstream cluster plan', () => {
     expect(config).toContain('bind 127.0.0.1:6444');
     expect(config).toContain('option httpchk GET /readyz');
     expect(config.match(/^ {2}server /gm)).toHaveLength(3);
-    expect(config).toContain('server cp-2 172.30.1.12:6443 check check-ssl verify none inter 1s fall 2 rise 2');
+    expect(config).toContain("server 'cp-2' '172.30.1.12:6443' check check-ssl verify none inter 1s fall 2 rise 2");
   });
 
   it('reaches the other nodes\' pod CIDRs through a VXLAN overlay between node addresses, at every start', () => {
     const script = autostartScript(ha, ha.nodes[1]!);
-    expect(script).toContain('ip link add ep-vxlan type vxlan id 4242 dstport 8472 local 172.30.1.11 nolearning');
-    expect(script).toContain('ip link set ep-vxlan address 0a:58:0a:f4:01:00 mtu 1450 up && ip addr replace 10.244.1.0/32 dev ep-vxlan');
+    expect(script).toContain("ip link add ep-vxlan type vxlan id 4242 dstport 8472 local '172.30.1.11' nolearning");
+    expect(script).toContain("ip link set ep-vxlan address '0a:58:0a:f4:01:00' mtu 1450 up && ip addr replace '10.244.1.0/32' dev ep-vxlan");
     expect(script.match(/ip route replace .*/g)).toEqual([
-      'ip route replace 10.244.0.0/24 via 10.244.0.0 dev ep-vxlan onlink',
-      'ip route replace 10.244.2.0/24 via 10.244.2.0 dev ep-vxlan onlink',
-      'ip route replace 10.244.3.0/24 via 10.244.3.0 dev ep-vxlan onlink',
+      "ip route replace '10.244.0.0/24' via '10.244.0.0' dev ep-vxlan onlink",
+      "ip route replace '10.244.2.0/24' via '10.244.2.0' dev ep-vxlan onlink",
+      "ip route replace '10.244.3.0/24' via '10.244.3.0' dev ep-vxlan onlink",
     ]);
-    expect(script).toContain('bridge fdb replace 0a:58:0a:f4:03:00 dev ep-vxlan dst 172.30.1.13');
+    expect(script).toContain("bridge fdb replace '0a:58:0a:f4:03:00' dev ep-vxlan dst '172.30.1.13'");
     expect(autostartScript(single, single.nodes[0]!)).not.toContain('ep-vxlan');
     // Pods reach node addresses (NodePorts on other nodes) with the node's source address.
-    expect(script).toContain('iptables -t nat -C POSTROUTING -s 10.244.0.0/16 ! -d 10.244.0.0/16 -m comment --comment edgeproof-pod-masquerade -j MASQUERADE 2>/dev/null || iptables -t nat -A POSTROUTING');
+    expect(script).toContain("iptables -t nat -C POSTROUTING -s '10.244.0.0/16' ! -d '10.244.0.0/16' -m comment --comment edgeproof-pod-masquerade -j MASQUERADE 2>/dev/null || iptables -t nat -A POSTROUTING");
     expect(script).toContain("setsid -f ep-supervise 'etcd' 'edgeproof/t1/cp-1/services'");
     expect(script).toMatch(/all\) prepare && datastore && node && images && controllers/);
+  });
+});
+
+describe('hostile node names and addresses', () => {
+  const hostile = ['10.0.0.1; rm -rf /', '$(id)', '10.0.0.1\nreboot', '`reboot`', '10.0.0.1 && reboot', '10.0.0.1,DNS:evil.example', '::1'];
+
+  it('refuses, before anything is planned, an address that is not IPv4 or a name that is not a node name', () => {
+    for (const address of hostile) {
+      expect(() => planCluster([vm('cp-0', '10.0.0.1'), vm('w-0', address)], { controlPlanes: 1, workers: 1 })).toThrow(
+        expect.objectContaining({ code: 'INPUT', message: `node "w-0" (qemu backend): address ${JSON.stringify(address)} is not an IPv4 address` }),
+      );
+    }
+    const board = { ...vm('pi-2', '10.0.0.2; reboot'), backend: 'ssh' as const };
+    expect(() => planCluster([vm('cp-0', '10.0.0.1'), board], { controlPlanes: 1, workers: 1 })).toThrow(expect.objectContaining({ hint: expect.stringContaining('nodeAddress:') }));
+    expect(() => planCluster([vm('cp-0;reboot', '10.0.0.1')], { controlPlanes: 1, workers: 0 })).toThrow(/^node name "cp-0;reboot" is not a Kubernetes node name/);
+  });
+
+  /** A plan that skipped planCluster's checks: what reaches the script must still be one word each. */
+  const poisoned = (marker: string): ClusterPlan => ({
+    ...ha,
+    clusterCidr: `10.244.0.0/16 $(touch ${marker})`,
+    nodes: ha.nodes.map((node) => ({ ...node, address: `${node.address};touch ${marker}`, overlayMac: `${node.overlayMac}$(touch ${marker})`, podCidr: `${node.podCidr}\ntouch ${marker}` })),
+  });
+
+  it('passes each value of the overlay and masquerade lines as one word: a real shell runs nothing hidden in them', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ep-quote-'));
+    try {
+      const marker = join(dir, 'injected');
+      const plan = poisoned(marker);
+      const lines = [...overlayScript(plan, plan.nodes[1]!), podMasqueradeRule(plan)];
+      // ip, bridge and iptables record their argv, one <word> each; `ip link show` and `iptables -C` fail so every line runs.
+      const script = [
+        'log() { for word in "$@"; do printf "<%s>" "$word"; done >>"$LOG"; echo >>"$LOG"; }',
+        'ip() { log ip "$@"; [ "$2" != show ]; }',
+        'bridge() { log bridge "$@"; }',
+        'iptables() { log iptables "$@"; [ "$3" != -C ]; }',
+        'prepare() {', ...lines, '}',
+        'prepare',
+      ].join('\n');
+      execFileSync('sh', ['-c', script], { cwd: dir, env: { ...process.env, LOG: join(dir, 'argv') } });
+      expect(existsSync(marker)).toBe(false);
+      const argv = readFileSync(join(dir, 'argv'), 'utf8');
+      expect(argv).toContain(`<local><172.30.1.11;touch ${marker}><nolearning>`);
+      expect(argv).toContain(`<dst><172.30.1.13;touch ${marker}>`);
+      expect(argv).toContain(`<lladdr><0a:58:0a:f4:00:00$(touch ${marker})>`);
+      expect(argv).toContain(`<route><replace><10.244.3.0/24\ntouch ${marker}><via>`);
+      expect(argv).toContain(`<-s><10.244.0.0/16 $(touch ${marker})><!><-d>`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('quotes each server name and address in haproxy\'s configuration and refuses what quotes cannot hold', () => {
+    const plan = (name: string, address: string): ClusterPlan => ({ ...ha, controlPlanes: [{ ...ha.controlPlanes[0]!, name, address }] });
+    expect(localLoadBalancerConfig(plan('cp-0 disabled', '10.0.0.1 backup'))).toContain("  server 'cp-0 disabled' '10.0.0.1 backup:6443' check check-ssl");
+    expect(() => localLoadBalancerConfig(plan('cp-0', '10.0.0.1\nlisten evil'))).toThrow(expect.objectContaining({ code: 'INPUT', message: expect.stringContaining("cannot be written into haproxy's configuration") }));
+    expect(() => localLoadBalancerConfig(plan("cp-0'", '10.0.0.1'))).toThrow(/cannot be written into haproxy's configuration/);
   });
 });
 

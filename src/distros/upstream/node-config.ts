@@ -1,4 +1,6 @@
 import { stringify } from 'yaml';
+import { EdgeproofError } from '../../core/errors.js';
+import { shellQuote } from '../../emulation/machine.js';
 import { PAUSE_IMAGE } from './artifacts.js';
 import { API_PORT, LOCAL_LB_PORT, type ClusterPlan, type PlannedNode } from './cluster-plan.js';
 
@@ -218,7 +220,7 @@ export function localLoadBalancerService(): ServiceSpec {
  * so a dead or partitioned control plane leaves the pool within ~2 s.
  */
 export function localLoadBalancerConfig(plan: ClusterPlan): string {
-  const servers = plan.controlPlanes.map((cp) => `  server ${cp.name} ${cp.address}:${API_PORT} check check-ssl verify none inter 1s fall 2 rise 2`);
+  const servers = plan.controlPlanes.map((cp) => `  server ${haproxyQuote(cp.name)} ${haproxyQuote(`${cp.address}:${API_PORT}`)} check check-ssl verify none inter 1s fall 2 rise 2`);
   return [
     'global',
     '  maxconn 1024',
@@ -236,6 +238,15 @@ export function localLoadBalancerConfig(plan: ClusterPlan): string {
     ...servers,
     '',
   ].join('\n');
+}
+
+/**
+ * One word of haproxy's configuration (haproxy >= 2.1 parses quotes): inside
+ * single quotes nothing is expanded or escaped, and a line ends the word.
+ */
+export function haproxyQuote(word: string): string {
+  if (/['\n\r\0]/.test(word)) throw new EdgeproofError('INPUT', `${JSON.stringify(word)} cannot be written into haproxy's configuration`, { hint: 'node names and addresses are DNS names and IPv4 addresses' });
+  return `'${word}'`;
 }
 
 /** The shell line that starts a service under ep-supervise, detached from the SSH session. */
@@ -257,13 +268,14 @@ export function superviseCommand(service: ServiceSpec, cgroup: string): string {
 export function overlayScript(plan: ClusterPlan, node: PlannedNode): string[] {
   const peers = plan.nodes.filter((peer) => peer.name !== node.name);
   if (peers.length === 0) return [];
+  const q = shellQuote;
   return [
-    `ip link show ep-vxlan >/dev/null 2>&1 || ip link add ep-vxlan type vxlan id 4242 dstport 8472 local ${node.address} nolearning || return 1`,
-    `ip link set ep-vxlan address ${node.overlayMac} mtu ${POD_MTU} up && ip addr replace ${node.overlayAddress}/32 dev ep-vxlan || return 1`,
+    `ip link show ep-vxlan >/dev/null 2>&1 || ip link add ep-vxlan type vxlan id 4242 dstport 8472 local ${q(node.address)} nolearning || return 1`,
+    `ip link set ep-vxlan address ${q(node.overlayMac)} mtu ${POD_MTU} up && ip addr replace ${q(`${node.overlayAddress}/32`)} dev ep-vxlan || return 1`,
     ...peers.flatMap((peer) => [
-      `bridge fdb replace ${peer.overlayMac} dev ep-vxlan dst ${peer.address}`,
-      `ip neigh replace ${peer.overlayAddress} lladdr ${peer.overlayMac} dev ep-vxlan nud permanent`,
-      `ip route replace ${peer.podCidr} via ${peer.overlayAddress} dev ep-vxlan onlink`,
+      `bridge fdb replace ${q(peer.overlayMac)} dev ep-vxlan dst ${q(peer.address)}`,
+      `ip neigh replace ${q(peer.overlayAddress)} lladdr ${q(peer.overlayMac)} dev ep-vxlan nud permanent`,
+      `ip route replace ${q(peer.podCidr)} via ${q(peer.overlayAddress)} dev ep-vxlan onlink`,
     ]),
   ];
 }
@@ -275,7 +287,7 @@ export function overlayScript(plan: ClusterPlan, node: PlannedNode): string[] {
  * pod source that the private network drops.
  */
 export function podMasqueradeRule(plan: ClusterPlan): string {
-  const rule = `POSTROUTING -s ${plan.clusterCidr} ! -d ${plan.clusterCidr} -m comment --comment edgeproof-pod-masquerade -j MASQUERADE`;
+  const rule = `POSTROUTING -s ${shellQuote(plan.clusterCidr)} ! -d ${shellQuote(plan.clusterCidr)} -m comment --comment edgeproof-pod-masquerade -j MASQUERADE`;
   return `iptables -t nat -C ${rule} 2>/dev/null || iptables -t nat -A ${rule} || return 1`;
 }
 

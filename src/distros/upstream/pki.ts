@@ -1,5 +1,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
+import { EdgeproofError } from '../../core/errors.js';
 import { hostRun } from '../../core/host-exec.js';
 
 /**
@@ -38,6 +40,7 @@ export interface PkiRequest {
 }
 
 export async function issuePki(request: PkiRequest): Promise<Pki> {
+  checkRequest(request);
   const { dir } = request;
   const days = String(request.validDays ?? 30);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -66,6 +69,33 @@ export async function issuePki(request: PkiRequest): Promise<Pki> {
     file: path,
     read: (name) => readFileSync(path(name), 'utf8'),
   };
+}
+
+/** A DNS name for a SAN; subject parts and file names: no separators openssl or the file system would read. */
+const DNS_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const SUBJECT_PART = /^[A-Za-z0-9][A-Za-z0-9:._-]*$/;
+const FILE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * Names and addresses reach openssl's -subj and extension files, where a
+ * comma, slash or line break would add names, subject fields or extensions
+ * (a CA flag): every one is checked before anything is issued.
+ */
+function checkRequest(request: PkiRequest): void {
+  const refuse = (what: string, value: string, expected: string) => {
+    throw new EdgeproofError('INPUT', `certificate request: ${what} ${JSON.stringify(value)} is not ${expected}`, { hint: 'node names are DNS names and node addresses IP addresses; check the hosts file or the backend that reported it' });
+  };
+  for (const name of request.apiServerNames) if (!DNS_NAME.test(name)) refuse('apiserver name', name, 'a DNS name');
+  for (const ip of request.apiServerIps) if (!isIP(ip)) refuse('apiserver address', ip, 'an IP address');
+  for (const client of request.clients) {
+    if (!FILE_NAME.test(client.name)) refuse('client', client.name, 'a plain file name');
+    for (const part of [client.commonName, ...(client.organization ? [client.organization] : [])]) if (!SUBJECT_PART.test(part)) refuse(`subject of ${client.name}`, part, 'a plain name');
+  }
+  for (const peer of request.peers ?? []) {
+    if (!FILE_NAME.test(peer.name)) refuse('peer', peer.name, 'a plain file name');
+    if (!SUBJECT_PART.test(peer.commonName)) refuse(`subject of ${peer.name}`, peer.commonName, 'a plain name');
+    for (const ip of peer.ips) if (!isIP(ip)) refuse(`address of ${peer.name}`, ip, 'an IP address');
+  }
 }
 
 async function newKey(dir: string, name: string): Promise<void> {

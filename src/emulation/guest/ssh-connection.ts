@@ -1,4 +1,4 @@
-import ssh2, { type ConnectConfig } from 'ssh2';
+import ssh2, { type AlgorithmList, type ConnectConfig, type ServerHostKeyAlgorithm } from 'ssh2';
 
 const { Client, utils } = ssh2;
 type Client = InstanceType<typeof Client>;
@@ -21,6 +21,68 @@ export interface SshTarget {
   where: string;
   /** SHA-256 of the host key seen first; later connections must see the same (trust on first use). */
   hostKeySha256?: string;
+  /** When set, the only host keys accepted (none: every key is refused); hostKeySha256 is then ignored. */
+  trustedHostKeys?: readonly TrustedHostKey[];
+}
+
+export interface TrustedHostKey {
+  /** Base64 SHA-256 of the key blob, with or without padding. */
+  sha256: string;
+  /** Key type (ssh-ed25519, ssh-rsa...), when known: the server is asked for that type. */
+  type?: string;
+}
+
+/** The key a server presented: its type and its SHA-256 (unpadded base64, as `ssh-keygen -lf` prints it). */
+export interface PresentedHostKey {
+  type: string;
+  sha256: string;
+}
+
+/** The server presented a host key the target does not accept; nothing was sent to it. */
+export class HostKeyRefusedError extends EdgeproofError {
+  constructor(
+    readonly where: string,
+    readonly presented: PresentedHostKey,
+    message: string,
+  ) {
+    super('INTERNAL', message);
+  }
+}
+
+const unpadded = (sha256: string) => sha256.replace(/=+$/, '');
+
+/** Host key algorithms (ssh2 supports these) that prove a key of each type. */
+const ALGORITHMS_OF_TYPE: Record<string, ServerHostKeyAlgorithm[]> = {
+  'ssh-ed25519': ['ssh-ed25519'],
+  'ecdsa-sha2-nistp256': ['ecdsa-sha2-nistp256'],
+  'ecdsa-sha2-nistp384': ['ecdsa-sha2-nistp384'],
+  'ecdsa-sha2-nistp521': ['ecdsa-sha2-nistp521'],
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
+
+function presentedKey(blob: Buffer): PresentedHostKey {
+  const length = blob.length >= 4 ? blob.readUInt32BE(0) : 0;
+  const type = blob.subarray(4, 4 + length).toString('latin1') || 'unknown';
+  return { type, sha256: unpadded(createHash('sha256').update(blob).digest('base64')) };
+}
+
+function acceptsHostKey(target: SshTarget, sha256: string): boolean {
+  if (target.trustedHostKeys) return target.trustedHostKeys.some((key) => unpadded(key.sha256) === sha256);
+  return !target.hostKeySha256 || unpadded(target.hostKeySha256) === sha256;
+}
+
+/**
+ * The trusted keys' types first, as ssh orders them for a host known_hosts
+ * lists: the server then proves a key that can be checked. Other types stay
+ * (a host without them presents another key, refused with its fingerprint).
+ */
+function hostKeyPreference(target: SshTarget): AlgorithmList<ServerHostKeyAlgorithm> | undefined {
+  const types = [...new Set(target.trustedHostKeys?.flatMap((key) => (key.type ? [key.type] : [])) ?? [])];
+  if (!types.length) return undefined;
+  const preferred = types.flatMap((type) => ALGORITHMS_OF_TYPE[type] ?? []);
+  if (!preferred.length) return undefined;
+  // ssh2 prepends only what its list lacks: take them out first (keys apply in this order).
+  return { remove: preferred, prepend: preferred, append: [] };
 }
 
 /** One SSH connection to a guest, with exec that carries output tails in its errors. */
@@ -34,7 +96,9 @@ export class SshConnection {
   static open(target: SshTarget, readyTimeoutMs = 20_000): Promise<SshConnection> {
     return new Promise((resolve, reject) => {
       const client = new Client();
-      let seenKey = '';
+      let presented: PresentedHostKey | undefined;
+      let refused = false;
+      const serverHostKey = hostKeyPreference(target);
       const config: ConnectConfig = {
         host: target.host,
         port: target.port,
@@ -43,9 +107,11 @@ export class SshConnection {
         readyTimeout: readyTimeoutMs,
         keepaliveInterval: 15_000,
         keepaliveCountMax: 8,
+        ...(serverHostKey ? { algorithms: { serverHostKey } } : {}),
         hostVerifier: (key: Buffer) => {
-          seenKey = createHash('sha256').update(key).digest('base64');
-          return !target.hostKeySha256 || target.hostKeySha256 === seenKey;
+          presented = presentedKey(key);
+          refused = !acceptsHostKey(target, presented.sha256);
+          return !refused;
         },
       };
       // A connection can fail again after it settled (QEMU killed mid-handshake or
@@ -53,20 +119,16 @@ export class SshConnection {
       // treats the event as an uncaught exception.
       client.on('error', (error: Error) => log('ssh %s: %s', target.where, error.message));
       client
-        .once('ready', () => resolve(new SshConnection(client, target, seenKey)))
+        .once('ready', () => resolve(new SshConnection(client, target, presented?.sha256 ?? '')))
         .once('error', (error) => {
           client.end();
-          reject(
-            target.hostKeySha256 && seenKey && seenKey !== target.hostKeySha256
-              ? new EdgeproofError('INTERNAL', `SSH host key of ${target.where} changed (expected ${target.hostKeySha256}, got ${seenKey})`)
-              : error,
-          );
+          reject(refused && presented ? refusal(target, presented) : error);
         })
         .connect(config);
     });
   }
 
-  /** Retries until the guest's sshd accepts the key, within the budget. */
+  /** Retries until the guest's sshd accepts the key, within the budget; a refused host key is not retried. */
   static async waitFor(target: SshTarget, budgetMs: number, signal?: AbortSignal, isAlive?: () => string | undefined): Promise<SshConnection> {
     const unusable = utils.parseKey(target.privateKey);
     // A key that does not parse fails the same way on every try: say so at once.
@@ -80,6 +142,7 @@ export class SshConnection {
       try {
         return await SshConnection.open(target, Math.min(20_000, Math.max(2_000, deadline - Date.now())));
       } catch (error) {
+        if (error instanceof HostKeyRefusedError) throw error;
         last = (error as Error).message;
         log('ssh %s not ready: %s', target.where, last);
         await sleep(500, signal);
@@ -145,6 +208,11 @@ export class SshConnection {
   close(): void {
     this.client.end();
   }
+}
+
+function refusal(target: SshTarget, presented: PresentedHostKey): HostKeyRefusedError {
+  const expected = target.trustedHostKeys ? target.trustedHostKeys.map((key) => `SHA256:${unpadded(key.sha256)}`).join(', ') || 'no known key' : `SHA256:${target.hostKeySha256}`;
+  return new HostKeyRefusedError(target.where, presented, `SSH host key of ${target.where} is not the expected one (expected ${expected}, got ${presented.type} SHA256:${presented.sha256})`);
 }
 
 /**

@@ -4,27 +4,30 @@
  *
  *   hosts:
  *     - name: pi-1               # node name (Kubernetes node names are lowercase)
- *       address: 192.168.1.50    # where SSH (and, by default, the apiserver) is reached
+ *       address: 192.168.1.50    # IPv4 or host name: where SSH (and, by default, the apiserver) is reached
  *       port: 22                 # default 22
  *       user: root               # default root; another user needs passwordless sudo
  *       key: ~/.ssh/id_ed25519   # private key (unencrypted, or loaded from an agent-less file)
  *       arch: arm64              # arm64 | amd64, checked against `uname -m`
  *       role: control-plane      # control-plane | worker
- *       hostKey: SHA256:...      # optional pin of the host key (ssh-keygen -lf)
- *       nodeAddress: 10.0.0.5    # optional: the address other nodes use (default: detected)
+ *       hostKey: SHA256:...      # pin of the host key (ssh-keygen -lf); without it, ~/.ssh/known_hosts must know the host
+ *       nodeAddress: 10.0.0.5    # optional IPv4: the address other nodes use (default: detected)
  *       ports: { 6443: 16443 }   # optional: node port -> port the harness connects to (NAT)
  *       powerOff: pdu-ctl 3 off  # optional, run on the harness: without it power-off checks are not applicable
  *       powerOn: pdu-ctl 3 on
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { isIPv4 } from 'node:net';
 import { homedir } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import ssh2 from 'ssh2';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { z } from 'zod';
 import { UsageError } from '../../core/errors.js';
+import { registerSecret } from '../../core/redact.js';
 
 const NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+const HOST_NAME = /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
 
 const HostSchema = z
   .object({
@@ -91,6 +94,7 @@ export function parseHostsFile(text: string, file: string): HostEntry[] {
   const base = dirname(resolve(file));
   const entries = parsed.data.hosts.map((host, i): HostEntry => {
     const source = at(offsetOf(doc, ['hosts', i]));
+    checkAddresses(host, (field) => at(offsetOf(doc, ['hosts', i, field])));
     return {
       name: host.name,
       address: host.address,
@@ -115,12 +119,24 @@ export function parseHostsFile(text: string, file: string): HostEntry[] {
   return entries;
 }
 
-/** Reads, parses and checks every key file; the whole file is wrong before any connection is tried. */
+/**
+ * Reads, parses and checks every key file; the whole file is wrong before
+ * any connection is tried. Its commands often carry credentials: from here
+ * on they are redacted from events, results, reports and logs.
+ */
 export function loadHostsFile(file: string): HostEntry[] {
   if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`--hosts ${file} does not exist`, 'write a hosts file (see README.md, ssh backend) and pass its path');
   const entries = parseHostsFile(readFileSync(file, 'utf8'), file);
-  for (const entry of entries) readPrivateKey(entry);
+  for (const entry of entries) {
+    configuredCommands(entry).forEach(registerSecret);
+    readPrivateKey(entry);
+  }
   return entries;
+}
+
+/** The commands a host entry configures, run on the harness host. */
+export function configuredCommands(entry: HostEntry): string[] {
+  return [entry.powerOff, entry.powerOn].filter((command): command is string => command !== undefined);
 }
 
 /** The private key of a host, checked: present, readable, unencrypted. */
@@ -136,6 +152,19 @@ export function readPrivateKey(entry: HostEntry): string {
     );
   }
   return key;
+}
+
+/**
+ * Addresses end up in other nodes' root start-up scripts, haproxy and
+ * certificates: only an IPv4 address (or, for SSH, a host name) gets through.
+ */
+function checkAddresses(host: { name: string; address: string; nodeAddress?: string | undefined }, at: (field: string) => string): void {
+  if (!isIPv4(host.address) && !HOST_NAME.test(host.address)) {
+    throw new UsageError(`${at('address')}: host "${host.name}": address ${JSON.stringify(host.address)} is neither an IPv4 address nor a host name`, 'write the address SSH reaches the host at, e.g. 192.168.1.50 or pi-1.lan');
+  }
+  if (host.nodeAddress !== undefined && !isIPv4(host.nodeAddress)) {
+    throw new UsageError(`${at('nodeAddress')}: host "${host.name}": nodeAddress ${JSON.stringify(host.nodeAddress)} is not an IPv4 address`, `write the IPv4 address the other nodes reach ${host.name} at, e.g. 10.0.0.5, or drop nodeAddress: to use the source address of its default route`);
+  }
 }
 
 function checkUnique(entries: HostEntry[], key: (h: HostEntry) => string, what: string): void {

@@ -9,6 +9,7 @@ import { fixturePath } from '../../core/paths.js';
 import { healCommand, listTaggedCommand, partitionCommand, firewallTag } from './firewall.js';
 import { assertHostFit, hostFactsCommand, hostProblems, parseHostFacts, type HostRequirements } from './host-checks.js';
 import { loadHostsFile, parseHostsFile } from './hosts-file.js';
+import { chooseNodeAddress } from './ssh-machine.js';
 import { hostListing, listingCommand } from './sync-payloads.js';
 
 const sample = (name: string) => readFileSync(fixturePath('samples', 'ssh', name), 'utf8');
@@ -44,6 +45,21 @@ describe('hosts file', () => {
     expect(() => parseHostsFile(`hosts:\n${host('a', '10.0.0.1')}${host('a', '10.0.0.2')}`, 'h.yaml')).toThrow('h.yaml:3: host "a" has the same name as "a" (h.yaml:2)');
     expect(() => parseHostsFile(`hosts:\n${host('a', '10.0.0.1')}${host('b', '10.0.0.1')}`, 'h.yaml')).toThrow(/same address and port/);
     expect(() => parseHostsFile(`hosts:\n${host('a', '10.0.0.1', 'worker')}`, 'h.yaml')).toThrow(/no host has role control-plane/);
+  });
+
+  it('refuses an address or nodeAddress that could carry shell, config or certificate syntax, naming the host and the field', () => {
+    const file = (fields: string) => `hosts:\n  - name: pi-1\n    key: k\n    arch: arm64\n    role: control-plane\n${fields}`;
+    for (const hostile of ['10.0.0.1; rm -rf /', '$(id)', '10.0.0.1\nreboot', '`reboot`', '10.0.0.1,DNS:evil', 'pi-1.lan:22']) {
+      const yaml = JSON.stringify(hostile);
+      expect(() => parseHostsFile(file(`    address: 10.0.0.1\n    nodeAddress: ${yaml}\n`), 'h.yaml')).toThrow(
+        expect.objectContaining({ code: 'USAGE', message: `h.yaml:7: host "pi-1": nodeAddress ${yaml} is not an IPv4 address`, hint: expect.stringContaining('IPv4 address the other nodes reach pi-1 at') }),
+      );
+      expect(() => parseHostsFile(file(`    address: ${yaml}\n`), 'h.yaml')).toThrow(
+        expect.objectContaining({ code: 'USAGE', message: `h.yaml:6: host "pi-1": address ${yaml} is neither an IPv4 address nor a host name` }),
+      );
+    }
+    expect(() => parseHostsFile(file('    address: 10.0.0.1\n    nodeAddress: pi-1.lan\n'), 'h.yaml')).toThrow('nodeAddress "pi-1.lan" is not an IPv4 address');
+    expect(parseHostsFile(file('    address: pi-1.lan\n    nodeAddress: 10.0.0.5\n'), 'h.yaml')[0]).toMatchObject({ address: 'pi-1.lan', nodeAddress: '10.0.0.5' });
   });
 
   describe('key files', () => {
@@ -100,6 +116,19 @@ describe('host prerequisites', () => {
     const amd = parseHostFacts(sample('facts-debian-amd64-no-systemd.txt'));
     expect(() => assertHostFit(host, amd, k3sNeeds)).toThrow(UsageError);
     expect(() => assertHostFit(host, amd, k3sNeeds)).toThrow(expect.objectContaining({ message: 'Host "pi-3" (root@192.168.1.51:22) is x86_64, but hosts.yaml:9 says arch: arm64', hint: 'set arch: amd64 for pi-3 in hosts.yaml:9, or use a arm64 board' }));
+  });
+
+  it('takes the node address from the hosts file, else the host\'s report, and refuses a report that is not an IPv4 address', () => {
+    const host = { name: 'pi-1', source: 'hosts.yaml:3' };
+    const reporting = (address: string) => parseHostFacts(sample('facts-rpi4-raspios.txt').replace(/^@@fact defaultaddr .*$/m, `@@fact defaultaddr ${address}`));
+    expect(chooseNodeAddress(host, reporting('192.168.1.77'), '192.168.1.50')).toBe('192.168.1.77');
+    expect(chooseNodeAddress({ ...host, nodeAddress: '10.0.0.5' }, reporting('$(id)'), '192.168.1.50')).toBe('10.0.0.5');
+    expect(chooseNodeAddress(host, parseHostFacts(''), '192.168.1.50')).toBe('192.168.1.50');
+    for (const hostile of ['10.0.0.1; rm -rf /', '$(id)', '10.0.0.1`reboot`']) {
+      expect(() => chooseNodeAddress(host, reporting(hostile), '192.168.1.50')).toThrow(
+        expect.objectContaining({ code: 'INPUT', message: expect.stringContaining(`host "pi-1" reported ${JSON.stringify(hostile)} as the source address of its default route`), hint: expect.stringContaining('set nodeAddress: for pi-1 at hosts.yaml:3') }),
+      );
+    }
   });
 
   it('the probe runs in a POSIX shell and reads this host', () => {
