@@ -17,6 +17,8 @@ export interface SessionResources {
   networks: string[];
   /** Cgroup subtrees (relative to each v1 controller) made for node containers, removed deepest first. */
   cgroupDirs?: string[];
+  /** Host bridges whose traffic to the host is dropped by labelled firewall rules, removed after the containers. */
+  bridgeFences?: string[];
 }
 
 export interface SessionRecord {
@@ -99,8 +101,8 @@ export interface SweepReport {
   errors: string[];
 }
 
-/** Removes a stale session's containers, networks and node cgroups; returns what could not be removed. */
-export type ContainerSweeper = (resources: Pick<SessionResources, 'containers' | 'networks' | 'cgroupDirs'>) => Promise<string[]>;
+/** Removes a stale session's containers, networks, node cgroups and bridge fences; returns what could not be removed. */
+export type ContainerSweeper = (resources: Pick<SessionResources, 'containers' | 'networks' | 'cgroupDirs' | 'bridgeFences'>) => Promise<string[]>;
 
 function ownerAlive(record: SessionRecord): boolean {
   const start = processStartTime(record.ownerPid);
@@ -143,9 +145,9 @@ export async function sweepStaleSessions(cacheDir: string, sweepContainers?: Con
         report.removedDirs.push(temp);
       }
     }
-    const { containers, networks, cgroupDirs = [] } = record.resources;
-    if (sweepContainers && (containers.length || networks.length || cgroupDirs.length)) {
-      report.errors.push(...(await sweepContainers({ containers, networks, cgroupDirs })));
+    const { containers, networks, cgroupDirs = [], bridgeFences = [] } = record.resources;
+    if (sweepContainers && (containers.length || networks.length || cgroupDirs.length || bridgeFences.length)) {
+      report.errors.push(...(await sweepContainers({ containers, networks, cgroupDirs, bridgeFences })));
       report.containers.push(...record.resources.containers);
       report.networks.push(...record.resources.networks);
     }

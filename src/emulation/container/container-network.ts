@@ -2,13 +2,15 @@ import type Dockerode from 'dockerode';
 import type { RunContext } from '../../core/context.js';
 import { EdgeproofError } from '../../core/errors.js';
 import { once } from '../../core/scope.js';
+import { installBridgeFence, removeBridgeFence } from './bridge-fence.js';
 import { docker, SESSION_LABEL } from './docker-engine.js';
 
 /**
  * A cluster's private network on the container backend: an `--internal`
  * Docker bridge (no route off the machine, no masquerade) with its own /24,
  * so nodes get static addresses that survive a stop and start. The host
- * reaches node addresses over the bridge; nothing is published on a host port.
+ * reaches node addresses over the bridge; nothing is published on a host port,
+ * and the nodes reach nothing on the host (bridge-fence.ts).
  */
 export class ContainerNetwork {
   private constructor(
@@ -27,6 +29,12 @@ export class ContainerNetwork {
   }
 
   static async create(ctx: RunContext, name: string): Promise<ContainerNetwork> {
+    const network = await ContainerNetwork.#onFreeSubnet(ctx, name);
+    await fenceOffHost(ctx, network);
+    return network;
+  }
+
+  static async #onFreeSubnet(ctx: RunContext, name: string): Promise<ContainerNetwork> {
     const engine = await docker();
     for (const subnet of candidateSubnets(ctx.tag)) {
       try {
@@ -54,11 +62,32 @@ export class ContainerNetwork {
     });
   }
 
+  /** The host side of the network: Docker's default bridge name unless one was set. */
+  async bridge(): Promise<string> {
+    const info = await this.network.inspect();
+    return info.Options?.['com.docker.network.bridge.name'] ?? `br-${this.network.id.slice(0, 12)}`;
+  }
+
   dispose = once(async () => {
     await this.network.remove().catch((error: { statusCode?: number }) => {
       if (error.statusCode !== 404) throw error;
     });
   });
+}
+
+/**
+ * Recorded before it exists, removed before the network (and after every
+ * node container, which are made later): no node ever runs unfenced.
+ */
+async function fenceOffHost(ctx: RunContext, network: ContainerNetwork): Promise<void> {
+  const bridge = await network.bridge();
+  ctx.session.track('bridgeFences', bridge);
+  ctx.scope.defer(`host fence of ${bridge}`, async () => {
+    const errors = await removeBridgeFence(bridge);
+    if (errors.length > 0) throw new EdgeproofError('CLEANUP', `Host firewall rules on ${bridge} not removed: ${errors.join('; ')}`);
+    ctx.session.untrack('bridgeFences', (b) => b === bridge);
+  });
+  await installBridgeFence(bridge, ctx.runId);
 }
 
 /** /24s in 172.30.0.0/15, starting at one derived from the run tag so concurrent runs rarely collide. */

@@ -3,6 +3,7 @@ import type Dockerode from 'dockerode';
 import { PrerequisiteMissingError, describeError } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import type { ContainerSweeper } from '../../core/session.js';
+import { removeBridgeFence } from './bridge-fence.js';
 import { removeCgroupTree } from './cgroup-tree.js';
 
 const log = logger('docker');
@@ -46,8 +47,8 @@ export function privilegedAllowed(statusText = readFileSync('/proc/self/status',
   return ((BigInt(`0x${bounding}`) >> CAP_SYS_RESOURCE) & 1n) === 1n;
 }
 
-/** The reaper's Docker part: a stale session's containers (with their volumes), networks and node cgroups. */
-export const sweepContainers: ContainerSweeper = async ({ containers, networks, cgroupDirs = [] }) => {
+/** The reaper's Docker part: a stale session's containers (with their volumes), networks, node cgroups and bridge fences. */
+export const sweepContainers: ContainerSweeper = async ({ containers, networks, cgroupDirs = [], bridgeFences = [] }) => {
   const errors: string[] = [];
   let engine: Dockerode | undefined;
   if (containers.length || networks.length) {
@@ -69,7 +70,9 @@ export const sweepContainers: ContainerSweeper = async ({ containers, networks, 
   }
   // After the containers: a cgroup with processes in it cannot be removed.
   for (const dir of cgroupDirs) errors.push(...removeCgroupTree(dir));
-  log('swept %d container(s), %d network(s), %d cgroup tree(s)', containers.length, networks.length, cgroupDirs.length);
+  // Last: the fence keeps the host out of reach for as long as a node may still run.
+  for (const bridge of bridgeFences) errors.push(...(await removeBridgeFence(bridge)));
+  log('swept %d container(s), %d network(s), %d cgroup tree(s), %d bridge fence(s)', containers.length, networks.length, cgroupDirs.length, bridgeFences.length);
   return errors;
 };
 
