@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,12 +10,28 @@ import { sweepStaleSessions, type SessionRecord } from '../src/core/session.js';
 import { fenceRulesOn, installBridgeFence, removeBridgeFence } from '../src/emulation/container/bridge-fence.js';
 import { ContainerNetwork } from '../src/emulation/container/container-network.js';
 import { ContainerNode, type ContainerMachine } from '../src/emulation/container/container-node.js';
-import { harnessLeftovers, sweepContainers } from '../src/emulation/container/docker-engine.js';
+import { docker, harnessLeftovers, sweepContainers } from '../src/emulation/container/docker-engine.js';
+import { NODE_CAPABILITIES } from '../src/emulation/container/node-privileges.js';
 import { CONTAINER_TIMEOUT_SCALE, newRunContext, nodeImage } from './fixtures.js';
 
+/** Linux capability numbers (linux/capability.h), to read /proc/<pid>/status. */
+const CAPABILITIES = [
+  'CHOWN', 'DAC_OVERRIDE', 'DAC_READ_SEARCH', 'FOWNER', 'FSETID', 'KILL', 'SETGID', 'SETUID', 'SETPCAP', 'LINUX_IMMUTABLE',
+  'NET_BIND_SERVICE', 'NET_BROADCAST', 'NET_ADMIN', 'NET_RAW', 'IPC_LOCK', 'IPC_OWNER', 'SYS_MODULE', 'SYS_RAWIO', 'SYS_CHROOT',
+  'SYS_PTRACE', 'SYS_PACCT', 'SYS_ADMIN', 'SYS_BOOT', 'SYS_NICE', 'SYS_RESOURCE', 'SYS_TIME', 'SYS_TTY_CONFIG', 'MKNOD', 'LEASE',
+  'AUDIT_WRITE', 'AUDIT_CONTROL', 'SETFCAP', 'MAC_OVERRIDE', 'MAC_ADMIN', 'SYSLOG', 'WAKE_ALARM', 'BLOCK_SUSPEND', 'AUDIT_READ',
+  'PERFMON', 'BPF', 'CHECKPOINT_RESTORE',
+];
+
+const decodeCapabilities = (hex: string) => CAPABILITIES.filter((_, bit) => ((BigInt(`0x${hex}`) >> BigInt(bit)) & 1n) === 1n).sort();
 const MARKER = 'edgeproof-host-listener';
 
-/** A node container's network is fenced off from the host over IPv4 and IPv6; the host's own connections still get answers. */
+/**
+ * A node container as the host sees it (docker inspect) and as it sees the
+ * host: its own cgroup namespace, no host path or device, only the listed
+ * capabilities, host-wide kernel settings out of its reach, and its network
+ * fenced off from the host over IPv4 and IPv6.
+ */
 describe('a node container as a boundary (real Docker, real iptables)', () => {
   let ctx: RunContext;
   let network: ContainerNetwork;
@@ -56,6 +72,38 @@ describe('a node container as a boundary (real Docker, real iptables)', () => {
     return { connected: stdout.includes(MARKER), accepted: accepted - before };
   }
 
+  it('docker inspect: not privileged, its own cgroup namespace, no host path or device, every capability dropped but the listed ones', async () => {
+    const info = await (await docker()).getContainer(node.name).inspect();
+    const hostConfig = info.HostConfig as typeof info.HostConfig & { CgroupnsMode?: string };
+    expect(hostConfig.Privileged).toBe(false);
+    expect(hostConfig.CgroupnsMode).toBe('private');
+    expect(info.Mounts.filter((m) => m.Type === 'bind')).toEqual([]);
+    expect(hostConfig.Binds ?? []).toEqual([]);
+    expect(hostConfig.Devices ?? []).toEqual([]);
+    expect(hostConfig.CapDrop).toEqual(['ALL']);
+    expect([...(hostConfig.CapAdd ?? [])].sort()).toEqual(Object.keys(NODE_CAPABILITIES).sort());
+    expect(hostConfig.SecurityOpt?.some((opt: string) => opt.startsWith('seccomp=') && opt !== 'seccomp=unconfined')).toBe(true);
+  });
+
+  it('from inside: the cgroup tree is its own, the capabilities are the listed ones, host-wide settings and the kernel log are out of reach', async () => {
+    const cgroups = (await node.exec('cat /proc/1/cgroup')).stdout.trim().split('\n');
+    expect(cgroups.filter((line) => !/:\/$/.test(line))).toEqual([]);
+    // The host's own containers' cgroups are not in its view.
+    expect((await node.exec('ls /sys/fs/cgroup/memory/docker', { check: false })).exitCode).not.toBe(0);
+    const status = (await node.exec('cat /proc/1/status')).stdout;
+    expect(decodeCapabilities(/CapEff:\s*([0-9a-f]+)/.exec(status)![1]!)).toEqual(Object.keys(NODE_CAPABILITIES).sort());
+    expect(/Seccomp:\s*(\d)/.exec(status)![1], 'seccomp mode 2: a filter').toBe('2');
+    // A host-wide setting, written back with the value it has: refused, so a host that allowed it is unchanged anyway.
+    expect((await node.exec('v=$(cat /proc/sys/kernel/core_pattern) && echo "$v" > /proc/sys/kernel/core_pattern', { check: false })).exitCode).not.toBe(0);
+    // The kubelet reads the values it wants from the shadowed entries; the host keeps its own.
+    expect((await node.exec('cat /proc/sys/vm/overcommit_memory')).stdout.trim()).toBe('1');
+    // The host's kernel log: syslog(2) is refused, and /dev/kmsg gives nothing.
+    expect((await node.exec('dmesg --syslog', { check: false })).exitCode).not.toBe(0);
+    expect((await node.exec('dmesg')).stdout).toBe('');
+    // Its own network's settings stay writable (ip_forward, bridge netfilter, kube-proxy's).
+    await node.exec('sysctl -q -w net.ipv4.ip_forward=1');
+  });
+
   it('a TCP connection to the host at the bridge gateway is dropped; with the fence removed (the baseline) it connects', async () => {
     expect(await connectFromNode(gateway())).toEqual({ connected: false, accepted: 0 });
     expect(await removeBridgeFence(bridge)).toEqual([]);
@@ -67,8 +115,10 @@ describe('a node container as a boundary (real Docker, real iptables)', () => {
   it('over IPv6 too: a node that turns IPv6 on cannot reach the bridge link-local address; without the fence it can', async () => {
     const linkLocal = networkInterfaces()[bridge]?.find((a) => a.family === 'IPv6' && a.address.startsWith('fe80'))?.address;
     expect(linkLocal, `no IPv6 link-local address on ${bridge}`).toBeDefined();
-    await node.exec('sysctl -q -w net.ipv6.conf.eth0.disable_ipv6=0 && sleep 3');
-    const target = `${linkLocal}%eth0`;
+    const dev = (await node.exec(`ip -o -4 addr show | awk '$4 ~ /^${node.address.replaceAll('.', '\\.')}\\// { print $2 }'`)).stdout.trim();
+    expect(dev).toMatch(/^eth\d+$/);
+    await node.exec(`sysctl -q -w net.ipv6.conf.${dev}.disable_ipv6=0 && sleep 3`);
+    const target = `${linkLocal}%${dev}`;
     expect(await connectFromNode(target)).toEqual({ connected: false, accepted: 0 });
     expect(await removeBridgeFence(bridge)).toEqual([]);
     expect(await connectFromNode(target)).toEqual({ connected: true, accepted: 1 });
@@ -82,22 +132,30 @@ describe('a killed run\'s bridge fence', () => {
     const cacheDir = mkdtempSync(join(tmpdir(), 'ep-fence-cache-'));
     const runDir = mkdtempSync(join(tmpdir(), 'ep-fence-run-'));
     const owner = spawn(process.execPath, ['--import', 'tsx', join(projectRoot(), 'test', 'fence-owner.ts'), cacheDir, runDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    owner.stdout!.on('data', (d) => (output += d));
-    owner.stderr!.on('data', (d) => (output += d));
     const exited = new Promise((resolve) => owner.once('exit', resolve));
-    while (!output.includes('\n') && owner.exitCode === null) await new Promise((r) => setTimeout(r, 100));
-    const { runId, bridge, network } = JSON.parse(output.split('\n')[0]!) as { runId: string; bridge: string; network: string };
-    owner.kill('SIGKILL');
-    await exited;
+    try {
+      let output = '';
+      owner.stdout!.on('data', (d) => (output += d));
+      owner.stderr!.on('data', (d) => (output += d));
+      while (!output.includes('\n') && owner.exitCode === null) await new Promise((r) => setTimeout(r, 100));
+      const { runId, bridge, network } = JSON.parse(output.split('\n')[0]!) as { runId: string; bridge: string; network: string };
+      owner.kill('SIGKILL');
+      await exited;
 
-    const record = JSON.parse(readFileSync(join(cacheDir, 'sessions', `${runId}.json`), 'utf8')) as SessionRecord;
-    expect(record.resources.bridgeFences).toEqual([bridge]);
-    expect((await fenceRulesOn(bridge)).length).toBeGreaterThan(0);
-    const report = await sweepStaleSessions(cacheDir, sweepContainers);
-    expect(report.errors).toEqual([]);
-    expect(report.sessions).toEqual([runId]);
-    expect(await fenceRulesOn(bridge)).toEqual([]);
-    expect((await harnessLeftovers()).networks).not.toContain(network);
+      const record = JSON.parse(readFileSync(join(cacheDir, 'sessions', `${runId}.json`), 'utf8')) as SessionRecord;
+      expect(record.resources.bridgeFences).toEqual([bridge]);
+      expect((await fenceRulesOn(bridge)).length).toBeGreaterThan(0);
+      const report = await sweepStaleSessions(cacheDir, sweepContainers);
+      expect(report.errors).toEqual([]);
+      expect(report.sessions).toEqual([runId]);
+      expect(await fenceRulesOn(bridge)).toEqual([]);
+      expect((await harnessLeftovers()).networks).not.toContain(network);
+    } finally {
+      owner.kill('SIGKILL');
+      await exited;
+      await sweepStaleSessions(cacheDir, sweepContainers); // whatever an assertion above left
+      rmSync(cacheDir, { recursive: true, force: true });
+      rmSync(runDir, { recursive: true, force: true });
+    }
   });
 });

@@ -15,7 +15,7 @@ export interface SessionResources {
   tempDirs: string[];
   containers: string[];
   networks: string[];
-  /** Cgroup subtrees (relative to each v1 controller) made for node containers, removed deepest first. */
+  /** Cgroup subtrees (relative to each v1 controller) that node containers made in the host's tree before they had their own cgroup namespace; still swept from older records. */
   cgroupDirs?: string[];
   /** Host bridges whose traffic to the host is dropped by labelled firewall rules, removed after the containers. */
   bridgeFences?: string[];

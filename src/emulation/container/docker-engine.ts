@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type Dockerode from 'dockerode';
 import { PrerequisiteMissingError, describeError } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
@@ -33,18 +32,6 @@ export function docker(): Promise<Dockerode> {
     }
   })();
   return client;
-}
-
-/**
- * Whether `--privileged` can work here: Docker applies the full capability
- * set, which fails when the bounding set we (and the daemon) run under lacks
- * one, as in this sandbox (no CAP_SYS_RESOURCE).
- */
-export function privilegedAllowed(statusText = readFileSync('/proc/self/status', 'utf8')): boolean {
-  const bounding = /^CapBnd:\s*([0-9a-f]+)$/m.exec(statusText)?.[1];
-  if (!bounding) return false;
-  const CAP_SYS_RESOURCE = 24n;
-  return ((BigInt(`0x${bounding}`) >> CAP_SYS_RESOURCE) & 1n) === 1n;
 }
 
 /** The reaper's Docker part: a stale session's containers (with their volumes), networks, node cgroups and bridge fences. */
