@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunContext } from '../src/core/context.js';
 import { projectRoot } from '../src/core/paths.js';
 import { sweepStaleSessions, type SessionRecord } from '../src/core/session.js';
-import { fenceRulesOn, installBridgeFence, removeBridgeFence } from '../src/emulation/container/bridge-fence.js';
+import { fenceRulesOn, fencesFor, installFence, removeFence } from '../src/emulation/container/bridge-fence.js';
 import { ContainerNetwork } from '../src/emulation/container/container-network.js';
 import { ContainerNode, type ContainerMachine } from '../src/emulation/container/container-node.js';
 import { docker, harnessLeftovers, sweepContainers } from '../src/emulation/container/docker-engine.js';
@@ -72,6 +72,14 @@ describe('a node container as a boundary (real Docker, real iptables)', () => {
     return { connected: stdout.includes(MARKER), accepted: accepted - before };
   }
 
+  const liftFence = async () => {
+    for (const fence of fencesFor(bridge)) expect(await removeFence(fence)).toEqual([]);
+    expect(await fenceRulesOn(bridge)).toEqual([]);
+  };
+  const restoreFence = async () => {
+    for (const fence of fencesFor(bridge)) await installFence(fence, ctx.runId);
+  };
+
   it('docker inspect: not privileged, its own cgroup namespace, no host path or device, every capability dropped but the listed ones', async () => {
     const info = await (await docker()).getContainer(node.name).inspect();
     const hostConfig = info.HostConfig as typeof info.HostConfig & { CgroupnsMode?: string };
@@ -106,13 +114,13 @@ describe('a node container as a boundary (real Docker, real iptables)', () => {
 
   it('a TCP connection to the host at the bridge gateway is dropped; with the fence removed (the baseline) it connects', async () => {
     expect(await connectFromNode(gateway())).toEqual({ connected: false, accepted: 0 });
-    expect(await removeBridgeFence(bridge)).toEqual([]);
+    await liftFence();
     expect(await connectFromNode(gateway())).toEqual({ connected: true, accepted: 1 });
-    await installBridgeFence(bridge, ctx.runId);
+    await restoreFence();
     expect(await connectFromNode(gateway())).toEqual({ connected: false, accepted: 0 });
   });
 
-  it('over IPv6 too: a node that turns IPv6 on cannot reach the bridge link-local address; without the fence it can', async () => {
+  it.skipIf(!existsSync('/proc/net/if_inet6'))('over IPv6 too: a node that turns IPv6 on cannot reach the bridge link-local address; without the fence it can', async () => {
     const linkLocal = networkInterfaces()[bridge]?.find((a) => a.family === 'IPv6' && a.address.startsWith('fe80'))?.address;
     expect(linkLocal, `no IPv6 link-local address on ${bridge}`).toBeDefined();
     const dev = (await node.exec(`ip -o -4 addr show | awk '$4 ~ /^${node.address.replaceAll('.', '\\.')}\\// { print $2 }'`)).stdout.trim();
@@ -120,9 +128,9 @@ describe('a node container as a boundary (real Docker, real iptables)', () => {
     await node.exec(`sysctl -q -w net.ipv6.conf.${dev}.disable_ipv6=0 && sleep 3`);
     const target = `${linkLocal}%${dev}`;
     expect(await connectFromNode(target)).toEqual({ connected: false, accepted: 0 });
-    expect(await removeBridgeFence(bridge)).toEqual([]);
+    await liftFence();
     expect(await connectFromNode(target)).toEqual({ connected: true, accepted: 1 });
-    await installBridgeFence(bridge, ctx.runId);
+    await restoreFence();
     expect(await connectFromNode(target)).toEqual({ connected: false, accepted: 0 });
   });
 });
@@ -143,7 +151,7 @@ describe('a killed run\'s bridge fence', () => {
       await exited;
 
       const record = JSON.parse(readFileSync(join(cacheDir, 'sessions', `${runId}.json`), 'utf8')) as SessionRecord;
-      expect(record.resources.bridgeFences).toEqual([bridge]);
+      expect(record.resources.bridgeFences).toEqual(fencesFor(bridge));
       expect((await fenceRulesOn(bridge)).length).toBeGreaterThan(0);
       const report = await sweepStaleSessions(cacheDir, sweepContainers);
       expect(report.errors).toEqual([]);
@@ -157,5 +165,28 @@ describe('a killed run\'s bridge fence', () => {
       rmSync(cacheDir, { recursive: true, force: true });
       rmSync(runDir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a host that refuses the fence (iptables answering as it does to a user who is not root)', () => {
+  it('stops the run with a prerequisite error; no fence is recorded and teardown leaves nothing', async () => {
+    const fakeBin = mkdtempSync(join(tmpdir(), 'ep-fence-refused-'));
+    for (const tool of ['iptables', 'ip6tables']) {
+      writeFileSync(join(fakeBin, tool), '#!/bin/sh\necho "Could not fetch rule set generation id: Permission denied (you must be root)" >&2\nexit 4\n', { mode: 0o755 });
+    }
+    const path = process.env.PATH;
+    process.env.PATH = `${fakeBin}:${path}`;
+    const ctx = newRunContext('fence-refused', CONTAINER_TIMEOUT_SCALE);
+    const tag = ctx.tag;
+    try {
+      const refused = await ContainerNetwork.create(ctx, `ep-${tag}`).catch((error: unknown) => error);
+      expect(refused).toMatchObject({ code: 'PREREQUISITE_MISSING', message: expect.stringMatching(/iptables said: .*you must be root/) });
+      expect(ctx.session.record.resources.bridgeFences ?? []).toEqual([]);
+    } finally {
+      process.env.PATH = path;
+      await ctx.dispose();
+      rmSync(fakeBin, { recursive: true, force: true });
+    }
+    expect((await harnessLeftovers()).networks.filter((name) => name.includes(tag))).toEqual([]);
   });
 });

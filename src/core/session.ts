@@ -17,8 +17,8 @@ export interface SessionResources {
   networks: string[];
   /** Cgroup subtrees (relative to each v1 controller) that node containers made in the host's tree before they had their own cgroup namespace; still swept from older records. */
   cgroupDirs?: string[];
-  /** Host bridges whose traffic to the host is dropped by labelled firewall rules, removed after the containers. */
-  bridgeFences?: string[];
+  /** Labelled firewall rules that drop what a node bridge sends the host (per tool), removed after the containers. */
+  bridgeFences?: { tool: 'iptables' | 'ip6tables'; bridge: string }[];
 }
 
 export interface SessionRecord {

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { PrerequisiteMissingError, UsageError, describeError } from '../../core/errors.js';
+import { CommandFailedError, PrerequisiteMissingError, UsageError, describeError, tail } from '../../core/errors.js';
 import { hostRun } from '../../core/host-exec.js';
 
 /**
@@ -13,8 +13,16 @@ import { hostRun } from '../../core/host-exec.js';
  * key), so a run removes its own at teardown and a killed run's are swept.
  */
 const RULE_LABEL = 'dev.edgeproof/session';
+const LABELLED = /--comment "?dev\.edgeproof\/session=/;
 const BRIDGE_NAME = /^[A-Za-z0-9_.-]{1,15}$/;
 const RUN_ID = /^[A-Za-z0-9_.-]+$/;
+const TOOLS = ['iptables', 'ip6tables'] as const;
+
+/** One address family's rule on one bridge: what a session records. */
+export interface BridgeFence {
+  tool: (typeof TOOLS)[number];
+  bridge: string;
+}
 
 /** The rule after `-I INPUT` (or `-C`, `-D`): new traffic in from `bridge` is dropped. */
 export function fenceRule(bridge: string, runId: string): string[] {
@@ -24,32 +32,32 @@ export function fenceRule(bridge: string, runId: string): string[] {
 }
 
 /** IPv6 too where the host has it: a node can turn IPv6 on at its end and reach the bridge's link-local address. */
-export function fenceTools(): string[] {
-  return existsSync('/proc/net/if_inet6') ? ['iptables', 'ip6tables'] : ['iptables'];
+export function fencesFor(bridge: string): BridgeFence[] {
+  const tools = existsSync('/proc/net/if_inet6') ? TOOLS : TOOLS.slice(0, 1);
+  return tools.map((tool) => ({ tool, bridge }));
 }
 
-/** Inserts the fence for IPv4 and IPv6; a host that refuses it is a missing prerequisite, never a run without it. */
-export async function installBridgeFence(bridge: string, runId: string): Promise<void> {
-  const rule = fenceRule(bridge, runId);
-  for (const tool of fenceTools()) {
-    try {
-      await hostRun(tool, ['-w', '-I', 'INPUT', ...rule]);
-    } catch (error) {
-      throw new PrerequisiteMissingError(
-        `a host firewall rule fencing node network ${bridge} off from the host (${tool}: ${describeError(error)})`,
-        'the container backend adds iptables rules on the host: run as root with iptables installed (apt-get install iptables), or use --backend qemu',
-        { cause: error },
-      );
-    }
+/** Inserts one rule; a host that refuses it is a missing prerequisite, never a run without the fence. */
+export async function installFence(fence: BridgeFence, runId: string): Promise<void> {
+  try {
+    await hostRun(fence.tool, ['-w', '-I', 'INPUT', ...fenceRule(fence.bridge, runId)]);
+  } catch (error) {
+    const said = error instanceof CommandFailedError ? tail(error.outcome.stderr, 1) : describeError(error);
+    throw new PrerequisiteMissingError(
+      `permission to add ${fence.tool} rules fencing node network ${fence.bridge} off from the host (${fence.tool} said: ${said})`,
+      'the container backend adds iptables rules on the host: run as root with iptables installed (apt-get install iptables), or use --backend qemu',
+      { cause: error },
+    );
   }
 }
 
 /** Every fence rule of the harness now present, as `iptables -S` prints it after the tool's name (tests, `doctor`). */
 export async function harnessFenceRules(): Promise<string[]> {
   const rules: string[] = [];
-  for (const tool of fenceTools()) {
+  for (const tool of TOOLS) {
+    if (tool === 'ip6tables' && !existsSync('/proc/net/if_inet6')) continue;
     const { stdout } = await hostRun(tool, ['-w', '-S', 'INPUT']);
-    rules.push(...stdout.split('\n').filter((line) => /--comment "?dev\.edgeproof\/session=/.test(line)).map((line) => `${tool} ${line}`));
+    rules.push(...stdout.split('\n').filter((line) => LABELLED.test(line)).map((line) => `${tool} ${line}`));
   }
   return rules;
 }
@@ -59,21 +67,22 @@ export async function fenceRulesOn(bridge: string): Promise<string[]> {
   return (await harnessFenceRules()).filter((rule) => rule.includes(` -i ${bridge} `));
 }
 
-/** Deletes every fence rule on `bridge`, whichever run made it; returns what could not be deleted. */
-export async function removeBridgeFence(bridge: string): Promise<string[]> {
-  if (!BRIDGE_NAME.test(bridge)) return [`fence on "${bridge}": not a network interface name, left alone`];
-  let rules: string[];
+/** Deletes every rule of this fence, whichever run made it; returns what could not be deleted. */
+export async function removeFence(fence: BridgeFence): Promise<string[]> {
+  const { tool, bridge } = fence;
+  if (!TOOLS.includes(tool) || !BRIDGE_NAME.test(bridge)) return [`fence ${JSON.stringify(fence)}: not a fence this harness makes, left alone`];
+  let listed: string;
   try {
-    rules = await fenceRulesOn(bridge);
+    listed = (await hostRun(tool, ['-w', '-S', 'INPUT'])).stdout;
   } catch (error) {
-    return [`fence on ${bridge}: cannot list the rules: ${describeError(error)}`];
+    return [`${tool} fence on ${bridge}: cannot list the rules: ${describeError(error)}`];
   }
   const errors: string[] = [];
-  for (const rule of rules) {
-    // `iptables -A INPUT -i br-x ... --comment "dev.edgeproof/session=..." -j DROP`: the same words
-    // after -D delete it (the comment has no spaces; iptables prints it quoted).
-    const [tool, , chain, ...spec] = rule.split(' ').map((word) => word.replace(/^"(.*)"$/, '$1'));
-    await hostRun(tool!, ['-w', '-D', chain!, ...spec]).catch((error: unknown) => errors.push(`${rule}: ${describeError(error)}`));
+  for (const rule of listed.split('\n').filter((line) => line.includes(` -i ${bridge} `) && LABELLED.test(line))) {
+    // `-A INPUT -i br-x ... --comment "dev.edgeproof/session=..." -j DROP`: the same words after -D delete it
+    // (the comment has no spaces; iptables prints it quoted).
+    const [, chain, ...spec] = rule.split(' ').map((word) => word.replace(/^"(.*)"$/, '$1'));
+    await hostRun(tool, ['-w', '-D', chain!, ...spec]).catch((error: unknown) => errors.push(`${tool} ${rule}: ${describeError(error)}`));
   }
   return errors;
 }

@@ -2,7 +2,7 @@ import type Dockerode from 'dockerode';
 import type { RunContext } from '../../core/context.js';
 import { EdgeproofError } from '../../core/errors.js';
 import { once } from '../../core/scope.js';
-import { installBridgeFence, removeBridgeFence } from './bridge-fence.js';
+import { fencesFor, installFence, removeFence, type BridgeFence } from './bridge-fence.js';
 import { docker, SESSION_LABEL } from './docker-engine.js';
 
 /**
@@ -76,18 +76,27 @@ export class ContainerNetwork {
 }
 
 /**
- * Recorded before it exists, removed before the network (and after every
- * node container, which are made later): no node ever runs unfenced.
+ * Each rule is recorded before it is inserted and removed before the network
+ * (and after every node container, which are made later): no node ever runs
+ * unfenced. iptables commits a rule whole or not at all, so a refused one is
+ * not recorded.
  */
 async function fenceOffHost(ctx: RunContext, network: ContainerNetwork): Promise<void> {
-  const bridge = await network.bridge();
-  ctx.session.track('bridgeFences', bridge);
-  ctx.scope.defer(`host fence of ${bridge}`, async () => {
-    const errors = await removeBridgeFence(bridge);
-    if (errors.length > 0) throw new EdgeproofError('CLEANUP', `Host firewall rules on ${bridge} not removed: ${errors.join('; ')}`);
-    ctx.session.untrack('bridgeFences', (b) => b === bridge);
-  });
-  await installBridgeFence(bridge, ctx.runId);
+  for (const fence of fencesFor(await network.bridge())) {
+    const isThis = (recorded: BridgeFence) => recorded.tool === fence.tool && recorded.bridge === fence.bridge;
+    ctx.session.track('bridgeFences', fence);
+    try {
+      await installFence(fence, ctx.runId);
+    } catch (error) {
+      ctx.session.untrack('bridgeFences', isThis);
+      throw error;
+    }
+    ctx.scope.defer(`${fence.tool} fence of ${fence.bridge}`, async () => {
+      const errors = await removeFence(fence);
+      if (errors.length > 0) throw new EdgeproofError('CLEANUP', `Host firewall rules on ${fence.bridge} not removed: ${errors.join('; ')}`);
+      ctx.session.untrack('bridgeFences', isThis);
+    });
+  }
 }
 
 /** /24s in 172.30.0.0/15, starting at one derived from the run tag so concurrent runs rarely collide. */

@@ -2,7 +2,7 @@ import type Dockerode from 'dockerode';
 import { PrerequisiteMissingError, describeError } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import type { ContainerSweeper } from '../../core/session.js';
-import { removeBridgeFence } from './bridge-fence.js';
+import { removeFence } from './bridge-fence.js';
 import { removeCgroupTree } from './cgroup-tree.js';
 
 const log = logger('docker');
@@ -58,7 +58,7 @@ export const sweepContainers: ContainerSweeper = async ({ containers, networks, 
   // After the containers: a cgroup with processes in it cannot be removed.
   for (const dir of cgroupDirs) errors.push(...removeCgroupTree(dir));
   // Last: the fence keeps the host out of reach for as long as a node may still run.
-  for (const bridge of bridgeFences) errors.push(...(await removeBridgeFence(bridge)));
+  for (const fence of bridgeFences) errors.push(...(await removeFence(fence)));
   log('swept %d container(s), %d network(s), %d cgroup tree(s), %d bridge fence(s)', containers.length, networks.length, cgroupDirs.length, bridgeFences.length);
   return errors;
 };
