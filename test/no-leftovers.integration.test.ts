@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cacheDir, sessionTag } from '../src/core/paths.js';
 import { processCmdline, readSessions, type SessionRecord } from '../src/core/session.js';
+import { harnessFenceRules } from '../src/emulation/container/bridge-fence.js';
 import { harnessLeftovers } from '../src/emulation/container/docker-engine.js';
 
 /**
@@ -35,6 +36,11 @@ describe('after the integration tests', () => {
   it('no container or Docker network of the harness exists', async () => {
     const left = await harnessLeftovers();
     expect({ containers: left.containers.filter((c) => !owned(c.replace(/^\//, ''))), networks: left.networks.filter((n) => !owned(n)) }).toEqual({ containers: [], networks: [] });
+  });
+
+  it('no host firewall rule of the harness is left (bridge fences)', async () => {
+    const rules = await harnessFenceRules();
+    expect(rules.filter((rule) => !live.some((s) => rule.includes(`dev.edgeproof/session=${s.id}`)))).toEqual([]);
   });
 
   it('no node cgroup, scratch dir or QEMU socket dir is left', () => {

@@ -22,8 +22,10 @@ export interface SessionResources {
   /** Names (or ids) of the node containers; the sweep also finds them by their session label. */
   containers: string[];
   networks: string[];
-  /** Cgroup subtrees (relative to each v1 controller) made for node containers, removed deepest first. */
+  /** Cgroup subtrees (relative to each v1 controller) that node containers made in the host's tree before they had their own cgroup namespace; still swept from older records. */
   cgroupDirs?: string[];
+  /** Labelled firewall rules that drop what a node bridge sends the host (per tool), removed after the containers. */
+  bridgeFences?: { tool: 'iptables' | 'ip6tables'; bridge: string }[];
 }
 
 export interface SessionRecord {
@@ -196,8 +198,8 @@ export interface ContainerSweep {
   errors: string[];
 }
 
-/** Removes a dead session's containers and networks (by its session label too) and its node cgroups. */
-export type ContainerSweeper = (sessionId: string, resources: Pick<SessionResources, 'containers' | 'networks' | 'cgroupDirs'>) => Promise<ContainerSweep>;
+/** Removes a dead session's containers and networks (by its session label too), its node cgroups and bridge fences. */
+export type ContainerSweeper = (sessionId: string, resources: Pick<SessionResources, 'containers' | 'networks' | 'cgroupDirs' | 'bridgeFences'>) => Promise<ContainerSweep>;
 
 export type OwnerState = 'alive' | 'dead' | 'unproven';
 
@@ -318,11 +320,11 @@ async function sweepDeadSession(cacheDir: string, id: string, report: SweepRepor
   const problems: string[] = [];
   if (ownedHere(record)) killMarked(record.resources.processes, report, problems);
   for (const temp of record.resources.tempDirs) removeTempDir(temp, cacheDir, report, problems);
-  const { containers, networks, cgroupDirs = [] } = record.resources;
-  if (containers.length || networks.length || cgroupDirs.length) {
-    if (!sweepContainers) problems.push(`session ${id}: containers, networks and cgroups not swept (no container sweeper)`);
+  const { containers, networks, cgroupDirs = [], bridgeFences = [] } = record.resources;
+  if (containers.length || networks.length || cgroupDirs.length || bridgeFences.length) {
+    if (!sweepContainers) problems.push(`session ${id}: containers, networks, cgroups and bridge fences not swept (no container sweeper)`);
     else {
-      const swept = await sweepContainers(id, { containers, networks, cgroupDirs });
+      const swept = await sweepContainers(id, { containers, networks, cgroupDirs, bridgeFences });
       report.containers.push(...swept.containers);
       report.networks.push(...swept.networks);
       problems.push(...swept.errors);

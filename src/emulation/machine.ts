@@ -33,9 +33,9 @@ export interface Machine extends AsyncDisposable {
   readonly address: string;
   /**
    * The cgroup (relative to each v1 controller's root) under which everything
-   * the distribution runs on this machine must live: '' for a VM or a board
-   * (the whole hierarchy is its own), the node's own subtree for a container
-   * that shares the host's hierarchy.
+   * the distribution runs on this machine must live: '' when the whole
+   * hierarchy is its own (a VM, a board, a node container with its own
+   * cgroup namespace), else the machine's subtree of a shared hierarchy.
    */
   readonly cgroupRoot: string;
   readonly capabilities: ReadonlySet<MachineCapability>;

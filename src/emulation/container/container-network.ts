@@ -2,13 +2,15 @@ import type Dockerode from 'dockerode';
 import type { RunContext } from '../../core/context.js';
 import { EdgeproofError } from '../../core/errors.js';
 import { once } from '../../core/scope.js';
+import { fencesFor, installFence, removeFence, type BridgeFence } from './bridge-fence.js';
 import { docker, SESSION_LABEL } from './docker-engine.js';
 
 /**
  * A cluster's private network on the container backend: an `--internal`
  * Docker bridge (no route off the machine, no masquerade) with its own /24,
  * so nodes get static addresses that survive a stop and start. The host
- * reaches node addresses over the bridge; nothing is published on a host port.
+ * reaches node addresses over the bridge; nothing is published on a host port,
+ * and the nodes reach nothing on the host (bridge-fence.ts).
  */
 export class ContainerNetwork {
   private constructor(
@@ -27,6 +29,12 @@ export class ContainerNetwork {
   }
 
   static async create(ctx: RunContext, name: string): Promise<ContainerNetwork> {
+    const network = await ContainerNetwork.#onFreeSubnet(ctx, name);
+    await fenceOffHost(ctx, network);
+    return network;
+  }
+
+  static async #onFreeSubnet(ctx: RunContext, name: string): Promise<ContainerNetwork> {
     const engine = await docker();
     // Recorded before it exists: the sweep of a run killed meanwhile finds it by its label.
     ctx.session.track('networks', name);
@@ -55,11 +63,41 @@ export class ContainerNetwork {
     });
   }
 
+  /** The host side of the network: Docker's default bridge name unless one was set. */
+  async bridge(): Promise<string> {
+    const info = await this.network.inspect();
+    return info.Options?.['com.docker.network.bridge.name'] ?? `br-${this.network.id.slice(0, 12)}`;
+  }
+
   dispose = once(async () => {
     await this.network.remove().catch((error: { statusCode?: number }) => {
       if (error.statusCode !== 404) throw error;
     });
   });
+}
+
+/**
+ * Each rule is recorded before it is inserted and removed before the network
+ * (and after every node container, which are made later): no node ever runs
+ * unfenced. iptables commits a rule whole or not at all, so a refused one is
+ * not recorded.
+ */
+async function fenceOffHost(ctx: RunContext, network: ContainerNetwork): Promise<void> {
+  for (const fence of fencesFor(await network.bridge())) {
+    const isThis = (recorded: BridgeFence) => recorded.tool === fence.tool && recorded.bridge === fence.bridge;
+    ctx.session.track('bridgeFences', fence);
+    try {
+      await installFence(fence, ctx.runId);
+    } catch (error) {
+      ctx.session.untrack('bridgeFences', isThis);
+      throw error;
+    }
+    ctx.scope.defer(`${fence.tool} fence of ${fence.bridge}`, async () => {
+      const errors = await removeFence(fence);
+      if (errors.length > 0) throw new EdgeproofError('CLEANUP', `Host firewall rules on ${fence.bridge} not removed: ${errors.join('; ')}`);
+      ctx.session.untrack('bridgeFences', isThis);
+    });
+  }
 }
 
 /** /24s in 172.30.0.0/15, starting at one derived from the run tag so concurrent runs rarely collide. */

@@ -7,9 +7,9 @@ import { once } from '../../core/scope.js';
 import { waitFor } from '../../core/wait.js';
 import { hostArch, type Arch } from '../boards.js';
 import { shellQuote, type ExecOptions, type ExecResult, type Machine, type MachineCapability } from '../machine.js';
-import { removeCgroupTree } from './cgroup-tree.js';
 import type { ContainerNetwork } from './container-network.js';
-import { docker, privilegedAllowed, SESSION_LABEL } from './docker-engine.js';
+import { docker, SESSION_LABEL } from './docker-engine.js';
+import { nodeHostSettings, type NodeHostSettings } from './node-privileges.js';
 
 const log = logger('container');
 const READY_LINE = 'edgeproof-init: EDGEPROOF-READY';
@@ -42,12 +42,9 @@ export class ContainerNode {
     if (!this.#name || !this.#network) throw new EdgeproofError('INTERNAL', 'ContainerNode needs a name and a network');
     const { net, index } = this.#network;
     const address = net.address(index);
-    // The node's own subtree of the host's cgroup v1 hierarchy (kind's --cgroup-root idea).
-    const cgroupRoot = `edgeproof/${ctx.tag}/${this.#name}`;
-    ctx.session.track('cgroupDirs', `edgeproof/${ctx.tag}`);
     // Recorded before it exists: a run killed while the node boots leaves it to the sweep, which also finds it by its label.
     ctx.session.track('containers', this.#name);
-    const container = await nodeContainer(this.image, this.#name, cgroupRoot, ctx)
+    const container = await nodeContainer(this.image, this.#name, ctx)
       .withNetworkMode(net.name)
       .withWaitStrategy(new ReadyLineWithLogs())
       .withStartupTimeout(ctx.scaled(this.#bootBudgetMs))
@@ -55,7 +52,7 @@ export class ContainerNode {
       .catch((error: unknown) => {
         throw new BootFailedError(this.#name, `did not start as a node container: ${(error as Error).message}`, '', { cause: error });
       });
-    const machine = new ContainerMachine(ctx, this.#name, container, net, address, cgroupRoot);
+    const machine = new ContainerMachine(ctx, this.#name, container, net, address);
     try {
       ctx.scope.defer(`container ${this.#name}`, () => machine.dispose());
     } catch (error) {
@@ -108,32 +105,26 @@ export function demuxDockerLog(raw: Buffer): string {
   return Buffer.concat(parts).toString('utf8');
 }
 
-/** What the kubelet, kube-proxy and containerd need in a container on this host (see the design notes). */
-function nodeContainer(image: string, name: string, cgroupRoot: string, ctx: RunContext): GenericContainer {
-  const container = new NodeContainer(image)
+/** A node container as node-privileges.ts grants it: its own cgroup namespace, a listed set of capabilities, no host path. */
+function nodeContainer(image: string, name: string, ctx: RunContext): GenericContainer {
+  const settings = nodeHostSettings();
+  return new NodeContainer(image, settings)
     .withName(name)
     .withHostname(name)
     .withLabels({ [SESSION_LABEL]: ctx.runId })
-    .withEnvironment({ EDGEPROOF_CGROUP_ROOT: cgroupRoot, container: 'docker' })
-    .withSecurityOpt('seccomp=unconfined', 'apparmor=unconfined')
-    .withTmpFs({ '/run': 'rw,exec,mode=755', '/tmp': 'rw,exec' })
-    .withBindMounts([{ source: '/sys/fs/cgroup', target: '/sys/fs/cgroup', mode: 'rw' }]);
-  // --privileged where the host allows it (users' machines); otherwise every capability it can grant.
-  if (privilegedAllowed()) return container.withPrivilegedMode();
-  return container.withAddedCapabilities('ALL').withDroppedCapabilities('SYS_RESOURCE');
+    .withEnvironment({ container: 'docker' })
+    .withSecurityOpt(...settings.securityOpt)
+    .withTmpFs(settings.tmpfs)
+    .withDroppedCapabilities(...settings.capDrop)
+    .withAddedCapabilities(...settings.capAdd);
 }
 
-/** GenericContainer with the settings its builder does not offer: a device, an anonymous volume, unmasked /proc and /sys. */
+/** GenericContainer with the settings its builder does not offer: a cgroup namespace and anonymous volumes. */
 class NodeContainer extends GenericContainer {
-  constructor(image: string) {
+  constructor(image: string, settings: NodeHostSettings) {
     super(image);
-    // The API form of `--security-opt systempaths=unconfined`: kube-proxy and the kubelet write sysctls.
-    this.hostConfig.MaskedPaths = [];
-    this.hostConfig.ReadonlyPaths = [];
-    // The kubelet reads /dev/kmsg (a bind mount of it is refused here); containerd needs a
-    // real filesystem under /var/lib/containerd (overlayfs does not nest on overlayfs).
-    this.hostConfig.Devices = [{ PathOnHost: '/dev/kmsg', PathInContainer: '/dev/kmsg', CgroupPermissions: 'rwm' }];
-    this.createOpts.Volumes = { '/var/lib/containerd': {} };
+    Object.assign(this.hostConfig, { CgroupnsMode: settings.cgroupnsMode });
+    this.createOpts.Volumes = Object.fromEntries(settings.volumes.map((path) => [path, {}]));
   }
 }
 
@@ -142,6 +133,8 @@ export class ContainerMachine implements Machine {
   readonly backend = 'container';
   readonly arch: Arch = hostArch();
   readonly capabilities: ReadonlySet<MachineCapability> = new Set<MachineCapability>(['power-off', 'power-on', 'freeze', 'partition', 'reboot']);
+  /** The container has its own cgroup namespace: the whole (namespaced) hierarchy is the node's, as in a VM. */
+  readonly cgroupRoot = '';
   readonly #docker: Promise<Dockerode.Container>;
   #inputCounter = 0;
 
@@ -151,7 +144,6 @@ export class ContainerMachine implements Machine {
     private readonly container: StartedTestContainer,
     private readonly network: ContainerNetwork,
     readonly address: string,
-    readonly cgroupRoot: string,
   ) {
     this.#docker = docker().then((engine) => engine.getContainer(container.getId()));
   }
@@ -262,9 +254,15 @@ export class ContainerMachine implements Machine {
   }
 
   dispose = once(async () => {
-    await this.container.stop({ timeout: 0, remove: true, removeVolumes: true }).catch((error: Error) => log('%s: stop: %s', this.name, error.message));
-    this.ctx.session.untrack('containers', (name) => name === this.name);
-    removeCgroupTree(this.cgroupRoot);
+    // A container that could not be removed stays in the record for the sweep.
+    const removed = await this.container.stop({ timeout: 0, remove: true, removeVolumes: true }).then(
+      () => true,
+      (error: Error & { statusCode?: number }) => {
+        log('%s: stop: %s', this.name, error.message);
+        return error.statusCode === 404;
+      },
+    );
+    if (removed) this.ctx.session.untrack('containers', (name) => name === this.name);
   });
 
   async [Symbol.asyncDispose](): Promise<void> {

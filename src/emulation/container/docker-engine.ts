@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import type Dockerode from 'dockerode';
 import { PrerequisiteMissingError, describeError } from '../../core/errors.js';
 import { logger } from '../../core/log.js';
 import type { ContainerSweep, ContainerSweeper } from '../../core/session.js';
+import { removeFence } from './bridge-fence.js';
 import { removeCgroupTree } from './cgroup-tree.js';
 
 const log = logger('docker');
@@ -35,24 +35,13 @@ export function docker(): Promise<Dockerode> {
 }
 
 /**
- * Whether `--privileged` can work here: Docker applies the full capability
- * set, which fails when the bounding set we (and the daemon) run under lacks
- * one, as in this sandbox (no CAP_SYS_RESOURCE).
- */
-export function privilegedAllowed(statusText = readFileSync('/proc/self/status', 'utf8')): boolean {
-  const bounding = /^CapBnd:\s*([0-9a-f]+)$/m.exec(statusText)?.[1];
-  if (!bounding) return false;
-  const CAP_SYS_RESOURCE = 24n;
-  return ((BigInt(`0x${bounding}`) >> CAP_SYS_RESOURCE) & 1n) === 1n;
-}
-
-/**
  * The reaper's Docker part for a dead session: every container (with its
  * volumes) and network labelled with the session, which covers those killed
  * before they were recorded; a recorded one without that label is left alone
- * and said. Then its node cgroups, which only empty once the containers are gone.
+ * and said. Then its node cgroups (older records), which only empty once the
+ * containers are gone, and last its bridge fences.
  */
-export const sweepContainers: ContainerSweeper = async (sessionId, { containers, networks, cgroupDirs = [] }) => {
+export const sweepContainers: ContainerSweeper = async (sessionId, { containers, networks, cgroupDirs = [], bridgeFences = [] }) => {
   const swept: ContainerSweep = { containers: [], networks: [], errors: [] };
   try {
     const engine = await docker();
@@ -70,8 +59,11 @@ export const sweepContainers: ContainerSweeper = async (sessionId, { containers,
     swept.errors.push(`session ${sessionId}: containers and networks not swept: ${describeError(error)}`);
     return swept;
   }
+  // After the containers: a cgroup with processes in it cannot be removed.
   for (const dir of cgroupDirs) swept.errors.push(...removeCgroupTree(dir));
-  log('session %s: swept %d container(s), %d network(s), %d cgroup tree(s)', sessionId, swept.containers.length, swept.networks.length, cgroupDirs.length);
+  // Last: the fence keeps the host out of reach for as long as a node may still run.
+  for (const fence of bridgeFences) swept.errors.push(...(await removeFence(fence)));
+  log('session %s: swept %d container(s), %d network(s), %d cgroup tree(s), %d bridge fence(s)', sessionId, swept.containers.length, swept.networks.length, cgroupDirs.length, bridgeFences.length);
   return swept;
 };
 
