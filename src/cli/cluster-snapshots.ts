@@ -68,10 +68,11 @@ export function snapshotInputs(recipe: ClusterRecipe, qemu: SnapshotHost): Recor
     distro: distribution.name,
     distroVersion: distribution.version,
     topology: formatTopology(topology),
-    // Artifact paths carry their keys: a rebuilt kernel or disk is another snapshot.
-    kernel: images.bootKit.kernel,
-    initrd: images.bootKit.initrd,
-    baseDisk: images.baseDisk,
+    // Path and content: the saved overlays name their base by path, and a base
+    // rebuilt at the same path (after corruption) is another disk under them.
+    kernel: { path: images.bootKit.kernel, sha256: images.sha256.kernel },
+    initrd: { path: images.bootKit.initrd, sha256: images.sha256.initrd },
+    baseDisk: { path: images.baseDisk, sha256: images.sha256.baseDisk },
     harness: { version: packageVersion(), files: hashFiles(projectRoot(), HARNESS_FILES(distribution.name)) },
   };
 }

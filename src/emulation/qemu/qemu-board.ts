@@ -28,6 +28,8 @@ export interface GuestImages {
   bootKit: BootKit;
   /** Cached base disk (qcow2); each machine boots a copy-on-write overlay of it. */
   baseDisk: string;
+  /** SHA-256 of the kernel, initrd and base disk, from their artifacts' verified manifests: what a saved guest is keyed by. */
+  sha256: { kernel: string; initrd: string; baseDisk: string };
 }
 
 /** The board's address on QEMU's user network (the harness reaches it through 127.0.0.1 forwards). */
