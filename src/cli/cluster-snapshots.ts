@@ -144,7 +144,10 @@ export async function saveClusterSnapshot(ctx: RunContext, plan: Snapshotting, r
         };
         return metadata;
       });
-      const evicted = plan.store.evict(plan.key);
+      const evicted = await plan.store.evict(plan.key).catch((error: unknown) => {
+        ctx.progress.info(`snapshot cache not trimmed to its limit: ${describeError(error)}`);
+        return [];
+      });
       if (evicted.length) ctx.progress.info(`snapshot cache over its limit: evicted ${evicted.join(', ')} (least recently used)`);
       ctx.progress.info(`saved snapshot ${plan.key} (${plan.label}) in ${((Date.now() - started) / 1000).toFixed(1)}s`);
       return stored;
@@ -173,17 +176,9 @@ export async function restoreCluster(ctx: RunContext, plan: Snapshotting, snapsh
   };
   mkdirSync(ctx.tempDir, { recursive: true });
   try {
-    const staged = await ctx.phase('copy snapshot', ctx.scaled(30_000) + 30_000, (signal) =>
-      Promise.all(
-        metadata.machines.map(async (m) => {
-          const path = join(ctx.tempDir, `restore-${m.name}.qcow2`);
-          await plan.store.restoreDisk(snapshot, m, path, signal);
-          return path;
-        }),
-      ),
-    );
+    const staged = metadata.machines.map((m) => join(ctx.tempDir, `restore-${m.name}.qcow2`));
+    await ctx.phase('copy snapshot', ctx.scaled(30_000) + 30_000, (signal) => plan.store.restoreDisks(snapshot, staged, signal));
     const savedKey: SshKeyPair = { privateKey: readFileSync(join(snapshot.dir, 'ssh_key'), 'utf8'), publicKey: readFileSync(join(snapshot.dir, 'ssh_key.pub'), 'utf8') };
-    plan.store.touch(snapshot.key);
     const names = metadata.machines.map((m) => m.name);
     if (names.length > 1) network = await PrivateNetwork.start(ctx, names, metadata.privatePrefix);
     // Every start settles before a failure propagates: a sibling still starting would be missed by dispose.
@@ -247,7 +242,7 @@ export async function readyQemuCluster(ctx: RunContext, recipe: ClusterRecipe, o
   const plan = await planSnapshot(ctx, recipe, options.store);
   let reason = options.cold ? '--cold' : undefined;
   if (!options.cold) {
-    const found = plan.store.find(plan.key, plan.host);
+    const found = await plan.store.find(plan.key, plan.host);
     if (found.refused) {
       reason = `refused: ${found.refused}`;
       ctx.progress.info(`snapshot ${plan.key} refused (${found.refused}); deleted, booting cold and saving a new one`);
@@ -257,7 +252,7 @@ export async function readyQemuCluster(ctx: RunContext, recipe: ClusterRecipe, o
         return await restoreCluster(ctx, plan, found.snapshot, recipe);
       } catch (error) {
         if (ctx.signal.aborted) throw error;
-        reason = discardAfterFailure(ctx, plan, error);
+        reason = await discardAfterFailure(ctx, plan, error);
       }
     } else reason ??= 'no snapshot yet';
   }
@@ -322,9 +317,9 @@ export async function waitControllersSettled(ctx: RunContext, cluster: StartedCl
 }
 
 /** Why a restore failed, said once; the snapshot is deleted (it would fail again) unless the run was interrupted. */
-export function discardAfterFailure(ctx: RunContext, plan: Snapshotting, error: unknown): string {
+export async function discardAfterFailure(ctx: RunContext, plan: Snapshotting, error: unknown): Promise<string> {
   const reason = describeError(error);
-  if (!ctx.signal.aborted) plan.store.remove(plan.key);
+  if (!ctx.signal.aborted) await plan.store.remove(plan.key, reason);
   ctx.progress.info(`snapshot ${plan.key} not used: ${reason}; deleted, booting cold and saving a new one`);
   return reason;
 }
