@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
@@ -15,12 +15,13 @@ import { SNAPSHOT_FORMAT, SNAPSHOT_TAG, SnapshotStore, copyHashed } from '../emu
 import { qemuArgs } from '../emulation/qemu/qemu-args.js';
 import type { GuestImages } from '../emulation/qemu/qemu-board.js';
 import { QmpClient } from '../emulation/qemu/qmp-client.js';
-import { planSnapshot, type ClusterRecipe, type Snapshotting } from './cluster-snapshots.js';
+import { planSnapshot, readyQemuCluster, type ClusterRecipe, type Snapshotting } from './cluster-snapshots.js';
 
 /**
  * Snapshots against real artifacts, real qcow2 files and a real QEMU: what a
- * snapshot is keyed by. The guest is a paused machine with a blank kernel:
- * QEMU saves its state like a cluster's.
+ * snapshot is keyed by, and when a failed restore may delete one. The guest
+ * is a paused machine with a blank kernel: QEMU saves and loads its state
+ * like a cluster's, and SSH never answers in it.
  */
 
 const board = boardByName('rpi4');
@@ -132,6 +133,18 @@ async function saveSnapshot(store: SnapshotStore, plan: Snapshotting, images: Gu
   });
 }
 
+/** Stands for the cold bring-up: the tests stop where a run would boot cold. */
+const COLD = 'cold bring-up reached';
+const coldBringUp = async (): Promise<never> => {
+  throw new Error(COLD);
+};
+
+function failedPhases(ctx: RunContext): Record<string, string> {
+  return Object.fromEntries(
+    ctx.events.events.flatMap((e) => (e.type === 'phase-end' && e.outcome === 'failed' ? [[(e as { phase: string }).phase, String((e as { error?: string }).error)]] : [])),
+  );
+}
+
 describe('snapshot key', () => {
   it('follows the base disk content: a base rebuilt at the same path with other bytes does not find the old snapshot', async () => {
     const ctx = runContext();
@@ -162,4 +175,38 @@ describe('snapshot key', () => {
     expect(diskBuilds).toBe(1);
     expect((await planSnapshot(ctx, recipe(again))).key).toBe((await planSnapshot(ctx, recipe(images))).key);
   });
+});
+
+describe('a failed restore', () => {
+  it('keeps the snapshot when the failure proves nothing against it (the SSH wait after resume ran out)', async () => {
+    const info: string[] = [];
+    // A budget too short for SSH to answer: the restore fails after QEMU loaded the state.
+    const ctx = runContext(info, 0.02);
+    const store = new SnapshotStore(cacheDir, 2 ** 40);
+    const images = await cachedImages();
+    const plan = await planSnapshot(ctx, recipe(images), store);
+    const saved = await saveSnapshot(store, plan, images);
+
+    await expect(readyQemuCluster(ctx, recipe(images), { cold: false, store }, coldBringUp)).rejects.toThrow(COLD);
+    const failed = failedPhases(ctx);
+    expect(Object.keys(failed)).toEqual(['resume machines']);
+    expect(failed['resume machines']).toMatch(/SSH on 127\.0\.0\.1:\d+.*not reached/);
+    const kept = await store.find(plan.key, plan.host);
+    expect(kept.snapshot?.metadata.createdAt).toBe(saved.metadata.createdAt);
+    expect(info.join('\n')).toMatch(new RegExp(`snapshot ${plan.key} kept \\(this failure does not prove it bad; .*\\), booting cold: .*SSH on 127`));
+  }, 60_000);
+
+  it('deletes the snapshot when QEMU refuses its saved state, and says so', async () => {
+    const info: string[] = [];
+    const ctx = runContext(info);
+    const store = new SnapshotStore(cacheDir, 2 ** 40);
+    const images = await cachedImages();
+    const plan = await planSnapshot(ctx, recipe(images), store);
+    await saveSnapshot(store, plan, images, 1024);
+
+    await expect(readyQemuCluster(ctx, recipe(images), { cold: false, store }, coldBringUp)).rejects.toThrow(COLD);
+    expect(failedPhases(ctx)['restore machines']).toMatch(/could not load saved state "edgeproof-ready": QEMU says ".*Size mismatch: mach-virt\.ram/);
+    expect(existsSync(store.dir(plan.key))).toBe(false);
+    expect(info.join('\n')).toMatch(new RegExp(`snapshot ${plan.key} deleted \\(proof it can never be restored\\), booting cold and saving a new one: .*QEMU says ".*Size mismatch`));
+  }, 60_000);
 });
