@@ -112,7 +112,7 @@ try {
     try {
       // The first cold run saves the snapshot; later cold runs must not find one.
       for (let i = 0; i < coldRuns; i++) {
-        if (i > 0) for (const entry of store.list()) store.remove(entry.key);
+        if (i > 0) for (const entry of store.list()) await store.remove(entry.key, 'a cold repetition of the benchmark');
         await once(topology, true, store);
       }
       for (let i = 0; i < restores; i++) await once(topology, false, store);

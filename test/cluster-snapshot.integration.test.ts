@@ -14,9 +14,10 @@ import { newRunContext, qemuProcesses, readyRpi4Cluster } from './fixtures.js';
 
 /**
  * Ready clusters from snapshots, for real: a cold single-node rpi4 cluster is
- * saved, a later run restores it and passes the smoke suite, and a corrupted
- * snapshot file is found, deleted and rebuilt by a cold bring-up. The
- * snapshots live in their own dir, removed at the end.
+ * saved, a later run restores it and passes the smoke suite, a restore that
+ * fails for a passing reason keeps it, and a corrupted snapshot file is
+ * found, deleted and rebuilt by a cold bring-up. The snapshots live in their
+ * own dir, removed at the end.
  */
 describe('ready clusters from snapshots (rpi4, 1 node)', () => {
   const snapshotsDir = mkdtempSync(join(tmpdir(), 'ep-test-snapshots-'));
@@ -96,6 +97,18 @@ describe('ready clusters from snapshots (rpi4, 1 node)', () => {
     const namespace = runNamespace(ctx, 'clock');
     await createNamespace(clients, namespace, ctx.scaled(60_000));
     await deleteNamespace(clients, namespace);
+    await disposeAll();
+  });
+
+  it('a restore that fails for a reason that proves nothing against the snapshot (the SSH wait after resume runs out) keeps it as it was', async () => {
+    // Budgets far too short for SSH to answer after the state is loaded; the cold bring-up that follows fails too.
+    const ctx = newRunContext('snap-transient', 0.02);
+    contexts.push(ctx);
+    await expect(readyRpi4Cluster(ctx, store)).rejects.toThrow();
+    const failed = ctx.events.events.filter((e) => e.type === 'phase-end' && e.outcome === 'failed') as { phase: string; error?: string }[];
+    expect(failed[0]?.phase).toBe('resume machines');
+    expect(failed[0]?.error).toMatch(/SSH on 127\.0\.0\.1:\d+.*not reached/);
+    expect(store.list()).toEqual([expect.objectContaining({ key: savedKey, createdAt: savedAt, complete: true })]);
     await disposeAll();
   });
 

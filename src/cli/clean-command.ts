@@ -5,6 +5,7 @@ import { EdgeproofError } from '../core/errors.js';
 import { isStrictlyInside, projectRoot } from '../core/paths.js';
 import { readSessions, sweepStaleSessions, type SessionRecord, type SweepReport } from '../core/session.js';
 import { sweepContainers } from '../emulation/container/docker-engine.js';
+import { SnapshotStore } from '../emulation/qemu/machine-snapshot.js';
 import { BUILD_CACHE_AREAS, sizeOnDisk } from './cache-listing.js';
 import { EXIT } from './exit-codes.js';
 import { formatBytes } from './format.js';
@@ -40,7 +41,7 @@ export async function cleanCommand(options: CleanOptions, out: NodeJS.WritableSt
       print(`Cache kept: in use by running session(s) ${live.map((s) => `${s.id} (pid ${s.ownerPid})`).join(', ')}; stop them first.`);
       exitCode = EXIT.failed;
     } else {
-      if (options.snapshots || options.cache) freed += removeSnapshots(options.cacheDir, print);
+      if (options.snapshots || options.cache) freed += await removeSnapshots(options.cacheDir, print);
       if (options.cache) freed += removeCache(options.cacheDir, print);
     }
   }
@@ -75,9 +76,12 @@ function removeOrphanScratch(cacheDir: string, live: SessionRecord[], print: Pri
     .reduce((sum, name) => sum + removeInside(join(scratch, name), cacheDir, print, 'orphaned scratch'), 0);
 }
 
-function removeSnapshots(cacheDir: string, print: Print): number {
-  const freed = removeInside(join(cacheDir, 'snapshots'), cacheDir, print, 'snapshots');
+/** Under the snapshot store's lock: never while a run saves or restores one. */
+async function removeSnapshots(cacheDir: string, print: Print): Promise<number> {
+  const store = new SnapshotStore(cacheDir);
+  const freed = await store.clear();
   if (freed === 0) print('Snapshots: nothing to delete.');
+  else print(`  removed snapshots ${store.root} (${formatBytes(freed)})`);
   return freed;
 }
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { RunContext } from '../core/context.js';
 import { hashFiles } from '../core/artifact-cache.js';
 import { allOrFirstError } from '../core/concurrency.js';
-import { describeError } from '../core/errors.js';
+import { CacheCorruptError, describeError } from '../core/errors.js';
 import { projectRoot } from '../core/paths.js';
 import type { MemoryBaseline } from '../bench/footprint.js';
 import { boardMemory, type Board } from '../emulation/boards.js';
@@ -11,7 +11,7 @@ import type { SshKeyPair } from '../emulation/guest/ssh-connection.js';
 import { detectAccel, qemuVersion } from '../emulation/qemu/host-probe.js';
 import { SNAPSHOT_FORMAT, SNAPSHOT_TAG, SnapshotStore, copyHashed, snapshotKey, type SnapshotHost, type SnapshotMetadata, type StoredSnapshot } from '../emulation/qemu/machine-snapshot.js';
 import { PrivateNetwork, subnetPrefix } from '../emulation/qemu/private-network.js';
-import { QemuBoard, type GuestImages, type QemuMachine } from '../emulation/qemu/qemu-board.js';
+import { QemuBoard, SavedStateRefusedError, type GuestImages, type QemuMachine } from '../emulation/qemu/qemu-board.js';
 import type { Distribution, GuestClockSet, StartedCluster, Topology } from '../distros/distribution.js';
 import { formatTopology } from '../distros/topology.js';
 import { API_PORT } from '../distros/upstream/upstream-distribution.js';
@@ -68,10 +68,11 @@ export function snapshotInputs(recipe: ClusterRecipe, qemu: SnapshotHost): Recor
     distro: distribution.name,
     distroVersion: distribution.version,
     topology: formatTopology(topology),
-    // Artifact paths carry their keys: a rebuilt kernel or disk is another snapshot.
-    kernel: images.bootKit.kernel,
-    initrd: images.bootKit.initrd,
-    baseDisk: images.baseDisk,
+    // Path and content: the saved overlays name their base by path, and a base
+    // rebuilt at the same path (after corruption) is another disk under them.
+    kernel: { path: images.bootKit.kernel, sha256: images.sha256.kernel },
+    initrd: { path: images.bootKit.initrd, sha256: images.sha256.initrd },
+    baseDisk: { path: images.baseDisk, sha256: images.sha256.baseDisk },
     harness: { version: packageVersion(), files: hashFiles(projectRoot(), HARNESS_FILES(distribution.name)) },
   };
 }
@@ -143,7 +144,10 @@ export async function saveClusterSnapshot(ctx: RunContext, plan: Snapshotting, r
         };
         return metadata;
       });
-      const evicted = plan.store.evict(plan.key);
+      const evicted = await plan.store.evict(plan.key).catch((error: unknown) => {
+        ctx.progress.info(`snapshot cache not trimmed to its limit: ${describeError(error)}`);
+        return [];
+      });
       if (evicted.length) ctx.progress.info(`snapshot cache over its limit: evicted ${evicted.join(', ')} (least recently used)`);
       ctx.progress.info(`saved snapshot ${plan.key} (${plan.label}) in ${((Date.now() - started) / 1000).toFixed(1)}s`);
       return stored;
@@ -172,17 +176,9 @@ export async function restoreCluster(ctx: RunContext, plan: Snapshotting, snapsh
   };
   mkdirSync(ctx.tempDir, { recursive: true });
   try {
-    const staged = await ctx.phase('copy snapshot', ctx.scaled(30_000) + 30_000, (signal) =>
-      Promise.all(
-        metadata.machines.map(async (m) => {
-          const path = join(ctx.tempDir, `restore-${m.name}.qcow2`);
-          await plan.store.restoreDisk(snapshot, m, path, signal);
-          return path;
-        }),
-      ),
-    );
+    const staged = metadata.machines.map((m) => join(ctx.tempDir, `restore-${m.name}.qcow2`));
+    await ctx.phase('copy snapshot', ctx.scaled(30_000) + 30_000, (signal) => plan.store.restoreDisks(snapshot, staged, signal));
     const savedKey: SshKeyPair = { privateKey: readFileSync(join(snapshot.dir, 'ssh_key'), 'utf8'), publicKey: readFileSync(join(snapshot.dir, 'ssh_key.pub'), 'utf8') };
-    plan.store.touch(snapshot.key);
     const names = metadata.machines.map((m) => m.name);
     if (names.length > 1) network = await PrivateNetwork.start(ctx, names, metadata.privatePrefix);
     // Every start settles before a failure propagates: a sibling still starting would be missed by dispose.
@@ -239,31 +235,41 @@ export type ColdBringUp = (key: SshKeyPair) => Promise<{ machines: QemuMachine[]
 /**
  * The cluster of a QEMU run: restored from its snapshot when there is a
  * usable one, else brought up cold and saved (unless `cold`: --cold neither
- * restores nor replaces a snapshot). A refused, corrupt or failing snapshot
- * is deleted with a message and rebuilt, never used.
+ * restores nor replaces a snapshot). A snapshot proven bad (refused, corrupt,
+ * its state refused by QEMU) is deleted with a message and rebuilt; one that
+ * failed for any other reason is kept as it is and the run boots cold.
  */
 export async function readyQemuCluster(ctx: RunContext, recipe: ClusterRecipe, options: { cold: boolean; store?: SnapshotStore }, coldBringUp: ColdBringUp): Promise<ReadyCluster> {
   const plan = await planSnapshot(ctx, recipe, options.store);
   let reason = options.cold ? '--cold' : undefined;
+  let keptSnapshot = false;
   if (!options.cold) {
-    const found = plan.store.find(plan.key, plan.host);
+    const found = await plan.store.find(plan.key, plan.host);
     if (found.refused) {
       reason = `refused: ${found.refused}`;
       ctx.progress.info(`snapshot ${plan.key} refused (${found.refused}); deleted, booting cold and saving a new one`);
+    }
+    if (found.unavailable) {
+      reason = `unavailable: ${found.unavailable}`;
+      keptSnapshot = true;
+      ctx.progress.info(`snapshot ${plan.key} could not be looked up (${found.unavailable}); kept, booting cold`);
     }
     if (found.snapshot) {
       try {
         return await restoreCluster(ctx, plan, found.snapshot, recipe);
       } catch (error) {
         if (ctx.signal.aborted) throw error;
-        reason = discardAfterFailure(ctx, plan, error);
+        const failed = await settleFailedRestore(plan.store, found.snapshot, error);
+        reason = failed.reason;
+        keptSnapshot = !failed.deleted;
+        ctx.progress.info(failed.message);
       }
     } else reason ??= 'no snapshot yet';
   }
   const key = runSshKey(ctx);
   const cold = await coldBringUp(key);
   const origin: ClusterOrigin = { kind: 'cold', snapshotKey: plan.key, ...(reason ? { reason } : {}) };
-  if (!options.cold) {
+  if (!options.cold && !keptSnapshot) {
     // startQemuMachines put several boards on the run's own segment.
     const privatePrefix = cold.machines.length > 1 ? subnetPrefix(ctx.runId) : undefined;
     try {
@@ -320,12 +326,25 @@ export async function waitControllersSettled(ctx: RunContext, cluster: StartedCl
   );
 }
 
-/** Why a restore failed, said once; the snapshot is deleted (it would fail again) unless the run was interrupted. */
-export function discardAfterFailure(ctx: RunContext, plan: Snapshotting, error: unknown): string {
+/**
+ * After a failed restore, the snapshot is deleted only on proof that it can
+ * never be restored: a file failing its checksum (the store deleted it) or
+ * QEMU refusing its saved state. Any other failure (a QEMU start or SSH wait
+ * that timed out, a full disk, a node not Ready in time) may pass next time:
+ * the snapshot is kept, and not replaced by this run.
+ */
+export async function settleFailedRestore(store: SnapshotStore, snapshot: StoredSnapshot, error: unknown): Promise<{ reason: string; deleted: boolean; message: string }> {
   const reason = describeError(error);
-  if (!ctx.signal.aborted) plan.store.remove(plan.key);
-  ctx.progress.info(`snapshot ${plan.key} not used: ${reason}; deleted, booting cold and saving a new one`);
-  return reason;
+  const settled = (deleted: boolean, verdict: string) => ({ reason, deleted, message: `snapshot ${snapshot.key} ${verdict}: ${reason}` });
+  const DELETED = 'deleted (proof it can never be restored), booting cold and saving a new one';
+  // The store deleted it, under its lock, when it found the checksum wrong.
+  if (error instanceof CacheCorruptError) return settled(true, DELETED);
+  if (!(error instanceof SavedStateRefusedError)) {
+    return settled(false, 'kept (this failure does not prove it bad; if it repeats, `edgeproof clean --snapshots` removes it), booting cold');
+  }
+  const discarded = await store.discard(snapshot, reason).catch((failure: unknown) => describeError(failure));
+  if (discarded === true) return settled(true, DELETED);
+  return settled(false, discarded === false ? 'proven bad, but another run has replaced it already; booting cold' : `proven bad, not deleted (${discarded}); booting cold`);
 }
 
 function packageVersion(): string {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import lockfile from 'proper-lockfile';
-import { CacheCorruptError, describeError } from './errors.js';
+import { CacheCorruptError, EdgeproofError, describeError } from './errors.js';
 import { logger } from './log.js';
 import type { Progress } from './progress.js';
 
@@ -134,6 +134,17 @@ async function verifiedManifest(dir: string, label: string, progress: Progress):
     rmSync(dir, { recursive: true, force: true });
     return undefined;
   }
+}
+
+/**
+ * The SHA-256 of `file` in an artifact ensureArtifact returned: checked
+ * against the file (or computed from it) by that call, so whoever keys
+ * something by the file's content reuses it instead of hashing again.
+ */
+export function artifactFileSha256(artifact: Artifact, file: string): string {
+  const sum = artifact.manifest.files[file];
+  if (!sum) throw new EdgeproofError('INTERNAL', `artifact ${artifact.dir} (${artifact.manifest.label}) has no file ${file}`);
+  return sum;
 }
 
 function touch(artifact: Artifact): Artifact {

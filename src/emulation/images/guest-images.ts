@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { RunContext } from '../../core/context.js';
-import { ensureArtifact, hashFiles, type ArtifactContext } from '../../core/artifact-cache.js';
+import { artifactFileSha256, ensureArtifact, hashFiles, type Artifact, type ArtifactContext } from '../../core/artifact-cache.js';
 import { PrerequisiteMissingError } from '../../core/errors.js';
 import { hostRun } from '../../core/host-exec.js';
 import { fixturePath, projectRoot } from '../../core/paths.js';
@@ -59,7 +59,7 @@ function streamTo(ctx: RunContext) {
   };
 }
 
-export async function ensureBootKit(ctx: RunContext, arch: Arch): Promise<{ dir: string; kernelVersion: string }> {
+export async function ensureBootKit(ctx: RunContext, arch: Arch): Promise<{ artifact: Artifact; kernelVersion: string }> {
   const kernelPackage = await aptCandidate(`linux-image-${arch}`, arch);
   const artifact = await ensureArtifact(artifactContext(ctx), {
     kind: 'kernel',
@@ -77,7 +77,7 @@ export async function ensureBootKit(ctx: RunContext, arch: Arch): Promise<{ dir:
       });
     },
   });
-  return { dir: artifact.dir, kernelVersion: kernelPackage };
+  return { artifact, kernelVersion: kernelPackage };
 }
 
 export async function ensureRootfs(ctx: RunContext, arch: Arch, packages: string[]): Promise<string> {
@@ -96,7 +96,7 @@ export async function ensureRootfs(ctx: RunContext, arch: Arch, packages: string
 
 /** Boot kit plus a base disk with the packages and payloads baked in, all cached by their inputs. */
 export async function ensureGuestImages(ctx: RunContext, request: DiskRequest): Promise<GuestImages & { kernelVersion: string }> {
-  const kit = await ensureBootKit(ctx, request.arch);
+  const { artifact: kit, kernelVersion } = await ensureBootKit(ctx, request.arch);
   const rootfsTar = await ensureRootfs(ctx, request.arch, request.packages);
   const size = request.size ?? '4G';
   const disk = await ensureArtifact(artifactContext(ctx), {
@@ -118,9 +118,14 @@ export async function ensureGuestImages(ctx: RunContext, request: DiskRequest): 
       );
     },
   });
+  return { ...guestImages(kit, disk), kernelVersion };
+}
+
+/** The files a board boots from a boot kit artifact and a disk artifact, with the checksums their manifests hold. */
+export function guestImages(kit: Artifact, disk: Artifact): GuestImages {
   return {
     bootKit: { kernel: join(kit.dir, 'vmlinuz'), initrd: join(kit.dir, 'initrd.img'), dtbDir: join(kit.dir, 'dtbs') },
     baseDisk: join(disk.dir, 'disk.qcow2'),
-    kernelVersion: kit.kernelVersion,
+    sha256: { kernel: artifactFileSha256(kit, 'vmlinuz'), initrd: artifactFileSha256(kit, 'initrd.img'), baseDisk: artifactFileSha256(disk, 'disk.qcow2') },
   };
 }

@@ -1,9 +1,15 @@
 import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CacheCorruptError } from '../../core/errors.js';
+import { projectRoot } from '../../core/paths.js';
+import { sleep } from '../../core/wait.js';
+import { cleanCommand } from '../../cli/clean-command.js';
 import {
   SNAPSHOT_METADATA,
   SNAPSHOT_TAG,
@@ -107,8 +113,8 @@ describe('SnapshotStore', () => {
     const stored = await publish(store, '0123456789abcdef');
     expect(existsSync(`${stored.dir}.partial`)).toBe(false);
     expect(statSync(join(stored.dir, SNAPSHOT_METADATA)).mode & 0o777).toBe(0o600);
-    expect(store.find('0123456789abcdef', HOST).snapshot?.metadata.machines[0]?.name).toBe('ep-1-cp-0');
-    expect(store.find('fedcba9876543210', HOST)).toEqual({});
+    expect((await store.find('0123456789abcdef', HOST)).snapshot?.metadata.machines[0]?.name).toBe('ep-1-cp-0');
+    expect(await store.find('fedcba9876543210', HOST)).toEqual({});
   });
 
   it('never publishes a file without the saved state in it (an interrupted savevm), nor leaves a partial dir', async () => {
@@ -127,7 +133,7 @@ describe('SnapshotStore', () => {
   it('refuses and deletes a snapshot from another QEMU version, saying why', async () => {
     const store = new SnapshotStore(join(dir, 'cache'), 2 ** 40);
     await publish(store, '0123456789abcdef', { qemu: { ...HOST, version: '7.1.0' } });
-    const found = store.find('0123456789abcdef', HOST);
+    const found = await store.find('0123456789abcdef', HOST);
     expect(found).toEqual({ refused: 'it was made by QEMU 7.1.0, this host has QEMU 7.2.19' });
     expect(existsSync(store.dir('0123456789abcdef'))).toBe(false);
   });
@@ -139,18 +145,29 @@ describe('SnapshotStore', () => {
     const fd = openSync(file, 'r+');
     writeSync(fd, Buffer.from('corrupt'), 0, 7, statSync(file).size - 4096);
     closeSync(fd);
-    const snapshot = store.find('0123456789abcdef', HOST).snapshot!;
+    const snapshot = (await store.find('0123456789abcdef', HOST)).snapshot!;
     const target = join(dir, 'restored.qcow2');
-    await expect(store.restoreDisk(snapshot, snapshot.metadata.machines[0]!, target)).rejects.toThrow(CacheCorruptError);
+    await expect(store.restoreDisks(snapshot, [target])).rejects.toThrow(CacheCorruptError);
     expect(existsSync(target)).toBe(false);
     expect(existsSync(stored.dir)).toBe(false);
+  });
+
+  it('does not take a snapshot that another run replaced after it was found for a corrupt one: it is kept, the copy refused', async () => {
+    const store = new SnapshotStore(join(dir, 'cache'), 2 ** 40);
+    await publish(store, '0123456789abcdef');
+    const found = (await store.find('0123456789abcdef', HOST)).snapshot!;
+    const replacement = await publish(store, '0123456789abcdef');
+    const target = join(dir, 'restored.qcow2');
+    await expect(store.restoreDisks(found, [target])).rejects.toThrow(/snapshot 0123456789abcdef was removed or replaced by another edgeproof process after this run found it/);
+    expect(existsSync(target)).toBe(false);
+    expect((await store.find('0123456789abcdef', HOST)).snapshot?.metadata).toEqual(replacement.metadata);
   });
 
   it('copies an intact file out with the same bytes', async () => {
     const store = new SnapshotStore(join(dir, 'cache'), 2 ** 40);
     const stored = await publish(store, '0123456789abcdef');
     const target = join(dir, 'restored.qcow2');
-    await store.restoreDisk(stored, stored.metadata.machines[0]!, target);
+    await store.restoreDisks(stored, [target]);
     expect(readFileSync(target).equals(readFileSync(join(stored.dir, 'ep-1-cp-0.qcow2')))).toBe(true);
     expect(execFileSync('qemu-img', ['snapshot', '-l', target], { encoding: 'utf8' })).toContain(SNAPSHOT_TAG);
   });
@@ -159,10 +176,10 @@ describe('SnapshotStore', () => {
     const store = new SnapshotStore(join(dir, 'cache'), 2 ** 40);
     const stored = await publish(store, '0123456789abcdef');
     writeFileSync(join(stored.dir, 'ep-1-cp-0.qcow2'), 'short');
-    expect(store.find('0123456789abcdef', HOST).refused).toBe('ep-1-cp-0.qcow2 is missing or has the wrong size');
+    expect((await store.find('0123456789abcdef', HOST)).refused).toBe('ep-1-cp-0.qcow2 is missing or has the wrong size');
     const again = await publish(store, '0123456789abcdef');
     writeFileSync(join(again.dir, SNAPSHOT_METADATA), '{');
-    expect(store.find('0123456789abcdef', HOST).refused).toMatch(/not JSON/);
+    expect((await store.find('0123456789abcdef', HOST)).refused).toMatch(/not JSON/);
   });
 
   it('evicts least recently used snapshots beyond the limit, never the one in use', async () => {
@@ -176,10 +193,10 @@ describe('SnapshotStore', () => {
     at('000000000000000a', 200);
     at('000000000000000c', 100);
     const limited = new SnapshotStore(join(dir, 'cache'), each * 2);
-    expect(limited.evict('000000000000000b')).toEqual(['000000000000000a']);
+    expect(await limited.evict('000000000000000b')).toEqual(['000000000000000a']);
     expect(limited.list().map((e) => e.key).sort()).toEqual(['000000000000000b', '000000000000000c']);
     const none = new SnapshotStore(join(dir, 'cache'), 0);
-    expect(none.evict('000000000000000c')).toEqual(['000000000000000b']);
+    expect(await none.evict('000000000000000c')).toEqual(['000000000000000b']);
     expect(none.list().map((e) => e.key)).toEqual(['000000000000000c']);
   });
 
@@ -189,4 +206,79 @@ describe('SnapshotStore', () => {
     expect(parseSizeLimit('0')).toBe(0);
     expect(() => parseSizeLimit('lots')).toThrow(/not a size/);
   });
+});
+
+describe('SnapshotStore across processes', () => {
+  const saver = fileURLToPath(new URL('./test-fixtures/snapshot-saver-child.ts', import.meta.url));
+
+  /** Another process saving snapshot `key`, holding the store until the test writes its release file. */
+  async function otherProcessSaving(cacheDir: string, key: string) {
+    const source = join(dir, `${key}-other.qcow2`);
+    overlayWithSnapshot(source);
+    const holding = join(dir, `${key}.holding`);
+    const release = join(dir, `${key}.release`);
+    const child = execa(process.execPath, ['--import', 'tsx', saver, JSON.stringify({ cacheDir, key, source, base, holding, release })], { reject: false, cwd: projectRoot() });
+    for (let waited = 0; !existsSync(holding); waited += 50) {
+      if (waited > 20_000 || child.exitCode !== null) throw new Error(`the saving process did not start its save: ${(await child).stderr}`);
+      await sleep(50);
+    }
+    return { child, release: () => writeFileSync(release, '') };
+  }
+
+  /** Each operation's name once it has finished. */
+  function finishing() {
+    const finished: string[] = [];
+    return { finished, track: <T>(name: string, operation: T | Promise<T>) => Promise.resolve(operation).finally(() => finished.push(name)) };
+  }
+
+  it('find, restore, remove and evict wait while another process saves', async () => {
+    const cacheDir = join(dir, 'cache');
+    const store = new SnapshotStore(cacheDir, 2 ** 40);
+    await publish(store, '000000000000000a');
+    const restorable = await publish(store, '000000000000000c');
+    const other = await otherProcessSaving(cacheDir, '000000000000000b');
+
+    const { finished, track } = finishing();
+    const target = join(dir, 'restored.qcow2');
+    const operations = [
+      track('find', store.find('000000000000000a', HOST)),
+      track('restore', store.restoreDisks(restorable, [target])),
+      track('remove', store.remove('000000000000000a')),
+      track('evict', store.evict()),
+    ];
+    await sleep(1_500);
+    expect(finished).toEqual([]);
+    expect(existsSync(store.dir('000000000000000a'))).toBe(true);
+    expect(existsSync(target)).toBe(false);
+
+    other.release();
+    await Promise.all(operations);
+    expect((await other.child).stdout).toContain('published');
+    expect(finished.sort()).toEqual(['evict', 'find', 'remove', 'restore']);
+    expect(readFileSync(target).equals(readFileSync(join(restorable.dir, 'ep-1-cp-0.qcow2')))).toBe(true);
+    expect(store.list().map((e) => [e.key, e.complete]).sort()).toEqual([
+      ['000000000000000b', true],
+      ['000000000000000c', true],
+    ]);
+  }, 60_000);
+
+  it('`clean --snapshots` waits for a save in progress in another process, then removes it too', async () => {
+    const cacheDir = join(dir, 'cache');
+    const other = await otherProcessSaving(cacheDir, '000000000000000b');
+    let printed = '';
+    const out = new PassThrough().on('data', (chunk) => (printed += String(chunk)));
+
+    const { finished, track } = finishing();
+    const clean = track('clean', cleanCommand({ cacheDir, reportsDir: join(dir, 'reports'), cache: false, reports: false, snapshots: true }, out));
+    await sleep(1_500);
+    expect(finished).toEqual([]);
+
+    other.release();
+    expect(await clean).toBe(0);
+    const saved = await other.child;
+    expect(saved.stdout).toContain('published');
+    expect(saved.exitCode).toBe(0);
+    expect(printed).toMatch(/removed snapshots .*snapshots \(/);
+    expect(existsSync(join(cacheDir, 'snapshots'))).toBe(false);
+  }, 60_000);
 });

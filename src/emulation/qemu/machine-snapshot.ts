@@ -6,6 +6,7 @@ import { Transform } from 'node:stream';
 import lockfile from 'proper-lockfile';
 import { z } from 'zod';
 import { artifactKey } from '../../core/artifact-cache.js';
+import { allOrFirstError } from '../../core/concurrency.js';
 import { CacheCorruptError, EdgeproofError, describeError } from '../../core/errors.js';
 import { hostRun } from '../../core/host-exec.js';
 import { logger } from '../../core/log.js';
@@ -171,9 +172,29 @@ export interface SnapshotEntry {
 }
 
 /**
+ * What a lookup found: a usable snapshot; or `refused` with the proof that
+ * the one there can never be restored (it was deleted); or `unavailable`
+ * with why it could not be looked at now (it was kept); or nothing.
+ */
+export interface FoundSnapshot {
+  snapshot?: StoredSnapshot;
+  refused?: string;
+  unavailable?: string;
+}
+
+/**
+ * Every store operation holds `<cache>/snapshots.lock` (proper-lockfile,
+ * across processes): a waiter retries for about three minutes, long enough
+ * for another run's save or restore copy; a holder that died is taken over
+ * once its lock is a minute stale.
+ */
+const STORE_LOCK = { retries: { retries: 100, minTimeout: 500, maxTimeout: 2000 }, stale: 60_000, update: 10_000, realpath: false } as const;
+
+/**
  * The snapshots dir under the cache: `<cache>/snapshots/<key>/`. Lookups
  * verify and refuse; publishing is atomic; eviction keeps the dir under its
- * size limit, least recently used first.
+ * size limit, least recently used first. A snapshot is deleted only on proof
+ * that it can never be restored, and the log says which proof.
  */
 export class SnapshotStore {
   readonly root: string;
@@ -190,47 +211,63 @@ export class SnapshotStore {
   }
 
   /**
-   * The snapshot for `key` if it is there, complete and made for this host;
-   * otherwise undefined and, when one was there, why it was refused (it is
-   * deleted: it would be refused every time).
+   * The snapshot for `key` if it is there, complete and made for this host.
+   * One that proves unusable (corrupt metadata, a missing or truncated file,
+   * made for another host, too old, its base disk gone) is deleted; one that
+   * cannot be read now (an I/O error, the store busy) is kept.
    */
-  find(key: string, host: SnapshotHost): { snapshot?: StoredSnapshot; refused?: string } {
-    const dir = this.dir(key);
-    const file = join(dir, SNAPSHOT_METADATA);
-    if (!existsSync(file)) return {};
-    let refused: string | undefined;
+  async find(key: string, host: SnapshotHost): Promise<FoundSnapshot> {
     try {
-      const metadata = parseSnapshotMetadata(readFileSync(file, 'utf8'));
-      refused = incompatibility(metadata, key, host);
-      const missing = metadata.machines.find((m) => statSizeOrZero(join(dir, m.file)) !== m.sizeBytes);
-      refused ??= missing ? `${missing.file} is missing or has the wrong size` : undefined;
-      if (!refused) return { snapshot: { key, dir, metadata } };
+      return await this.#exclusive(`look up ${key}`, () => {
+        const inspected = this.#inspect(key, host);
+        if (inspected.proof) this.#remove(key, inspected.proof);
+        return inspected.proof ? { refused: inspected.proof } : inspected.snapshot ? { snapshot: inspected.snapshot } : {};
+      });
     } catch (error) {
-      refused = describeError(error);
+      log('snapshot %s unavailable, kept: %s', key, describeError(error));
+      return { unavailable: describeError(error) };
     }
-    log('refusing snapshot %s: %s', key, refused);
-    this.remove(key);
-    return { refused };
   }
 
   /**
-   * Copies one machine's disk out of the snapshot, checking its checksum on
-   * the way; a mismatch deletes the snapshot and throws CacheCorruptError
-   * (the copy is removed: it is never started).
+   * Copies every machine's disk out of the snapshot to `targets` (in the
+   * metadata's order), checking each checksum on the way, and marks the
+   * snapshot used. A file that does not match its checksum is proof of
+   * corruption: the snapshot is deleted and CacheCorruptError thrown. On any
+   * failure the copies are removed: they are never started. The lock is held
+   * throughout, so no other run removes or replaces the snapshot mid-copy.
    */
-  async restoreDisk(snapshot: StoredSnapshot, machine: SnapshotMachine, target: string, signal?: AbortSignal): Promise<void> {
-    const copied = await copyHashed(join(snapshot.dir, machine.file), target, signal);
-    if (copied.sha256 !== machine.sha256) {
-      rmSync(target, { force: true });
-      this.remove(snapshot.key);
-      throw new CacheCorruptError(`snapshot ${snapshot.key} (${snapshot.metadata.label})`, `${machine.file} does not match its checksum`);
-    }
+  async restoreDisks(snapshot: StoredSnapshot, targets: string[], signal?: AbortSignal): Promise<void> {
+    const { key, metadata } = snapshot;
+    await this.#exclusive(`restore ${key}`, async () => {
+      this.#confirmUnchanged(snapshot);
+      try {
+        const copies = await allOrFirstError(metadata.machines.map((m, index) => copyHashed(join(snapshot.dir, m.file), targets[index]!, signal)));
+        const corrupt = metadata.machines.find((m, index) => copies[index]!.sha256 !== m.sha256);
+        if (corrupt) {
+          const proof = `${corrupt.file} does not match its checksum`;
+          this.#remove(key, proof);
+          throw new CacheCorruptError(`snapshot ${key} (${metadata.label})`, proof);
+        }
+      } catch (error) {
+        for (const target of targets) rmSync(target, { force: true });
+        throw error;
+      }
+      this.#touch(key);
+    });
   }
 
-  /** Marks a snapshot used now (the LRU order). */
-  touch(key: string): void {
-    const now = new Date();
-    utimesSync(join(this.dir(key), SNAPSHOT_METADATA), now, now);
+  /**
+   * Deletes `snapshot` for `proof` (e.g. QEMU refused its saved state), if it
+   * is still the one stored under its key: another run may have replaced it
+   * since. Returns whether it was deleted.
+   */
+  async discard(snapshot: StoredSnapshot, proof: string): Promise<boolean> {
+    return this.#exclusive(`discard ${snapshot.key}`, () => {
+      if (!this.#isUnchanged(snapshot)) return false;
+      this.#remove(snapshot.key, proof);
+      return true;
+    });
   }
 
   /**
@@ -240,31 +277,39 @@ export class SnapshotStore {
    * renamed, so an interrupted save never leaves a restorable snapshot.
    */
   async publish(key: string, write: (partialDir: string) => Promise<SnapshotMetadata>): Promise<StoredSnapshot> {
-    mkdirSync(this.root, { recursive: true });
-    const release = await lockfile.lock(this.root, { retries: { retries: 100, minTimeout: 500, maxTimeout: 2000 }, stale: 60_000, update: 10_000, realpath: false });
-    const partial = `${this.dir(key)}.partial`;
-    try {
-      rmSync(partial, { recursive: true, force: true });
-      mkdirSync(partial, { recursive: true, mode: 0o700 });
-      const metadata = snapshotMetadataSchema.parse(await write(partial));
-      await verifyFiles(partial, metadata);
-      writeFileSync(join(partial, SNAPSHOT_METADATA), `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o600 });
-      rmSync(this.dir(key), { recursive: true, force: true });
-      renameSync(partial, this.dir(key));
-      return { key, dir: this.dir(key), metadata };
-    } finally {
-      rmSync(partial, { recursive: true, force: true });
-      await release().catch(() => undefined);
-    }
+    return this.#exclusive(`save ${key}`, async () => {
+      const partial = `${this.dir(key)}.partial`;
+      try {
+        rmSync(partial, { recursive: true, force: true });
+        mkdirSync(partial, { recursive: true, mode: 0o700 });
+        const metadata = snapshotMetadataSchema.parse(await write(partial));
+        await verifyFiles(partial, metadata);
+        writeFileSync(join(partial, SNAPSHOT_METADATA), `${JSON.stringify(metadata, null, 2)}\n`, { mode: 0o600 });
+        rmSync(this.dir(key), { recursive: true, force: true });
+        renameSync(partial, this.dir(key));
+        return { key, dir: this.dir(key), metadata };
+      } finally {
+        rmSync(partial, { recursive: true, force: true });
+      }
+    });
   }
 
-  remove(key: string): number {
-    const dir = this.dir(key);
-    const bytes = sizeOfDir(dir);
-    rmSync(dir, { recursive: true, force: true });
-    return bytes;
+  /** Deletes the snapshot under `key` (asked for: `why` is logged); returns the bytes freed. */
+  async remove(key: string, why = 'asked to'): Promise<number> {
+    return this.#exclusive(`remove ${key}`, () => this.#remove(key, why));
   }
 
+  /** Deletes every snapshot and interrupted save (`edgeproof clean --snapshots`); returns the bytes freed. */
+  async clear(): Promise<number> {
+    if (!existsSync(this.root)) return 0;
+    return this.#exclusive('remove all', () => {
+      const bytes = this.list().reduce((sum, entry) => sum + entry.sizeBytes, 0);
+      rmSync(this.root, { recursive: true, force: true });
+      return bytes;
+    });
+  }
+
+  /** What the dir holds; read without the lock (a listing), so a save in progress shows as incomplete. */
   list(): SnapshotEntry[] {
     if (!existsSync(this.root)) return [];
     return readdirSync(this.root, { withFileTypes: true })
@@ -277,17 +322,84 @@ export class SnapshotStore {
    * within the limit; `keep` (the one just made or restored) is never evicted.
    * Returns the keys removed.
    */
-  evict(keep?: string): string[] {
-    const entries = this.list().filter((e) => e.complete);
-    let total = entries.reduce((sum, e) => sum + e.sizeBytes, 0);
-    const removed: string[] = [];
-    const oldestFirst = entries.filter((e) => e.key !== keep).sort((a, b) => (a.lastUsed ?? '').localeCompare(b.lastUsed ?? ''));
-    for (const entry of oldestFirst) {
-      if (total <= this.limitBytes) break;
-      total -= this.remove(entry.key);
-      removed.push(entry.key);
+  async evict(keep?: string): Promise<string[]> {
+    return this.#exclusive('evict', () => {
+      const entries = this.list().filter((e) => e.complete);
+      let total = entries.reduce((sum, e) => sum + e.sizeBytes, 0);
+      const removed: string[] = [];
+      const oldestFirst = entries.filter((e) => e.key !== keep).sort((a, b) => (a.lastUsed ?? '').localeCompare(b.lastUsed ?? ''));
+      for (const entry of oldestFirst) {
+        if (total <= this.limitBytes) break;
+        total -= this.#remove(entry.key, `over the size limit of ${this.limitBytes} bytes, least recently used`);
+        removed.push(entry.key);
+      }
+      return removed;
+    });
+  }
+
+  /** Runs `fn` holding the store's lock; not reentrant: `fn` uses the unlocked `#` methods only. */
+  async #exclusive<T>(what: string, fn: () => T | Promise<T>): Promise<T> {
+    mkdirSync(this.cacheDir, { recursive: true });
+    const onCompromised = (error: Error) => log('snapshot store lock lost during %s: %s', what, error.message);
+    const release = await lockfile.lock(this.root, { ...STORE_LOCK, onCompromised }).catch((error: unknown) => {
+      throw new EdgeproofError('CACHE_BUSY', `snapshot store ${this.root}: could not ${what}, another edgeproof process kept it locked (${describeError(error)})`, {
+        cause: error,
+        hint: 'another run or `edgeproof clean` is saving, restoring or removing snapshots; try again when it is done',
+      });
+    });
+    try {
+      return await fn();
+    } finally {
+      await release().catch(() => undefined);
     }
-    return removed;
+  }
+
+  /** Reads the snapshot under `key`: usable, or the proof it never will be. Throws on I/O errors (proof of nothing). */
+  #inspect(key: string, host: SnapshotHost): { snapshot?: StoredSnapshot; proof?: string } {
+    const dir = this.dir(key);
+    const text = readIfPresent(join(dir, SNAPSHOT_METADATA));
+    if (text === undefined) return {};
+    let metadata: SnapshotMetadata;
+    try {
+      metadata = parseSnapshotMetadata(text);
+    } catch (error) {
+      return { proof: describeError(error) };
+    }
+    const missing = metadata.machines.find((m) => statSizeOrZero(join(dir, m.file)) !== m.sizeBytes);
+    const proof = incompatibility(metadata, key, host) ?? (missing ? `${missing.file} is missing or has the wrong size` : undefined);
+    return proof ? { proof } : { snapshot: { key, dir, metadata } };
+  }
+
+  /** The snapshot found earlier is still the one stored (no other run replaced or removed it since). */
+  #isUnchanged(snapshot: StoredSnapshot): boolean {
+    const text = readIfPresent(join(snapshot.dir, SNAPSHOT_METADATA));
+    if (text === undefined) return false;
+    try {
+      const stored = parseSnapshotMetadata(text);
+      return stored.createdAt === snapshot.metadata.createdAt && stored.machines.every((m, i) => m.sha256 === snapshot.metadata.machines[i]?.sha256);
+    } catch {
+      return false;
+    }
+  }
+
+  #confirmUnchanged(snapshot: StoredSnapshot): void {
+    if (!this.#isUnchanged(snapshot)) {
+      throw new EdgeproofError('CACHE_BUSY', `snapshot ${snapshot.key} was removed or replaced by another edgeproof process after this run found it`);
+    }
+  }
+
+  #remove(key: string, why: string): number {
+    const dir = this.dir(key);
+    const bytes = sizeOfDir(dir);
+    rmSync(dir, { recursive: true, force: true });
+    log('deleted snapshot %s: %s', key, why);
+    return bytes;
+  }
+
+  /** Marks a snapshot used now (the LRU order). */
+  #touch(key: string): void {
+    const now = new Date();
+    utimesSync(join(this.dir(key), SNAPSHOT_METADATA), now, now);
   }
 
   #describe(name: string): SnapshotEntry {
@@ -296,12 +408,17 @@ export class SnapshotStore {
     const base = { key, dir, sizeBytes: sizeOfDir(dir) };
     const file = join(dir, SNAPSHOT_METADATA);
     if (name.endsWith('.partial') || !existsSync(file)) return { ...base, label: '(incomplete: being saved or interrupted)', complete: false };
-    const lastUsed = statSync(file).mtime.toISOString();
     try {
-      const metadata = JSON.parse(readFileSync(file, 'utf8')) as Partial<SnapshotMetadata>;
-      return { ...base, label: metadata.label ?? '(no label)', ...(metadata.createdAt ? { createdAt: metadata.createdAt } : {}), lastUsed, complete: true };
+      const lastUsed = statSync(file).mtime.toISOString();
+      try {
+        const metadata = JSON.parse(readFileSync(file, 'utf8')) as Partial<SnapshotMetadata>;
+        return { ...base, label: metadata.label ?? '(no label)', ...(metadata.createdAt ? { createdAt: metadata.createdAt } : {}), lastUsed, complete: true };
+      } catch {
+        return { ...base, label: '(unreadable metadata)', lastUsed, complete: true };
+      }
     } catch {
-      return { ...base, label: '(unreadable metadata)', lastUsed, complete: true };
+      // Removed by another process while listing.
+      return { ...base, label: '(being removed)', complete: false };
     }
   }
 }
@@ -326,6 +443,16 @@ function sha256Of(path: string): Promise<string> {
       .on('error', reject)
       .on('end', () => resolve(hash.digest('hex')));
   });
+}
+
+/** The file's text, or undefined when it does not exist; other read errors are thrown. */
+function readIfPresent(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
 }
 
 function statSizeOrZero(path: string): number {

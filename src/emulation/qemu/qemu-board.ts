@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunContext } from '../../core/context.js';
@@ -21,6 +21,11 @@ const log = logger('qemu');
 
 export const READY_MARKER = /edgeproof-init: EDGEPROOF-READY/;
 const HALT_MARKER = /reboot: (System halted|Power down)/;
+/**
+ * What QEMU 7.2 prints when it cannot load a saved state (migration/savevm.c):
+ * the state is at fault, not the moment, and it would fail the same way again.
+ */
+const STATE_REFUSED = /while loading VM state|error while loading state|This is a disk-only snapshot|Snapshot '[^']*' does not exist|does not have the requested snapshot|Machine type received is/;
 /** Console lines after which the guest will never become ready: fail fast instead of waiting out the budget. */
 const FATAL_MARKER = /edgeproof-initramfs: cannot mount|Kernel panic - not syncing|switch_root: can't execute|edgeproof-init: no interface with MAC \S+/;
 
@@ -28,6 +33,22 @@ export interface GuestImages {
   bootKit: BootKit;
   /** Cached base disk (qcow2); each machine boots a copy-on-write overlay of it. */
   baseDisk: string;
+  /** SHA-256 of the kernel, initrd and base disk, from their artifacts' verified manifests: what a saved guest is keyed by. */
+  sha256: { kernel: string; initrd: string; baseDisk: string };
+}
+
+/** QEMU refused to load a machine's saved state (`-loadvm`): proof that the snapshot can never be restored here. */
+export class SavedStateRefusedError extends BootFailedError {
+  constructor(
+    machine: string,
+    readonly tag: string,
+    /** QEMU's own error lines. */
+    readonly qemuSays: string,
+    consoleTail: string,
+    options: { hint?: string } = {},
+  ) {
+    super(machine, `could not load saved state "${tag}": QEMU says "${qemuSays}"`, consoleTail, options);
+  }
 }
 
 /** The board's address on QEMU's user network (the harness reaches it through 127.0.0.1 forwards). */
@@ -259,7 +280,9 @@ export class QemuMachine implements Machine {
     this.#saved = { disk: overlay, backingFile: options.images.baseDisk, mac, memoryMiB: this.memoryMiB, ...(options.cpus ? { cpus: options.cpus } : {}), kernelParams };
     // -S: the state is loaded, then the machine waits for resume() (QMP cont), like its peers.
     const args = qemuArgs(restore ? { ...spec, extraArgs: ['-S', '-loadvm', restore.tag] } : spec);
-    const started = await this.#launch(args);
+    const started = await this.#launch(args).catch((error: unknown) => {
+      throw (restore && this.#stateRefusal(restore.tag)) || error;
+    });
     if (restore) {
       this.#restored = true;
       this.#launchedAt = started;
@@ -340,10 +363,35 @@ export class QemuMachine implements Machine {
     });
     if (child.pid) this.ctx.session.track('processes', { pid: child.pid, marker: this.name });
     this.ctx.events.emit({ type: 'command', node: this.name, command: `${this.board.qemuBinary} ${args.join(' ')}`, exitCode: null, durationMs: 0 });
-    this.#qmp = await QmpClient.connect(join(this.#socketDir, 'qmp.sock'), 15_000).catch((error: unknown) => {
-      throw this.#bootError(`QEMU did not start: ${(error as Error).message}`);
+    const exited = () => (this.#exit ? `QEMU exited (code ${this.#exit.code})` : undefined);
+    this.#qmp = await QmpClient.connect(join(this.#socketDir, 'qmp.sock'), 15_000, exited).catch((error: unknown) => {
+      const qemuSays = this.#qemuErrors().slice(-3).join('; ');
+      throw this.#bootError(`QEMU did not start: ${(error as Error).message}${qemuSays ? `; QEMU says "${qemuSays}"` : ''}`);
     });
     return started;
+  }
+
+  /** QEMU's error lines in its log (`qemu-system-aarch64: ...`), without the program name. */
+  #qemuErrors(): string[] {
+    const prefix = `${this.board.qemuBinary}: `;
+    let text = '';
+    try {
+      text = readFileSync(join(this.machineDir, 'qemu.log'), 'utf8');
+    } catch {
+      return [];
+    }
+    return text
+      .split('\n')
+      .filter((line) => line.startsWith(prefix))
+      .map((line) => line.slice(prefix.length).trim());
+  }
+
+  /** The refusal, when QEMU exited because it could not load saved state `tag`. */
+  #stateRefusal(tag: string): SavedStateRefusedError | undefined {
+    if (!this.#exit) return undefined;
+    const lines = this.#qemuErrors();
+    if (!lines.some((line) => STATE_REFUSED.test(line))) return undefined;
+    return new SavedStateRefusedError(this.name, tag, lines.slice(0, 3).join('; '), this.#console.tail(), { hint: `see ${this.machineDir}/qemu.log` });
   }
 
   /** Waits for the ready marker printed after console offset `from` (this boot's), then for SSH. */

@@ -36,8 +36,11 @@ export class QmpClient {
     socket.on('error', (error) => log('socket error %s', error.message));
   }
 
-  /** Connects, retrying while QEMU creates the socket, then negotiates capabilities. */
-  static async connect(path: string, budgetMs = 10_000): Promise<QmpClient> {
+  /**
+   * Connects, retrying while QEMU creates the socket, then negotiates
+   * capabilities; gives up at once when `gone()` says why QEMU never will answer.
+   */
+  static async connect(path: string, budgetMs = 10_000, gone?: () => string | undefined): Promise<QmpClient> {
     const deadline = Date.now() + budgetMs;
     for (;;) {
       try {
@@ -47,6 +50,8 @@ export class QmpClient {
         await client.execute('qmp_capabilities');
         return client;
       } catch (error) {
+        const reason = gone?.();
+        if (reason) throw new EdgeproofError('BOOT_FAILED', `QMP socket ${path} will not answer: ${reason}`);
         if (Date.now() > deadline) {
           throw new EdgeproofError('BOOT_FAILED', `QMP socket ${path} did not answer within ${budgetMs} ms: ${(error as Error).message}`);
         }
