@@ -2,7 +2,6 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrerequisiteMissingError, UsageError } from '../../core/errors.js';
 import { fixturePath } from '../../core/paths.js';
@@ -67,8 +66,9 @@ describe('hosts file', () => {
     beforeAll(() => {
       dir = mkdtempSync(join(tmpdir(), 'ep-hosts-'));
       mkdirSync(join(dir, 'keys'));
-      writeFileSync(join(dir, 'keys', 'plain'), ssh2.utils.generateKeyPairSync('ed25519').private, { mode: 0o600 });
-      writeFileSync(join(dir, 'keys', 'locked'), ssh2.utils.generateKeyPairSync('ed25519', { passphrase: 'secret', cipher: 'aes256-ctr', rounds: 16 }).private, { mode: 0o600 });
+      // OpenSSH's own keys: ssh2's generator makes a malformed ed25519 key about one time in 256.
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'keys', 'plain')]);
+      execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'secret', '-f', join(dir, 'keys', 'locked')]);
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
     const file = (key: string) => {
