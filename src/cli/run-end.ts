@@ -33,7 +33,7 @@ export async function endRun(ctx: RunContext, end: RunEnd): Promise<EndedRun> {
   await judgeBudgets(ctx, end).catch((budgetError: unknown) => {
     error ??= budgetError;
   });
-  // Teardown comes first: reports that cannot be written now are said, and tried again after it.
+  // Reports first, so a cut-short teardown loses nothing; one that cannot be written now is said, and tried again after teardown.
   await writeReports(ctx.runDir, ctx.events.events, { claims: end.claims }).catch((writeError: unknown) => {
     ctx.progress.info(`reports not written before teardown: ${describeError(writeError)}`);
   });
