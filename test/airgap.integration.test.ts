@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunContext } from '../src/core/context.js';
 import type { RunEvent } from '../src/core/events.js';
 import type { ClusterNode, StartedCluster } from '../src/distros/distribution.js';
+import { fencesFor, installFence, removeFence } from '../src/emulation/container/bridge-fence.js';
 import type { Machine } from '../src/emulation/machine.js';
 import { applyCommand, parseApply, parseSnapshot, planCut, restoreCommand, snapshotCommand } from '../src/scenarios/airgap-plan.js';
 import { runAirgapSuite } from '../src/scenarios/airgap.js';
@@ -16,6 +17,14 @@ interface CheckEvent {
   verdict: string;
   reason?: string;
   evidence: Record<string, any>;
+}
+
+/** The host interface that holds `address` (a node network's bridge holds its gateway). */
+function hostInterfaceWith(address: string): string {
+  const line = execFileSync('ip', ['-o', '-4', 'addr', 'show', 'to', address], { encoding: 'utf8' }).trim();
+  const name = line.split(/\s+/)[1];
+  if (!name) throw new Error(`no host interface holds ${address}`);
+  return name;
 }
 
 function processState(pid: number): string {
@@ -132,6 +141,9 @@ describe('air-gap proof on a two-node upstream cluster (container backend)', () 
   });
 
   it('negative control: an address that answers (the host, on the nodes\' own network) makes BOOT-6 fail, with evidence', async () => {
+    // The host answers the nodes only with their network's fence lifted (bridge-fence.ts): lifted here, put back after.
+    const fences = fencesFor(hostInterfaceWith(gateway));
+    for (const fence of fences) expect(await removeFence(fence)).toEqual([]);
     let connections = 0;
     const server: Server = createServer((socket) => {
       connections++;
@@ -151,6 +163,7 @@ describe('air-gap proof on a two-node upstream cluster (container backend)', () 
       expect(await tables()).toEqual(before);
     } finally {
       server.close();
+      for (const fence of fences) await installFence(fence, ctx.runId);
     }
   });
 

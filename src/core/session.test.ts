@@ -212,17 +212,18 @@ describe('sweepStaleSessions', () => {
     expect(report).toEqual({ sessions: ['already-clean'], killed: [], removedDirs: [], containers: [], networks: [], errors: [] });
   });
 
-  it('hands the session and its containers, networks and cgroups to the sweeper; its errors keep the record', async () => {
-    const calls: [string, string[], string[], string[]][] = [];
-    const file = writeRecord('with-containers', { pid: deadPid(), startTime: '1' }, { containers: ['ep-1-registry'], networks: ['ep-1-net'], cgroupDirs: ['edgeproof/1'] });
+  it('hands the session and its containers, networks, cgroups and bridge fences to the sweeper; its errors keep the record', async () => {
+    const calls: [string, string[], string[], string[], SessionResources['bridgeFences']][] = [];
+    const fences = [{ tool: 'iptables' as const, bridge: 'br-0123456789ab' }, { tool: 'ip6tables' as const, bridge: 'br-0123456789ab' }];
+    const file = writeRecord('with-containers', { pid: deadPid(), startTime: '1' }, { containers: ['ep-1-registry'], networks: ['ep-1-net'], cgroupDirs: ['edgeproof/1'], bridgeFences: fences });
     let failing = true;
-    const sweeper = async (session: string, { containers, networks, cgroupDirs }: Pick<SessionResources, 'containers' | 'networks' | 'cgroupDirs'>) => {
-      calls.push([session, containers, networks, cgroupDirs ?? []]);
+    const sweeper = async (session: string, { containers, networks, cgroupDirs, bridgeFences }: Pick<SessionResources, 'containers' | 'networks' | 'cgroupDirs' | 'bridgeFences'>) => {
+      calls.push([session, containers, networks, cgroupDirs ?? [], bridgeFences]);
       return { containers: ['ep-1-registry'], networks: failing ? [] : ['ep-1-net'], errors: failing ? ['network ep-1-net: has active endpoints'] : [] };
     };
 
     const report = await sweepStaleSessions(cacheDir, sweeper);
-    expect(calls).toEqual([['with-containers', ['ep-1-registry'], ['ep-1-net'], ['edgeproof/1']]]);
+    expect(calls).toEqual([['with-containers', ['ep-1-registry'], ['ep-1-net'], ['edgeproof/1'], fences]]);
     expect(report.containers).toEqual(['ep-1-registry']);
     expect(report.networks).toEqual([]);
     expect(report.errors).toEqual(['network ep-1-net: has active endpoints', `session with-containers: record kept for the next sweep (${file})`]);

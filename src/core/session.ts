@@ -53,6 +53,7 @@ const recordSchema = z.object({
     containers: z.array(z.string()),
     networks: z.array(z.string()),
     cgroupDirs: z.array(z.string()).optional(),
+    bridgeFences: z.array(z.object({ tool: z.enum(['iptables', 'ip6tables']), bridge: z.string() })).optional(),
   }),
 });
 
