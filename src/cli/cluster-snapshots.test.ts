@@ -15,7 +15,7 @@ import { SNAPSHOT_FORMAT, SNAPSHOT_TAG, SnapshotStore, copyHashed } from '../emu
 import { qemuArgs } from '../emulation/qemu/qemu-args.js';
 import type { GuestImages } from '../emulation/qemu/qemu-board.js';
 import { QmpClient } from '../emulation/qemu/qmp-client.js';
-import { planSnapshot, readyQemuCluster, type ClusterRecipe, type Snapshotting } from './cluster-snapshots.js';
+import { planSnapshot, readyQemuCluster, writeSnapshotKey, type ClusterRecipe, type Snapshotting } from './cluster-snapshots.js';
 
 /**
  * Snapshots against real artifacts, real qcow2 files and a real QEMU: what a
@@ -117,8 +117,7 @@ async function saveSnapshot(store: SnapshotStore, plan: Snapshotting, images: Gu
   const key = generateSshKey('snapshot');
   return store.publish(plan.key, async (partial) => {
     const copied = await copyHashed(overlay, join(partial, `${MACHINE}.qcow2`));
-    writeFileSync(join(partial, 'ssh_key'), key.privateKey, { mode: 0o600 });
-    writeFileSync(join(partial, 'ssh_key.pub'), key.publicKey, { mode: 0o600 });
+    writeSnapshotKey(partial, key);
     return {
       format: SNAPSHOT_FORMAT,
       key: plan.key,

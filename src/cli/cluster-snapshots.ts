@@ -128,8 +128,7 @@ export async function saveClusterSnapshot(ctx: RunContext, plan: Snapshotting, r
             return { name: machine.name, file, sha256: copied.sha256, sizeBytes: copied.bytes, ...guestVisible };
           }),
         );
-        writeFileSync(join(partial, 'ssh_key'), ready.key.privateKey, { mode: 0o600 });
-        writeFileSync(join(partial, 'ssh_key.pub'), ready.key.publicKey, { mode: 0o600 });
+        writeSnapshotKey(partial, ready.key);
         const metadata: SnapshotMetadata = {
           format: SNAPSHOT_FORMAT,
           key: plan.key,
@@ -178,7 +177,7 @@ export async function restoreCluster(ctx: RunContext, plan: Snapshotting, snapsh
   try {
     const staged = metadata.machines.map((m) => join(ctx.tempDir, `restore-${m.name}.qcow2`));
     await ctx.phase('copy snapshot', ctx.scaled(30_000) + 30_000, (signal) => plan.store.restoreDisks(snapshot, staged, signal));
-    const savedKey: SshKeyPair = { privateKey: readFileSync(join(snapshot.dir, 'ssh_key'), 'utf8'), publicKey: readFileSync(join(snapshot.dir, 'ssh_key.pub'), 'utf8') };
+    const savedKey = readSnapshotKey(snapshot.dir);
     const names = metadata.machines.map((m) => m.name);
     if (names.length > 1) network = await PrivateNetwork.start(ctx, names, metadata.privatePrefix);
     // Every start settles before a failure propagates: a sibling still starting would be missed by dispose.
@@ -227,6 +226,16 @@ export async function restoreCluster(ctx: RunContext, plan: Snapshotting, snapsh
     for (const m of metadata.machines) rmSync(join(ctx.tempDir, `restore-${m.name}.qcow2`), { force: true });
     throw error;
   }
+}
+
+/** The SSH key the saved guests trust, kept 0600 beside their disks. */
+export function writeSnapshotKey(dir: string, key: SshKeyPair): void {
+  writeFileSync(join(dir, 'ssh_key'), key.privateKey, { mode: 0o600 });
+  writeFileSync(join(dir, 'ssh_key.pub'), key.publicKey, { mode: 0o600 });
+}
+
+function readSnapshotKey(dir: string): SshKeyPair {
+  return { privateKey: readFileSync(join(dir, 'ssh_key'), 'utf8'), publicKey: readFileSync(join(dir, 'ssh_key.pub'), 'utf8') };
 }
 
 /** A cold bring-up, as the run does it without snapshots: machines booted with `key`, measured, cluster formed. */
