@@ -5,6 +5,7 @@ import { sleep, waitFor } from '../core/wait.js';
 import { anyOf, outageStats, timeline, type PeriodicProbe, type ProbeSample } from '../bench/availability.js';
 import type { ClusterNode, StartedCluster } from '../distros/distribution.js';
 import { fail, notApplicable, pass, runCheck, type CheckOutcome } from './check.js';
+import { diagnoseEviction, type EvictionFacts } from './eviction-diagnosis.js';
 import { ClusterAccess, WriteProbe, readyzProbe, serviceProbe } from './ha-probes.js';
 import { kube, kubeClients } from './kube.js';
 import { createNamespace, deleteNamespace, suiteNamespace } from './suite-kit.js';
@@ -12,6 +13,7 @@ import { clusterIpService, webDeployment } from './workloads.js';
 
 const SUITE = 'ha';
 const PROBE_INTERVAL_MS = 1000;
+const WORKLOAD = 'ep-ha-web';
 
 /** Verdict thresholds; the defaults follow checks.md (MicroK8s docs: re-election <= 5 s, voter promotion <= 30 s). */
 export interface HaBudgets {
@@ -118,7 +120,7 @@ export async function runHaSuite(ctx: RunContext, cluster: StartedCluster, optio
   try {
     const replicas = cluster.nodes.length;
     await kube('create deployment', () => clients.apps.createNamespacedDeployment({ namespace, body: failoverWorkload(cluster.workloadImage, replicas) }));
-    const service = await kube('create service', () => clients.core.createNamespacedService({ namespace, body: clusterIpService('ep-ha-web', 'ep-ha-web') }));
+    const service = await kube('create service', () => clients.core.createNamespacedService({ namespace, body: clusterIpService(WORKLOAD, WORKLOAD) }));
     const env: SuiteEnv = { ctx, cluster, access: new ClusterAccess(cluster, ctx.scaled(2_000)), namespace, serviceIp: service.spec!.clusterIP!, budgets: options.budgets, replicas };
     outcomes.push(await runCheck(ctx, { id: 'HA-1', suite: SUITE, name: 'three control planes, a three-member etcd with a leader, the workload Ready' }, () => formation(env)));
     if (outcomes[0]!.verdict !== 'pass') return outcomes;
@@ -136,11 +138,11 @@ export async function runHaSuite(ctx: RunContext, cluster: StartedCluster, optio
 
 /** The probes' workload: one replica per node, evicted 10 s after its node stops answering (default: 5 min). */
 export function failoverWorkload(image: string, replicas: number): V1Deployment {
-  const deployment = webDeployment('ep-ha-web', image, replicas);
+  const deployment = webDeployment(WORKLOAD, image, replicas);
   const tolerations = ['node.kubernetes.io/unreachable', 'node.kubernetes.io/not-ready'].map((key) => ({ key, operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 10 }));
   deployment.spec!.template.spec!.tolerations = tolerations;
   deployment.spec!.template.spec!.topologySpreadConstraints = [
-    { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { app: 'ep-ha-web' } } },
+    { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway', labelSelector: { matchLabels: { app: WORKLOAD } } },
   ];
   return deployment;
 }
@@ -215,6 +217,7 @@ async function runScenario(env: SuiteEnv, spec: ScenarioSpec): Promise<CheckOutc
     return Number.NaN;
   };
   let leadersDuring: Leaders = {};
+  let eviction: Awaited<ReturnType<typeof diagnoseEviction>> | undefined;
   try {
     await sleep(5_000, ctx.signal);
     marks.fault = Date.now();
@@ -226,7 +229,14 @@ async function runScenario(env: SuiteEnv, spec: ScenarioSpec): Promise<CheckOutc
       await observeQuorumLoss(env, probes, marks, () => restore(targets[0]!));
     } else {
       marks.detected = await waitNodeCondition(env, targetNames, 'not-ready', budgets.detectMs).catch(noting);
-      if (Number.isFinite(marks.detected)) marks.rescheduled = await waitWorkload(env, targetNames, budgets.rescheduleMs).then(() => Date.now(), noting);
+      if (Number.isFinite(marks.detected)) {
+        marks.rescheduled = await waitWorkload(env, targetNames, budgets.rescheduleMs).then(() => Date.now(), async (error: unknown) => {
+          // Which link of the eviction chain broke: the evidence says, not a guess.
+          eviction = await diagnoseEviction(env.access, env.namespace, `app=${WORKLOAD}`, targetNames);
+          notes.push(`${describeError(error)}; why: ${eviction.cause}`);
+          return Number.NaN;
+        });
+      }
       leadersDuring = await currentLeaders(env, targetNames);
       if (leadersDuring.etcd && targetNames.includes(leadersDuring.etcd)) notes.push(`etcd still names ${leadersDuring.etcd} leader`);
     }
@@ -238,7 +248,7 @@ async function runScenario(env: SuiteEnv, spec: ScenarioSpec): Promise<CheckOutc
     for (const target of [...failed]) await restore(target).catch(() => undefined);
     await Promise.all([...probes.readyz, probes.writes.probe, ...(probes.service ? [probes.service] : [])].map((p) => p.stop()));
   }
-  return judgeScenario(env, spec, { probes, marks, notes, targets: targetNames, leadersBefore, leadersDuring, probeNode: probeNode?.name });
+  return judgeScenario(env, spec, { probes, marks, notes, targets: targetNames, leadersBefore, leadersDuring, probeNode: probeNode?.name, eviction });
 }
 
 /** Two members down: writes must stop being acknowledged, and resume once one member is back. */
@@ -268,6 +278,7 @@ interface ScenarioRecord {
   leadersBefore: Leaders;
   leadersDuring: Leaders;
   probeNode?: string;
+  eviction?: { cause: string; facts?: EvictionFacts };
 }
 
 async function judgeScenario(env: SuiteEnv, spec: ScenarioSpec, record: ScenarioRecord): Promise<CheckOutcome> {
@@ -312,6 +323,7 @@ async function judgeScenario(env: SuiteEnv, spec: ScenarioSpec, record: Scenario
     },
     budgets,
     notes,
+    ...(record.eviction ? { eviction: record.eviction } : {}),
   };
   const problems = verdictProblems(spec, figures, budgets, acknowledgedWithoutQuorum.length, marks);
   problems.push(...notes);
@@ -379,7 +391,7 @@ interface PodList {
 async function waitWorkload(env: SuiteEnv, avoid: string[], budgetMs: number): Promise<Record<string, string>> {
   return waitFor(
     async () => {
-      const pods = await env.access.getJson<PodList>(`/api/v1/namespaces/${env.namespace}/pods?labelSelector=app%3Dep-ha-web`);
+      const pods = await env.access.getJson<PodList>(`/api/v1/namespaces/${env.namespace}/pods?labelSelector=${encodeURIComponent(`app=${WORKLOAD}`)}`);
       const ready = pods.items.filter((p) => !p.metadata.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') && !avoid.includes(p.spec?.nodeName ?? ''));
       const placement = Object.fromEntries(ready.map((p) => [p.metadata.name, p.spec?.nodeName ?? '']));
       if (ready.length >= env.replicas) return { done: true, value: placement };
