@@ -7,7 +7,7 @@ import type { StartedCluster } from '../src/distros/distribution.js';
 import { runConformanceSuite } from '../src/scenarios/conformance.js';
 import { parseGinkgoJunit } from '../src/scenarios/conformance/junit-results.js';
 import { listE2eImages, mirrorPlan, parseImageList } from '../src/scenarios/conformance/images.js';
-import { ensureE2eBinaries } from '../src/distros/upstream/artifacts.js';
+import { ensureE2eBinaries } from '../src/scenarios/conformance/e2e-binaries.js';
 import { hostRun } from '../src/core/host-exec.js';
 import { CONTAINER_TIMEOUT_SCALE, newRunContext, startContainerCluster } from './fixtures.js';
 

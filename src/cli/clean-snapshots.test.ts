@@ -1,8 +1,11 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished } from 'vitest';
+import { sleep } from '../core/wait.js';
+import { finishing, otherProcessSaving } from '../emulation/qemu/test-fixtures/snapshot-saving.js';
 import { listCache, renderCacheListing } from './cache-listing.js';
 import { cleanCommand } from './clean-command.js';
 
@@ -46,4 +49,30 @@ describe('snapshots in the cache', () => {
     expect(existsSync(join(cacheDir, 'artifacts', 'disk', 'aaaa'))).toBe(true);
     expect(text()).toMatch(/removed snapshots .*snapshots \(/);
   });
+});
+
+describe('clean --snapshots beside a save in another process', () => {
+  it('`clean --snapshots` waits for a save in progress in another process, then removes it too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ep-clean-saving-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const base = join(dir, 'base.qcow2');
+    execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', base, '16M']);
+    const cacheDir = join(dir, 'cache');
+    const other = await otherProcessSaving(dir, base, cacheDir, '000000000000000b');
+    let printed = '';
+    const out = new PassThrough().on('data', (chunk) => (printed += String(chunk)));
+
+    const { finished, track } = finishing();
+    const clean = track('clean', cleanCommand({ cacheDir, reportsDir: join(dir, 'reports'), cache: false, reports: false, snapshots: true }, out));
+    await sleep(1_500);
+    expect(finished).toEqual([]);
+
+    other.release();
+    expect(await clean).toBe(0);
+    const saved = await other.child;
+    expect(saved.stdout).toContain('published');
+    expect(saved.exitCode).toBe(0);
+    expect(printed).toMatch(/removed snapshots .*snapshots \(/);
+    expect(existsSync(join(cacheDir, 'snapshots'))).toBe(false);
+  }, 60_000);
 });

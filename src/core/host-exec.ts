@@ -80,3 +80,9 @@ export async function onPath(file: string): Promise<boolean> {
   const result = await execa('sh', ['-c', `command -v "$1"`, 'sh', file], { reject: false });
   return result.exitCode === 0;
 }
+
+/** `go version` of the host's toolchain: an input of every artifact built with it. */
+export async function goVersion(): Promise<string> {
+  const { stdout } = await hostRun('go', ['version']);
+  return stdout.trim();
+}

@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import type { RunContext } from '../core/context.js';
 import { formatMs } from '../core/errors.js';
 import type { StartedCluster } from '../distros/distribution.js';
-import { ensureE2eBinaries, type E2eBinaries } from '../distros/upstream/artifacts.js';
+import { ensureE2eBinaries, type E2eBinaries } from './conformance/e2e-binaries.js';
 import { recordCheck, type CheckOutcome, type CheckSpec } from './check.js';
 import { runE2e, type E2eOutcome, type E2eProgress } from './conformance/e2e-runner.js';
 import { localRepoList } from './conformance/images.js';

@@ -77,6 +77,9 @@ export type AddonArgs = { kind: 'ipv4-pool'; blocks: Ipv4Block[]; text: string }
 
 const dep = (namespace: string, name: string | RegExp) => ({ kind: 'workload' as const, namespace, workload: 'Deployment' as const, name });
 const ds = (namespace: string, name: string | RegExp) => ({ kind: 'workload' as const, namespace, workload: 'DaemonSet' as const, name });
+/** The MetalLB pool (and L2 advertisement) the harness configures from `metallb:<pool>`: suites name it in Services. */
+export const EDGEPROOF_POOL = 'edgeproof-pool';
+
 const crd = (name: string) => ({ kind: 'crd' as const, name });
 const BOTH: Arch[] = ['amd64', 'arm64'];
 

@@ -2,7 +2,7 @@ import { stringify } from 'yaml';
 import { UsageError } from '../../core/errors.js';
 import pins from '../../../fixtures/addon-versions.json' with { type: 'json' };
 import { numberToIpv4 } from './ip-ranges.js';
-import { ADDON_NAMES, addonSpec, type AddonArgs, type AddonName, type AddonRequest } from './catalog.js';
+import { ADDON_NAMES, EDGEPROOF_POOL, addonSpec, type AddonArgs, type AddonName, type AddonRequest } from './catalog.js';
 
 /**
  * How a distribution enables an addon, as data: each step is a command, a
@@ -251,8 +251,6 @@ function poolText(args: AddonArgs | undefined): string {
   if (!args) throw new UsageError('metallb needs an address pool', 'write e.g. metallb:10.64.140.43-10.64.140.49');
   return args.text;
 }
-
-export const EDGEPROOF_POOL = 'edgeproof-pool';
 
 /** IPAddressPool + L2Advertisement (MetalLB >= 0.13, https://metallb.universe.tf/configuration/#layer-2-configuration). */
 export function metallbPoolManifest(args: AddonArgs | undefined): string {

@@ -1,19 +1,14 @@
 import { join } from 'node:path';
 import type { RunContext } from '../../core/context.js';
 import { ensureArtifact, hashFiles } from '../../core/artifact-cache.js';
-import { hostRun } from '../../core/host-exec.js';
-import { projectRoot } from '../../core/paths.js';
+import { goVersion, hostRun } from '../../core/host-exec.js';
+import { fixturePath, projectRoot } from '../../core/paths.js';
 import { hostArch, type Arch } from '../../emulation/boards.js';
 import { aptCandidate, artifactContext, type DiskPayload } from '../../emulation/images/guest-images.js';
 import versions from '../../../fixtures/versions.json' with { type: 'json' };
 import { cacheState, guestImageNeeds, type NeedsOptions, type RunNeeds } from '../run-needs.js';
 
-const buildScript = (name: string) => join(projectRoot(), 'fixtures', 'build', name);
-
-async function goVersion(): Promise<string> {
-  const { stdout } = await hostRun('go', ['version']);
-  return stdout.trim();
-}
+const buildScript = (name: string) => fixturePath('build', name);
 
 /** What shapes the Kubernetes binaries (their cache key is the hash of these). */
 export async function kubernetesBinariesInputs(arch: Arch): Promise<Record<string, unknown>> {
@@ -59,52 +54,6 @@ export async function ensureKubernetesBinaries(ctx: RunContext, arch: Arch): Pro
   return { label: `kubernetes ${k.version}`, hostDir: artifact.dir, guestDir: '/opt/edgeproof/bin', key: artifact.key };
 }
 
-/** The end-to-end suite of the same Kubernetes source, built for the host that runs it against a cluster. */
-export interface E2eBinaries {
-  /** `e2e.test`, the Ginkgo suite binary. */
-  e2eTest: string;
-  /** `ginkgo` (vendored v1.11), which runs it in parallel. */
-  ginkgo: string;
-  /** `test/conformance/testdata/conformance.yaml` of the version: the expected spec counts. */
-  conformanceYaml: string;
-  version: string;
-  key: string;
-}
-
-/**
- * `e2e.test` and `ginkgo` from the Debian source tree the cluster binaries come
- * from (same reflect2/json-iterator fix), for the host's arch. Kind `kubernetes`
- * on purpose: artifacts of one kind share a build lock, and both builds use
- * (and fix) the one source tree; its own inputs give it its own key.
- */
-export async function ensureE2eBinaries(ctx: RunContext): Promise<E2eBinaries> {
-  const k = versions.kubernetes;
-  const arch = hostArch();
-  const artifact = await ensureArtifact(artifactContext(ctx), {
-    kind: 'kubernetes',
-    label: `Kubernetes ${k.version} e2e suite (e2e.test, ginkgo) for ${arch}`,
-    inputs: {
-      target: 'e2e',
-      arch,
-      source: k.debianSourceVersion,
-      go: await goVersion(),
-      reflect2: await aptCandidate(k.jsonFix.reflect2, 'amd64').catch(() => 'unknown'),
-      jsonIterator: await aptCandidate(k.jsonFix.jsonIterator, 'amd64').catch(() => 'unknown'),
-      script: hashFiles(projectRoot(), ['fixtures/build/kubernetes-e2e.sh']),
-    },
-    build: async (out, work, signal) => {
-      ctx.progress.info(`building the Kubernetes ${k.version} e2e suite for ${arch} from Debian source (about 10 min on 2 cores, cached afterwards)`);
-      await hostRun('bash', [buildScript('kubernetes-e2e.sh'), k.debianSourceVersion, arch, out, join(ctx.cacheDir, 'src', 'kubernetes')], {
-        signal,
-        env: { ...process.env, GOCACHE: join(ctx.cacheDir, 'go-build') },
-        onLine: (line) => line.startsWith('== ') && ctx.progress.info(line.slice(3)),
-      });
-    },
-  });
-  const file = (name: string) => join(artifact.dir, name);
-  return { e2eTest: file('e2e.test'), ginkgo: file('ginkgo'), conformanceYaml: file('conformance.yaml'), version: k.version, key: artifact.key };
-}
-
 /** The images suites run (busybox, pause, the e2e suite's stand-ins), built locally for the arch. */
 export async function ensureWorkloadImages(ctx: RunContext, arch: Arch): Promise<DiskPayload> {
   const artifact = await ensureArtifact(artifactContext(ctx), {
@@ -112,7 +61,7 @@ export async function ensureWorkloadImages(ctx: RunContext, arch: Arch): Promise
     label: `workload images for ${arch}`,
     inputs: await workloadImagesInputs(arch),
     build: async (out, work, signal) => {
-      await hostRun('bash', [buildScript('workload-images.sh'), arch, out, work, join(projectRoot(), 'fixtures', 'build', 'pause')], {
+      await hostRun('bash', [buildScript('workload-images.sh'), arch, out, work, fixturePath('build', 'pause')], {
         signal,
         env: { ...process.env, GOCACHE: join(ctx.cacheDir, 'go-build') },
       });

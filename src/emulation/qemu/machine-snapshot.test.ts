@@ -1,15 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { execa } from 'execa';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CacheCorruptError } from '../../core/errors.js';
-import { projectRoot } from '../../core/paths.js';
 import { sleep } from '../../core/wait.js';
-import { cleanCommand } from '../../cli/clean-command.js';
+import { finishing, otherProcessSaving, overlayWithSnapshot as overlay } from './test-fixtures/snapshot-saving.js';
 import {
   SNAPSHOT_METADATA,
   SNAPSHOT_TAG,
@@ -35,12 +31,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A real qcow2 overlay of `base` holding an internal snapshot with `tag` (disk-only: qemu-img snapshot -c). */
-function overlayWithSnapshot(path: string, tag = SNAPSHOT_TAG): void {
-  execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', base, path]);
-  execFileSync('qemu-io', ['-c', `write -P 0x5a 0 1M`, path], { stdio: 'ignore' });
-  execFileSync('qemu-img', ['snapshot', '-c', tag, path]);
-}
+const overlayWithSnapshot = (path: string, tag = SNAPSHOT_TAG) => overlay(base, path, tag);
 
 function metadataFor(key: string, files: { name: string; file: string; sha256: string; sizeBytes: number }[], overrides: Partial<SnapshotMetadata> = {}): SnapshotMetadata {
   return {
@@ -209,34 +200,12 @@ describe('SnapshotStore', () => {
 });
 
 describe('SnapshotStore across processes', () => {
-  const saver = fileURLToPath(new URL('./test-fixtures/snapshot-saver-child.ts', import.meta.url));
-
-  /** Another process saving snapshot `key`, holding the store until the test writes its release file. */
-  async function otherProcessSaving(cacheDir: string, key: string) {
-    const source = join(dir, `${key}-other.qcow2`);
-    overlayWithSnapshot(source);
-    const holding = join(dir, `${key}.holding`);
-    const release = join(dir, `${key}.release`);
-    const child = execa(process.execPath, ['--import', 'tsx', saver, JSON.stringify({ cacheDir, key, source, base, holding, release })], { reject: false, cwd: projectRoot() });
-    for (let waited = 0; !existsSync(holding); waited += 50) {
-      if (waited > 20_000 || child.exitCode !== null) throw new Error(`the saving process did not start its save: ${(await child).stderr}`);
-      await sleep(50);
-    }
-    return { child, release: () => writeFileSync(release, '') };
-  }
-
-  /** Each operation's name once it has finished. */
-  function finishing() {
-    const finished: string[] = [];
-    return { finished, track: <T>(name: string, operation: T | Promise<T>) => Promise.resolve(operation).finally(() => finished.push(name)) };
-  }
-
   it('find, restore, remove and evict wait while another process saves', async () => {
     const cacheDir = join(dir, 'cache');
     const store = new SnapshotStore(cacheDir, 2 ** 40);
     await publish(store, '000000000000000a');
     const restorable = await publish(store, '000000000000000c');
-    const other = await otherProcessSaving(cacheDir, '000000000000000b');
+    const other = await otherProcessSaving(dir, base, cacheDir, '000000000000000b');
 
     const { finished, track } = finishing();
     const target = join(dir, 'restored.qcow2');
@@ -260,25 +229,5 @@ describe('SnapshotStore across processes', () => {
       ['000000000000000b', true],
       ['000000000000000c', true],
     ]);
-  }, 60_000);
-
-  it('`clean --snapshots` waits for a save in progress in another process, then removes it too', async () => {
-    const cacheDir = join(dir, 'cache');
-    const other = await otherProcessSaving(cacheDir, '000000000000000b');
-    let printed = '';
-    const out = new PassThrough().on('data', (chunk) => (printed += String(chunk)));
-
-    const { finished, track } = finishing();
-    const clean = track('clean', cleanCommand({ cacheDir, reportsDir: join(dir, 'reports'), cache: false, reports: false, snapshots: true }, out));
-    await sleep(1_500);
-    expect(finished).toEqual([]);
-
-    other.release();
-    expect(await clean).toBe(0);
-    const saved = await other.child;
-    expect(saved.stdout).toContain('published');
-    expect(saved.exitCode).toBe(0);
-    expect(printed).toMatch(/removed snapshots .*snapshots \(/);
-    expect(existsSync(join(cacheDir, 'snapshots'))).toBe(false);
   }, 60_000);
 });
