@@ -28,6 +28,9 @@ export interface NodeFacts {
   noExecuteTaints: { key: string; timeAdded?: string }[];
 }
 
+/** What an untainted node under a live controller in a normal zone looks like, and where it was seen before. */
+export const STUCK_TAINT_QUEUE = "the controller's NoExecute taint queue is stuck behind a stale entry, as in Kubernetes releases without the fix for kubernetes#94183 (kubernetes#96876)";
+
 /** Defaults of kube-controller-manager (--unhealthy-zone-threshold, --large-cluster-size-threshold). */
 export const NODE_LIFECYCLE_DEFAULTS = { unhealthyZoneThreshold: 0.55, largeClusterSizeThreshold: 50 };
 
@@ -76,7 +79,7 @@ function whyNotTainted(facts: EvictionFacts, node: NodeFacts): string {
   if (facts.targets.includes(holderName) || renewedAgo > (lease.leaseDurationSeconds ?? 15) * 1000) {
     return `the controller-manager lease is held by ${holderName}, last renewed ${Number.isFinite(renewedAgo) ? `${formatMs(renewedAgo)} ago` : 'never'}: no live node lifecycle controller`;
   }
-  return `zone ${zoneName} is normal (${zone.notReady} of ${zone.size} NotReady) and ${holderName} leads the controller-manager (renewed ${formatMs(renewedAgo)} ago), yet the node was not tainted`;
+  return `zone ${zoneName} is normal (${zone.notReady} of ${zone.size} NotReady) and ${holderName} leads the controller-manager (renewed ${formatMs(renewedAgo)} ago), yet the node was not tainted: ${STUCK_TAINT_QUEUE}`;
 }
 
 interface NodeList {
