@@ -8,7 +8,7 @@ import { boardNames } from '../emulation/boards.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeForError } from './exit-codes.js';
 import { installInterruptHandlers, runInterruptibly, type InterruptOptions } from './interrupt.js';
 import { checkGivenValues } from './option-values.js';
-import { RUN_DEFAULTS, backendNames, directoryOption, outputDirectoryOption, parsePositiveNumber, parseRunOptions, suiteNames, type RunFlags } from './run-options.js';
+import { RUN_DEFAULTS, backendNames, directoryOption, outputDirectoryOption, parsePositiveNumber, parseRunOptions, suiteNames, suitesHelp, type RunFlags } from './run-options.js';
 
 /**
  * The `edgeproof` command. Parses and validates, hands over to one command
@@ -93,6 +93,7 @@ function addRunCommand(program: Command, setExit: SetExit, interruptMode: Interr
     .option('--cold', 'boot and install from scratch: neither restore nor save a Ready-cluster snapshot (qemu backend)')
     .option('--keep', 'leave the cluster running until Ctrl-C')
     .option('--debug', 'print full error details and stacks; enable debug logs (edgeproof:*)')
+    .addHelpText('after', suitesHelp())
     .addHelpText('after', '\nExamples:\n  edgeproof run\n  edgeproof run --board rpi3b --suite smoke --timeout-scale 1.5\n  edgeproof run --memory 4G --footprint-window 2m --keep')
     .action(async (flags: RunFlags) => {
       const options = await parseRunOptions({ ...flags, debug: Boolean(flags.debug || program.opts().debug) });

@@ -16,16 +16,14 @@ import { measureSlowdown } from '../bench/slowdown.js';
 import { distributionByName, VENDOR_MEMORY_CLAIMS_MB } from '../distros/registry.js';
 import type { Distribution, StartedCluster } from '../distros/distribution.js';
 import { formatTopology, nodeCount } from '../distros/topology.js';
-import { runSmokeSuite } from '../scenarios/smoke.js';
-import { runFootprintSuite } from '../scenarios/footprint.js';
-import { runApiLatencySuite } from '../scenarios/api-latency.js';
+import type { runFootprintSuite } from '../scenarios/footprint.js';
 import { prepareQemuImages, startContainerMachines, startQemuMachines } from './machines.js';
 import { readyQemuCluster, type ClusterOrigin, type SnapshotExtra } from './cluster-snapshots.js';
 import type { GuestImages } from '../emulation/qemu/qemu-board.js';
 import type { SshKeyPair } from '../emulation/guest/ssh-connection.js';
 import { openExistingCluster } from '../distros/existing/existing-cluster.js';
 import { addonInstaller } from '../distros/addons/install.js';
-import { isAddonSuite, runAddonSuite } from '../scenarios/addon-suites.js';
+import { SUITES, suiteChangesCluster, type SuiteInputs, type SuiteName } from '../scenarios/registry.js';
 import { openSshHosts } from '../emulation/ssh/ssh-machine.js';
 import { syncPayload } from '../emulation/ssh/sync-payloads.js';
 import { exitCodeFor } from '../reports/write-reports.js';
@@ -206,8 +204,8 @@ function recordOrigin(ctx: RunContext, origin: ClusterOrigin, extra: SnapshotExt
 }
 
 /** Suites that change the cluster (faults, installs): with snapshots, each starts from a fresh restore. */
-export function changesCluster(suite: string, options: Pick<RunOptions, 'installAddons'>): boolean {
-  return suite === 'ha' || (isAddonSuite(suite) && options.installAddons);
+export function changesCluster(suite: SuiteName, options: Pick<RunOptions, 'installAddons'>): boolean {
+  return suiteChangesCluster(suite, { installingAddons: options.installAddons });
 }
 
 async function runSuites(
@@ -219,31 +217,20 @@ async function runSuites(
 ): Promise<void> {
   let cluster = initial;
   if (options.backend !== 'existing') ctx.progress.info(`kubeconfig while the run lives: ${cluster.kubeconfigPath} (removed when it ends; --keep holds the cluster)`);
+  const inputs: SuiteInputs = {
+    baselines,
+    footprint: { windowMs: options.footprintWindowMs, claimsMB: VENDOR_MEMORY_CLAIMS_MB },
+    latency: { ratePerSecond: options.latencyRate, durationMs: options.latencyDurationMs },
+    addons: options.addons,
+    ...(options.installAddons ? { installerFor: (target: StartedCluster) => addonInstaller({ distro: target.distro }, target) } : {}),
+    airgapTargets: options.airgapTargets,
+    conformance: options.conformance,
+  };
   for (const [index, suite] of options.suites.entries()) {
     ctx.signal.throwIfAborted();
     if (fresh && index > 0 && changesCluster(suite, options)) cluster = await fresh(suite);
     ctx.progress.info(`suite ${suite}`);
-    if (suite === 'smoke') await runSmokeSuite(ctx, cluster);
-    else if (suite === 'footprint') {
-      await runFootprintSuite(ctx, cluster, { baselines, settleMs: ctx.scaled(2_500), windowMs: options.footprintWindowMs, claimsMB: VENDOR_MEMORY_CLAIMS_MB });
-    } else if (suite === 'api-latency') {
-      await runApiLatencySuite(ctx, cluster, { ratePerSecond: options.latencyRate, durationMs: options.latencyDurationMs });
-    } else if (suite === 'cni') {
-      const { runCniSuite } = await import('../scenarios/cni.js');
-      await runCniSuite(ctx, cluster);
-    } else if (isAddonSuite(suite)) {
-      const installer = options.installAddons ? addonInstaller({ distro: cluster.distro }, cluster) : undefined;
-      await runAddonSuite(suite, ctx, cluster, { requests: options.addons, ...(installer ? { installer } : {}) });
-    } else if (suite === 'airgap') {
-      const { runAirgapSuite } = await import('../scenarios/airgap.js');
-      await runAirgapSuite(ctx, cluster, { targets: options.airgapTargets });
-    } else if (suite === 'conformance') {
-      const { runConformanceSuite } = await import('../scenarios/conformance.js');
-      await runConformanceSuite(ctx, cluster, options.conformance);
-    } else if (suite === 'ha') {
-      const { haBudgets, runHaSuite } = await import('../scenarios/ha-failover.js');
-      await runHaSuite(ctx, cluster, { budgets: haBudgets(ctx) });
-    } else throw new EdgeproofError('INTERNAL', `suite ${suite} has no runner`);
+    await SUITES[suite].run(ctx, cluster, inputs);
   }
 }
 

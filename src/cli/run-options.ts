@@ -7,7 +7,7 @@ import { boardByName, boardCpus, boardMemory, boardNames, hostArch } from '../em
 import type { Topology } from '../distros/distribution.js';
 import type { BackendFlags, BackendName, BackendOptions } from './backend-options.js';
 import type { AddonRequest } from '../distros/addons/catalog.js';
-import { ADDON_SUITE_NAMES } from '../scenarios/addons/images.js';
+import { DEFAULT_SUITES, SUITE_NAMES, SUITES, type SuiteName } from '../scenarios/registry.js';
 import { didYouMean } from './suggest.js';
 import { parseOutsideTarget, type OutsideTarget } from '../scenarios/route-table.js';
 import { CONFORMANCE_PRESET_NAMES, type ConformancePresetName } from '../scenarios/conformance/presets.js';
@@ -21,7 +21,7 @@ export interface RunOptions {
   distro: string;
   /** Everything the backend and the driver were given (hosts, kubeconfig, version, channel, air-gap dir), validated together. */
   clusterSource: BackendOptions;
-  suites: string[];
+  suites: SuiteName[];
   /** As typed ('2G', '2048M'); already checked against the board's choices (boardMemory parses it). */
   memory?: string;
   /** vCPUs per board; already checked against the board's cores. */
@@ -50,7 +50,15 @@ export interface RunOptions {
   debug: boolean;
 }
 
-export const suiteNames = ['smoke', 'footprint', 'api-latency', 'cni', 'ha', 'airgap', 'conformance', ...ADDON_SUITE_NAMES] as const;
+/** The suites registry's names, in its order: the CLI keeps no list of its own. */
+export const suiteNames: readonly SuiteName[] = SUITE_NAMES;
+
+/** `edgeproof run --help`'s list of suites, one line each. */
+export function suitesHelp(): string {
+  const width = Math.max(...suiteNames.map((name) => name.length));
+  const lines = suiteNames.map((name) => `  ${name.padEnd(width)}  ${SUITES[name].help}${DEFAULT_SUITES.includes(name) ? ' (default)' : ''}`);
+  return `\nSuites:\n${lines.join('\n')}`;
+}
 
 export interface ConformanceRunOptions {
   preset: ConformancePresetName;
@@ -66,7 +74,7 @@ export const RUN_DEFAULTS = {
   distro: 'upstream',
   backend: 'qemu',
   topology: '1',
-  suite: 'smoke,footprint,api-latency',
+  suite: DEFAULT_SUITES.join(','),
   footprintWindow: '30s',
   latencyRate: '2',
   latencyDuration: '30s',
@@ -168,7 +176,7 @@ export function requireChoice<T extends string>(value: string, choices: readonly
 }
 
 /** 'smoke,footprint' -> ['smoke', 'footprint']: trimmed, deduplicated, each one known. */
-export function parseSuiteList(text: string): string[] {
+export function parseSuiteList(text: string): SuiteName[] {
   const names = [...new Set(text.split(',').map((s) => s.trim()).filter(Boolean))];
   if (names.length === 0) {
     throw new UsageError('--suite needs at least one suite', `valid suites: ${suiteNames.join(', ')} (comma-separated)`);
@@ -177,11 +185,16 @@ export function parseSuiteList(text: string): string[] {
 }
 
 /** Suites that need more than one node say so before anything boots. */
-export function requireTopologyForSuites(suites: string[], topology: Topology): void {
-  if (suites.includes('ha') && topology.controlPlanes < 3) {
-    throw new UsageError(`The ha suite needs three control planes (asked for --topology ${topology.controlPlanes}${topology.workers ? `+${topology.workers}` : ''})`, 'use --topology 3 or 3+1');
+export function requireTopologyForSuites(suites: readonly SuiteName[], topology: Topology): void {
+  for (const name of suites) {
+    const needed = SUITES[name].needs?.controlPlanes ?? 1;
+    if (topology.controlPlanes < needed) {
+      throw new UsageError(`The ${name} suite needs ${inWords(needed)} control planes (asked for --topology ${topology.controlPlanes}${topology.workers ? `+${topology.workers}` : ''})`, `use --topology ${needed} or ${needed}+1`);
+    }
   }
 }
+
+const inWords = (count: number) => ['zero', 'one', 'two', 'three', 'four', 'five'][count] ?? String(count);
 
 /** --conformance-preset, --conformance-parallel, --conformance-image. */
 export function parseConformanceOptions(flags: Pick<RunFlags, 'conformancePreset' | 'conformanceParallel' | 'conformanceImage' | 'conformanceRepoList'>): ConformanceRunOptions {

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { UsageError } from '../core/errors.js';
-import { parseAddonSuiteList, parseAddonRequests, ADDON_SUITE_RUNNERS, ADDON_SUITE_NAMES } from './addon-suites.js';
+import { parseAddonSuiteList, parseAddonRequests, ADDON_SUITE_NAMES } from './addon-suites.js';
+import { ADDON_SUITES, SUITES } from './registry.js';
 import { mirrorList, suiteImages } from './addons/images.js';
 import { k3sDisabled } from './addons/presence.js';
 import { hostIngress, ingressHost } from './ingress.js';
@@ -21,7 +22,8 @@ describe('addon suite names and addon requests', () => {
     expect(parseAddonSuiteList('strict, lb,storage,lb,mesh,serverless,kata')).toEqual(['lb', 'storage', 'mesh', 'serverless', 'kata', 'strict']);
     expect(() => parseAddonSuiteList('lb,storag')).toThrow(/Unknown addon suite "storag" \(did you mean "storage"\?\)/);
     expect(() => parseAddonSuiteList(' , ')).toThrow(UsageError);
-    expect(Object.keys(ADDON_SUITE_RUNNERS).sort()).toEqual([...ADDON_SUITE_NAMES].sort());
+    expect(Object.keys(ADDON_SUITES)).toEqual([...ADDON_SUITE_NAMES]);
+    for (const name of ADDON_SUITE_NAMES) expect(SUITES[name]).toBe(ADDON_SUITES[name]);
   });
 
   it('validates every requested addon before anything starts, and refuses duplicates', () => {

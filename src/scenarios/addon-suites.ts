@@ -6,13 +6,8 @@ import type { StartedCluster } from '../distros/distribution.js';
 import type { CheckOutcome } from './check.js';
 import type { AddonGateOptions } from './addons/gate.js';
 import { ADDON_SUITE_NAMES, type AddonSuiteName } from './addons/images.js';
-import { runIngressSuite } from './ingress.js';
-import { runKataSuite } from './kata.js';
-import { runLbSuite } from './lb.js';
-import { runMeshSuite } from './mesh.js';
-import { runServerlessSuite } from './serverless.js';
-import { runStorageSuite } from './storage.js';
-import { runStrictSuite, type StrictOptions } from './strict.js';
+import { ADDON_SUITES } from './registry.js';
+import type { StrictOptions } from './strict.js';
 
 export { ADDON_SUITE_NAMES, type AddonSuiteName };
 
@@ -23,16 +18,6 @@ export interface AddonSuiteOptions extends AddonGateOptions, Pick<StrictOptions,
 }
 
 export type AddonSuiteRunner = (ctx: RunContext, cluster: StartedCluster, options: AddonSuiteOptions) => Promise<CheckOutcome[]>;
-
-export const ADDON_SUITE_RUNNERS: Record<AddonSuiteName, AddonSuiteRunner> = {
-  lb: runLbSuite,
-  ingress: runIngressSuite,
-  storage: runStorageSuite,
-  mesh: runMeshSuite,
-  serverless: runServerlessSuite,
-  kata: runKataSuite,
-  strict: runStrictSuite,
-};
 
 export function isAddonSuite(name: string): name is AddonSuiteName {
   return (ADDON_SUITE_NAMES as readonly string[]).includes(name);
@@ -65,6 +50,7 @@ export function parseAddonRequests(values: readonly string[]): AddonRequest[] {
   return requests;
 }
 
+/** One addon suite with options of its own; a run goes through the suites registry instead. */
 export async function runAddonSuite(name: AddonSuiteName, ctx: RunContext, cluster: StartedCluster, options: AddonSuiteOptions = {}): Promise<CheckOutcome[]> {
-  return ADDON_SUITE_RUNNERS[name](ctx, cluster, options);
+  return ADDON_SUITES[name].runWith(ctx, cluster, options);
 }
