@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchContext, exitWithUsage, parseBenchArgs } from '../src/bench/bench-context.js';
-import { interruptSignal } from '../src/cli/interrupt.js';
+import { interruptSignal } from '../src/core/interrupt.js';
 import { describeError } from '../src/core/errors.js';
 import { createProgress, endsOnly, isCheckTask } from '../src/core/progress.js';
 import { makeDirectory, newRunId, reportsDir } from '../src/core/paths.js';

@@ -30,8 +30,8 @@ import { openSshHosts } from '../emulation/ssh/ssh-machine.js';
 import { syncPayload } from '../emulation/ssh/sync-payloads.js';
 import { exitCodeFor } from '../reports/write-reports.js';
 import { renderConsoleSummary } from '../reports/summary-md.js';
-import { interruptSignal } from './interrupt.js';
-import { endRun } from './run-end.js';
+import { interruptSignal } from '../core/interrupt.js';
+import { endRun } from '../run/run-end.js';
 import type { RunOptions } from './run-options.js';
 
 /** Timeout scale when the user gives none (checks.md): native 1, KVM 3, TCG of a foreign architecture 8. */
