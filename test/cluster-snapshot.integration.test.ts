@@ -7,7 +7,7 @@ import type { RunContext } from '../src/core/context.js';
 import { InterruptedError } from '../src/core/errors.js';
 import { SshConnection } from '../src/emulation/guest/ssh-connection.js';
 import { SnapshotStore } from '../src/emulation/qemu/machine-snapshot.js';
-import type { ReadyCluster } from '../src/cli/cluster-snapshots.js';
+import type { ReadyCluster } from '../src/run/cluster-snapshots.js';
 import { kubeClients } from '../src/scenarios/kube.js';
 import { runSmokeSuite } from '../src/scenarios/smoke.js';
 import { createNamespace, deleteNamespace, runNamespace } from '../src/scenarios/suite-kit.js';

@@ -13,8 +13,10 @@ import { processCmdline } from '../src/core/session.js';
 import { readdirSync } from 'node:fs';
 import type { StartedCluster, Topology } from '../src/distros/distribution.js';
 import type { RunEvent } from '../src/core/events.js';
-import { startContainerMachines, startQemuMachines } from '../src/cli/machines.js';
-import { readyQemuCluster, type ReadyCluster } from '../src/cli/cluster-snapshots.js';
+import { startContainerMachines } from '../src/emulation/container/container-backend.js';
+import { startQemuMachines } from '../src/emulation/qemu/qemu-backend.js';
+import { readyQemuCluster, type ReadyCluster } from '../src/run/cluster-snapshots.js';
+import { machineRecipe } from '../src/run/run-spec.js';
 import { measureBaseline, type MemoryBaseline } from '../src/bench/footprint.js';
 import type { SnapshotStore } from '../src/emulation/qemu/machine-snapshot.js';
 import { ensureNodeImage } from '../src/emulation/container/node-image.js';
@@ -76,7 +78,7 @@ export async function nodeImage(ctx: RunContext): Promise<string> {
 /** A cluster of node containers (native speed) with the upstream distribution: the multi-node and HA path of the tests. */
 export async function startContainerCluster(ctx: RunContext, topology: Topology): Promise<StartedCluster> {
   const distribution = new UpstreamDistribution();
-  const machines = await startContainerMachines(ctx, distribution, topology);
+  const machines = await startContainerMachines(ctx, { nodes: topology }, machineRecipe(distribution));
   return distribution.formCluster(ctx, machines, topology);
 }
 
@@ -96,8 +98,9 @@ export async function readyRpi4Cluster(ctx: RunContext, store?: SnapshotStore): 
   const distribution = new UpstreamDistribution();
   const topology = { controlPlanes: 1, workers: 0 };
   const images = await imagesFor(ctx, 'arm64');
-  return readyQemuCluster(ctx, { board, distribution, topology, images }, { cold: false, ...(store ? { store } : {}) }, async (key) => {
-    const machines = await startQemuMachines(ctx, board, distribution, topology, {}, images, key);
+  const recipe = machineRecipe(distribution);
+  return readyQemuCluster(ctx, { board, distribution, topology, images, memoryMiB: board.memoryMiB, ports: recipe.ports }, { cold: false, ...(store ? { store } : {}) }, async (key) => {
+    const machines = await startQemuMachines(ctx, { board, memoryMiB: board.memoryMiB, nodes: topology }, recipe, { images, key });
     const baselines: Record<string, MemoryBaseline> = {};
     for (const m of machines) baselines[m.name] = await measureBaseline(async (command) => (await m.exec(command)).stdout);
     return { machines, cluster: await distribution.formCluster(ctx, machines, topology), extra: { baselines } };
