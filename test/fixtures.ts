@@ -16,19 +16,24 @@ import type { RunEvent } from '../src/core/events.js';
 import { startContainerMachines } from '../src/emulation/container/container-backend.js';
 import { startQemuMachines } from '../src/emulation/qemu/qemu-backend.js';
 import { readyQemuCluster, type ReadyCluster } from '../src/run/cluster-snapshots.js';
-import { machineRecipe } from '../src/run/run-spec.js';
+import { backendTimeoutScale, machineRecipe } from '../src/run/run-spec.js';
 import { measureBaseline, type MemoryBaseline } from '../src/bench/footprint.js';
 import type { SnapshotStore } from '../src/emulation/qemu/machine-snapshot.js';
 import { ensureNodeImage } from '../src/emulation/container/node-image.js';
 
 /**
  * Integration tests share the real build cache; progress is shown so long
- * builds are visible. The default timeout scale is TCG's; node containers run
- * natively and use a small one (CONTAINER_TIMEOUT_SCALE), so budgets mean what they say.
+ * builds are visible. The default timeout scale is the one `edgeproof run`
+ * picks for an rpi4 on this host (the QEMU backend's: 8 under TCG). Node
+ * containers deliberately use 2 rather than their backend's 1
+ * (CONTAINER_TIMEOUT_SCALE): the tests share two cores with whatever else runs.
  */
 export const CONTAINER_TIMEOUT_SCALE = 2;
 
-export function newRunContext(label: string, timeoutScale = 8): RunContext {
+const rpi4 = boardByName('rpi4');
+export const BOARD_TIMEOUT_SCALE = await backendTimeoutScale('qemu', { board: rpi4, memoryMiB: rpi4.memoryMiB, nodes: { controlPlanes: 1, workers: 0 } });
+
+export function newRunContext(label: string, timeoutScale = BOARD_TIMEOUT_SCALE): RunContext {
   const runDir = mkdtempSync(join(tmpdir(), `ep-test-${label}-`));
   const ctx = new RunContext({ runDir, timeoutScale, progress: process.env.EDGEPROOF_TEST_QUIET ? silentProgress : createProgress() });
   // Registered first, so removed last: logs do not outlive the test (secrets end with the context).

@@ -63,12 +63,13 @@ export interface RunFlags extends BackendFlags {
  */
 export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
   const board = requireChoice(flags.board ?? RUN_DEFAULTS.board, boardNames, 'board', '--board', 'see `edgeproof boards`');
+  const boardProfile = boardByName(board);
   if (flags.backend !== undefined && flags.backend !== 'qemu' && (flags.board !== undefined || flags.memory !== undefined || flags.cpus !== undefined)) {
     throw new UsageError(`--board, --memory and --cpus apply to emulated boards (--backend qemu), not --backend ${flags.backend}`, 'drop --board/--memory/--cpus, or use --backend qemu');
   }
   // The distribution registry and the backends load every driver (seconds): imported once the cheap checks passed.
   const { parseBackendOptions } = await import('./backend-options.js');
-  const clusterSource = parseBackendOptions(flags, { arch: (flags.backend ?? 'qemu') === 'qemu' ? boardByName(board).arch : hostArch() });
+  const clusterSource = parseBackendOptions(flags, { arch: (flags.backend ?? 'qemu') === 'qemu' ? boardProfile.arch : hostArch() });
   const options: RunOptions = {
     board,
     backend: clusterSource.backend,
@@ -89,10 +90,10 @@ export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
     debug: Boolean(flags.debug),
   };
   if (flags.memory !== undefined) {
-    boardMemory(boardByName(board), flags.memory);
+    boardMemory(boardProfile, flags.memory);
     options.memory = flags.memory.trim();
   }
-  if (flags.cpus !== undefined) options.cpus = boardCpus(boardByName(board), flags.cpus);
+  if (flags.cpus !== undefined) options.cpus = boardCpus(boardProfile, flags.cpus);
   if (flags.timeoutScale !== undefined) {
     options.timeoutScale = parsePositiveNumber(flags.timeoutScale, '--timeout-scale', 'a factor such as 1, 2.5 or 10 (TCG is about 10)');
   }
