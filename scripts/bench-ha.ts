@@ -65,9 +65,11 @@ const scenarios = (backend === 'qemu' || values.scenarios === 'none' ? [] : valu
 const unknown = scenarios.filter((s) => !HA_SCENARIOS.includes(s));
 if (unknown.length) usage(`unknown scenario(s) ${unknown.join(', ')}; choose from ${HA_SCENARIOS.join(', ')} or none`);
 const backendLabel = board ? `qemu ${board.name}${cpus === board.cpus ? '' : ` (${cpus} vCPU)`}` : 'container';
-// Without --timeout-scale: the backend's default on this host, as `edgeproof run` picks it.
-const defaultSpec = board ? { board, memoryMiB: board.memoryMiB, nodes: { controlPlanes: 1, workers: 0 } } : undefined;
-const timeoutScale = values['timeout-scale'] !== undefined ? Number(values['timeout-scale']) : defaultSpec ? await backendTimeoutScale('qemu', defaultSpec) : await backendTimeoutScale('container', { board: boardByName('rpi4'), memoryMiB: 0, nodes: { controlPlanes: 1, workers: 0 } });
+// Without --timeout-scale: the backend's default on this host, as `edgeproof run` picks it (a container's ignores the board).
+const scaleBoard = board ?? boardByName('rpi4');
+const timeoutScale = values['timeout-scale'] !== undefined
+  ? Number(values['timeout-scale'])
+  : await backendTimeoutScale(board ? 'qemu' : 'container', { board: scaleBoard, memoryMiB: scaleBoard.memoryMiB, nodes: { controlPlanes: 1, workers: 0 } });
 if (!(timeoutScale >= 1)) usage(`--timeout-scale must be a number of at least 1, got '${values['timeout-scale']}'`);
 /** Clusters that did not form or whose scenarios failed: said, kept in the report, and the exit code. */
 const failures: { label: string; error: string }[] = [];
