@@ -19,7 +19,9 @@ import { benchContext, exitWithUsage, parseBenchArgs } from '../src/bench/bench-
 import { createProgress, endsOnly, isCheckTask } from '../src/core/progress.js';
 import { makeDirectory, newRunId, reportsDir } from '../src/core/paths.js';
 import { summarize } from '../src/bench/stats.js';
-import { startContainerMachines, startQemuMachines } from '../src/cli/machines.js';
+import { startContainerMachines } from '../src/emulation/container/container-backend.js';
+import { startQemuMachines } from '../src/emulation/qemu/qemu-backend.js';
+import { backendTimeoutScale, machineRecipe } from '../src/run/run-spec.js';
 import type { Topology } from '../src/distros/distribution.js';
 import type { Machine } from '../src/emulation/machine.js';
 import { boardByName, boardCpus, type Board } from '../src/emulation/boards.js';
@@ -63,8 +65,11 @@ const scenarios = (backend === 'qemu' || values.scenarios === 'none' ? [] : valu
 const unknown = scenarios.filter((s) => !HA_SCENARIOS.includes(s));
 if (unknown.length) usage(`unknown scenario(s) ${unknown.join(', ')}; choose from ${HA_SCENARIOS.join(', ')} or none`);
 const backendLabel = board ? `qemu ${board.name}${cpus === board.cpus ? '' : ` (${cpus} vCPU)`}` : 'container';
-// Emulated boards get the scale runs on a TCG host use; native containers none.
-const timeoutScale = Number(values['timeout-scale'] ?? (board ? 8 : 1));
+// Without --timeout-scale: the backend's default on this host, as `edgeproof run` picks it (a container's ignores the board).
+const scaleBoard = board ?? boardByName('rpi4');
+const timeoutScale = values['timeout-scale'] !== undefined
+  ? Number(values['timeout-scale'])
+  : await backendTimeoutScale(board ? 'qemu' : 'container', { board: scaleBoard, memoryMiB: scaleBoard.memoryMiB, nodes: { controlPlanes: 1, workers: 0 } });
 if (!(timeoutScale >= 1)) usage(`--timeout-scale must be a number of at least 1, got '${values['timeout-scale']}'`);
 /** Clusters that did not form or whose scenarios failed: said, kept in the report, and the exit code. */
 const failures: { label: string; error: string }[] = [];
@@ -77,7 +82,7 @@ async function withCluster(topology: Topology, label: string, body: (ctx: RunCon
   try {
     process.stderr.write(`  start: ${label} on ${backendLabel}${board ? ' (minutes under TCG)' : ''}\n`);
     const started = Date.now();
-    const machines: Machine[] = board ? await startQemuMachines(ctx, board, upstream, topology, { cpus }) : await startContainerMachines(ctx, upstream, topology);
+    const machines: Machine[] = board ? await startQemuMachines(ctx, { board, memoryMiB: board.memoryMiB, cpus, nodes: topology }, machineRecipe(upstream)) : await startContainerMachines(ctx, { nodes: topology }, machineRecipe(upstream));
     const cluster = await upstream.formCluster(ctx, machines, topology);
     record(`${backendLabel} ${formatTopology(topology)}: form to all nodes Ready`, 'ms', Date.now() - started);
     await body(ctx, cluster);

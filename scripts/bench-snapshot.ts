@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchContext, exitWithUsage, parseBenchArgs } from '../src/bench/bench-context.js';
-import { interruptSignal } from '../src/cli/interrupt.js';
+import { interruptSignal } from '../src/core/interrupt.js';
 import { describeError } from '../src/core/errors.js';
 import { createProgress, endsOnly, isCheckTask } from '../src/core/progress.js';
 import { makeDirectory, newRunId, reportsDir } from '../src/core/paths.js';
@@ -26,8 +26,9 @@ import { detectAccel } from '../src/emulation/qemu/host-probe.js';
 import { SnapshotStore } from '../src/emulation/qemu/machine-snapshot.js';
 import { UpstreamDistribution } from '../src/distros/upstream/upstream-distribution.js';
 import { parseTopology } from '../src/distros/topology.js';
-import { readyQemuCluster, type ClusterRecipe } from '../src/cli/cluster-snapshots.js';
-import { startQemuMachines } from '../src/cli/machines.js';
+import { readyQemuCluster, type ClusterRecipe } from '../src/run/cluster-snapshots.js';
+import { startQemuMachines } from '../src/emulation/qemu/qemu-backend.js';
+import { backendTimeoutScale, machineRecipe } from '../src/run/run-spec.js';
 
 const { values } = parseBenchArgs('bench:snapshot', {
   options: {
@@ -65,16 +66,19 @@ const snapshotsDir = mkdtempSync(join(tmpdir(), 'ep-bench-snapshots-'));
 
 async function once(topologyText: string, cold: boolean, store: SnapshotStore): Promise<void> {
   const topology = parseTopology(topologyText);
-  const ctx = benchContext({ runDir: mkdtempSync(join(tmpdir(), 'ep-bench-')), timeoutScale: 8, progress: endsOnly(createProgress(), isCheckTask) });
+  const spec = { board, memoryMiB: board.memoryMiB, cpus, nodes: topology };
+  const timeoutScale = await backendTimeoutScale('qemu', spec);
+  const ctx = benchContext({ runDir: mkdtempSync(join(tmpdir(), 'ep-bench-')), timeoutScale, progress: endsOnly(createProgress(), isCheckTask) });
   try {
     const payloads = await distribution.diskPayloads(ctx, board.arch);
     const images = await ensureGuestImages(ctx, { arch: board.arch, packages: distribution.guestPackages(), payloads });
-    const recipe: ClusterRecipe = { board, distribution, topology, images, cpus };
+    const machineNeeds = machineRecipe(distribution);
+    const recipe: ClusterRecipe = { board, distribution, topology, images, memoryMiB: board.memoryMiB, cpus, ports: machineNeeds.ports };
     process.stderr.write(`  start: ${topologyText} node(s) ${cold ? 'cold bring-up (minutes under TCG)' : 'restore'}\n`);
     const started = Date.now();
     let coldReadyMs = 0;
     const ready = await readyQemuCluster(ctx, recipe, { cold: false, store }, async (key) => {
-      const machines = await startQemuMachines(ctx, board, distribution, topology, { cpus }, images, key);
+      const machines = await startQemuMachines(ctx, spec, machineNeeds, { images, key });
       const baselines: Record<string, MemoryBaseline> = {};
       for (const m of machines) baselines[m.name] = await measureBaseline(async (command) => (await m.exec(command)).stdout);
       const cluster = await distribution.formCluster(ctx, machines, topology);

@@ -19,6 +19,7 @@ import { generateSshKey } from '../src/emulation/guest/ssh-connection.js';
 import { ensureGuestImages } from '../src/emulation/images/guest-images.js';
 import { detectAccel } from '../src/emulation/qemu/host-probe.js';
 import { QemuBoard } from '../src/emulation/qemu/qemu-board.js';
+import { backendTimeoutScale } from '../src/run/run-spec.js';
 import { UpstreamDistribution, API_PORT } from '../src/distros/upstream/upstream-distribution.js';
 import { runSmokeSuite } from '../src/scenarios/smoke.js';
 
@@ -42,8 +43,9 @@ async function images(ctx: RunContext, board: Board) {
   return ensureGuestImages(ctx, { arch: board.arch, packages: [], payloads: [] });
 }
 
-async function withRun<T>(label: string, fn: (ctx: RunContext) => Promise<T>): Promise<T> {
-  const ctx = benchContext({ runDir: mkdtempSync(join(tmpdir(), 'ep-bench-')), timeoutScale: 8, progress: silentProgress });
+async function withRun<T>(label: string, board: Board, fn: (ctx: RunContext) => Promise<T>): Promise<T> {
+  const timeoutScale = await backendTimeoutScale('qemu', { board, memoryMiB: board.memoryMiB, nodes: { controlPlanes: 1, workers: 0 } });
+  const ctx = benchContext({ runDir: mkdtempSync(join(tmpdir(), 'ep-bench-')), timeoutScale, progress: silentProgress });
   try {
     return await fn(ctx);
   } finally {
@@ -56,7 +58,7 @@ async function withRun<T>(label: string, fn: (ctx: RunContext) => Promise<T>): P
 for (const name of values.boards!.split(',')) {
   const board = boardByName(name);
   for (let i = 0; i < runs; i++) {
-    await withRun(`${name} boot ${i + 1}/${runs}`, async (ctx) => {
+    await withRun(`${name} boot ${i + 1}/${runs}`, board, async (ctx) => {
       const machine = await new QemuBoard(board).withName(`ep-${ctx.tag}-bench`).withImages(await images(ctx, board)).withSshKey(generateSshKey('bench')).start(ctx);
       record(`${name}: boot to SSH`, machine.timings.sshMs!);
       record(`${name}: boot to init ready`, machine.timings.initMs!);
@@ -65,8 +67,8 @@ for (const name of values.boards!.split(',')) {
 }
 
 for (let i = 0; i < clusterRuns; i++) {
-  await withRun(`rpi4 cluster ${i + 1}/${clusterRuns}`, async (ctx) => {
-    const board = boardByName('rpi4');
+  const board = boardByName('rpi4');
+  await withRun(`rpi4 cluster ${i + 1}/${clusterRuns}`, board, async (ctx) => {
     const machine = await new QemuBoard(board).withName(`ep-${ctx.tag}-cp-0`).withImages(await images(ctx, board)).withSshKey(generateSshKey('bench')).withForwardedPorts(API_PORT).start(ctx);
     const cluster = await upstream.formCluster(ctx, [machine], { controlPlanes: 1, workers: 0 });
     const boot = machine.timings.sshMs!;

@@ -59,7 +59,7 @@ describe('addon suites on the bare upstream cluster (rpi4, one node)', () => {
       expect(byId['KATA-0']).toMatchObject({ verdict: 'not-applicable', reason: expect.stringMatching(/\/dev\/kvm is absent/) });
       expect(byId['KATA-2']?.verdict).toBe('not-applicable');
       expect(byId['STRICT-1']).toMatchObject({ verdict: 'not-applicable', reason: expect.stringMatching(/microk8s snap/) });
-      // The code documented for "nothing failed, some not applicable" (src/cli/exit-codes.ts: 0).
+      // The code documented for "nothing failed, some not applicable" (src/core/exit-codes.ts: 0).
       suitesCtx.events.emit({ type: 'run-end', outcome: 'completed', durationMs: 1 });
       const result = await writeReports(suitesCtx.runDir, suitesCtx.events.events);
       expect(result.summary.pass).toBe(0);

@@ -7,11 +7,11 @@ import type { RunContext } from '../src/core/context.js';
 import { InterruptedError } from '../src/core/errors.js';
 import { SshConnection } from '../src/emulation/guest/ssh-connection.js';
 import { SnapshotStore } from '../src/emulation/qemu/machine-snapshot.js';
-import type { ReadyCluster } from '../src/cli/cluster-snapshots.js';
+import type { ReadyCluster } from '../src/run/cluster-snapshots.js';
 import { kubeClients } from '../src/scenarios/kube.js';
 import { runSmokeSuite } from '../src/scenarios/smoke.js';
 import { createNamespace, deleteNamespace, runNamespace } from '../src/scenarios/suite-kit.js';
-import { newRunContext, qemuProcesses, readyRpi4Cluster } from './fixtures.js';
+import { BOARD_TIMEOUT_SCALE, newRunContext, qemuProcesses, readyRpi4Cluster } from './fixtures.js';
 
 /**
  * Ready clusters from snapshots, for real: a cold single-node rpi4 cluster is
@@ -27,7 +27,7 @@ describe('ready clusters from snapshots (rpi4, 1 node)', () => {
 
   const bringUp = async (label: string): Promise<{ ctx: RunContext; ready: ReadyCluster }> => {
     // A loaded host (other QEMUs on 2 cores) may need a larger scale than TCG's default 8.
-    const ctx = newRunContext(label, Number(process.env.EDGEPROOF_TEST_TIMEOUT_SCALE ?? 8));
+    const ctx = newRunContext(label, process.env.EDGEPROOF_TEST_TIMEOUT_SCALE ? Number(process.env.EDGEPROOF_TEST_TIMEOUT_SCALE) : BOARD_TIMEOUT_SCALE);
     contexts.push(ctx);
     return { ctx, ready: await readyRpi4Cluster(ctx, store) };
   };

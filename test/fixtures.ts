@@ -13,20 +13,27 @@ import { processCmdline } from '../src/core/session.js';
 import { readdirSync } from 'node:fs';
 import type { StartedCluster, Topology } from '../src/distros/distribution.js';
 import type { RunEvent } from '../src/core/events.js';
-import { startContainerMachines, startQemuMachines } from '../src/cli/machines.js';
-import { readyQemuCluster, type ReadyCluster } from '../src/cli/cluster-snapshots.js';
+import { startContainerMachines } from '../src/emulation/container/container-backend.js';
+import { startQemuMachines } from '../src/emulation/qemu/qemu-backend.js';
+import { readyQemuCluster, type ReadyCluster } from '../src/run/cluster-snapshots.js';
+import { backendTimeoutScale, machineRecipe } from '../src/run/run-spec.js';
 import { measureBaseline, type MemoryBaseline } from '../src/bench/footprint.js';
 import type { SnapshotStore } from '../src/emulation/qemu/machine-snapshot.js';
 import { ensureNodeImage } from '../src/emulation/container/node-image.js';
 
 /**
  * Integration tests share the real build cache; progress is shown so long
- * builds are visible. The default timeout scale is TCG's; node containers run
- * natively and use a small one (CONTAINER_TIMEOUT_SCALE), so budgets mean what they say.
+ * builds are visible. The default timeout scale is the one `edgeproof run`
+ * picks for an rpi4 on this host (the QEMU backend's: 8 under TCG). Node
+ * containers deliberately use 2 rather than their backend's 1
+ * (CONTAINER_TIMEOUT_SCALE): the tests share two cores with whatever else runs.
  */
 export const CONTAINER_TIMEOUT_SCALE = 2;
 
-export function newRunContext(label: string, timeoutScale = 8): RunContext {
+const rpi4 = boardByName('rpi4');
+export const BOARD_TIMEOUT_SCALE = await backendTimeoutScale('qemu', { board: rpi4, memoryMiB: rpi4.memoryMiB, nodes: { controlPlanes: 1, workers: 0 } });
+
+export function newRunContext(label: string, timeoutScale = BOARD_TIMEOUT_SCALE): RunContext {
   const runDir = mkdtempSync(join(tmpdir(), `ep-test-${label}-`));
   const ctx = new RunContext({ runDir, timeoutScale, progress: process.env.EDGEPROOF_TEST_QUIET ? silentProgress : createProgress() });
   // Registered first, so removed last: logs do not outlive the test (secrets end with the context).
@@ -76,7 +83,7 @@ export async function nodeImage(ctx: RunContext): Promise<string> {
 /** A cluster of node containers (native speed) with the upstream distribution: the multi-node and HA path of the tests. */
 export async function startContainerCluster(ctx: RunContext, topology: Topology): Promise<StartedCluster> {
   const distribution = new UpstreamDistribution();
-  const machines = await startContainerMachines(ctx, distribution, topology);
+  const machines = await startContainerMachines(ctx, { nodes: topology }, machineRecipe(distribution));
   return distribution.formCluster(ctx, machines, topology);
 }
 
@@ -96,8 +103,9 @@ export async function readyRpi4Cluster(ctx: RunContext, store?: SnapshotStore): 
   const distribution = new UpstreamDistribution();
   const topology = { controlPlanes: 1, workers: 0 };
   const images = await imagesFor(ctx, 'arm64');
-  return readyQemuCluster(ctx, { board, distribution, topology, images }, { cold: false, ...(store ? { store } : {}) }, async (key) => {
-    const machines = await startQemuMachines(ctx, board, distribution, topology, {}, images, key);
+  const recipe = machineRecipe(distribution);
+  return readyQemuCluster(ctx, { board, distribution, topology, images, memoryMiB: board.memoryMiB, ports: recipe.ports }, { cold: false, ...(store ? { store } : {}) }, async (key) => {
+    const machines = await startQemuMachines(ctx, { board, memoryMiB: board.memoryMiB, nodes: topology }, recipe, { images, key });
     const baselines: Record<string, MemoryBaseline> = {};
     for (const m of machines) baselines[m.name] = await measureBaseline(async (command) => (await m.exec(command)).stdout);
     return { machines, cluster: await distribution.formCluster(ctx, machines, topology), extra: { baselines } };

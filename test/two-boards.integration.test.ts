@@ -3,7 +3,8 @@ import type { RunContext } from '../src/core/context.js';
 import type { StartedCluster } from '../src/distros/distribution.js';
 import { UpstreamDistribution } from '../src/distros/upstream/upstream-distribution.js';
 import { boardByName } from '../src/emulation/boards.js';
-import { startQemuMachines } from '../src/cli/machines.js';
+import { startQemuMachines } from '../src/emulation/qemu/qemu-backend.js';
+import { machineRecipe } from '../src/run/run-spec.js';
 import { runCniSuite } from '../src/scenarios/cni.js';
 import { kube, kubeClients } from '../src/scenarios/kube.js';
 import { checkEvents, newRunContext, qemuProcesses } from './fixtures.js';
@@ -23,7 +24,8 @@ describe.runIf(process.env.EDGEPROOF_TEST_BOARDS_CLUSTER === '1')('two rpi4 boar
     ctx = newRunContext('two-boards');
     const distribution = new UpstreamDistribution();
     const topology = { controlPlanes: 1, workers: 1 };
-    const machines = await startQemuMachines(ctx, boardByName('rpi4'), distribution, topology);
+    const board = boardByName('rpi4');
+    const machines = await startQemuMachines(ctx, { board, memoryMiB: board.memoryMiB, nodes: topology }, machineRecipe(distribution));
     cluster = await distribution.formCluster(ctx, machines, topology);
   });
 

@@ -2,8 +2,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { RunContext } from '../core/context.js';
 import { describeError } from '../core/errors.js';
 import { cacheDir, reportsDir, writableDirectory } from '../core/paths.js';
-import { installInterruptHandlers, interruptSignal, stoppedExitCode } from '../cli/interrupt.js';
-import { checkGivenValue } from '../cli/option-values.js';
+import { installInterruptHandlers, interruptSignal, stoppedExitCode } from '../core/interrupt.js';
+import { checkGivenValue } from '../core/option-values.js';
 
 let handlersInstalled = false;
 

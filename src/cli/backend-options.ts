@@ -16,9 +16,11 @@ import { parseTopology } from '../distros/topology.js';
 import { loadExistingKubeconfig } from '../distros/existing/existing-cluster.js';
 import { distributionByName, distroNames, type AnyDistributionOptions, type DistroName } from '../distros/registry.js';
 import { requireChoice } from './run-options.js';
+import type { BackendName } from '../emulation/machine.js';
+import type { BackendOptions } from '../run/run-options.js';
 
-export const backendNames = ['qemu', 'container', 'ssh', 'existing'] as const;
-export type BackendName = (typeof backendNames)[number];
+export const backendNames = ['qemu', 'container', 'ssh', 'existing'] as const satisfies readonly BackendName[];
+export type { BackendName, BackendOptions };
 
 /** The flags as commander hands them over. */
 export interface BackendFlags {
@@ -31,20 +33,6 @@ export interface BackendFlags {
   kubeconfig?: string;
   context?: string;
   topology?: string;
-}
-
-export interface BackendOptions {
-  backend: BackendName;
-  distro: DistroName;
-  /** Passed to distributionByName (already validated by constructing it). */
-  distroOptions: AnyDistributionOptions;
-  topology: Topology;
-  /** ssh: the hosts, control planes first (the order drivers assign roles in). */
-  hosts?: HostEntry[];
-  hostsFile?: string;
-  /** existing: absolute path and context. */
-  kubeconfig?: string;
-  context?: string;
 }
 
 /**

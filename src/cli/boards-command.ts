@@ -1,7 +1,7 @@
 import { describeError } from '../core/errors.js';
 import { boards, type Board } from '../emulation/boards.js';
 import { detectAccel, qemuVersion } from '../emulation/qemu/host-probe.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../core/exit-codes.js';
 import { formatMiB, renderTable } from './format.js';
 
 interface QemuInstall {

@@ -7,7 +7,7 @@ import { readSessions, sweepStaleSessions, type SessionRecord, type SweepReport 
 import { sweepContainers } from '../emulation/container/docker-engine.js';
 import { SnapshotStore } from '../emulation/qemu/machine-snapshot.js';
 import { BUILD_CACHE_AREAS, sizeOnDisk } from './cache-listing.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../core/exit-codes.js';
 import { formatBytes } from './format.js';
 
 export interface CleanOptions {

@@ -4,7 +4,7 @@ import { RunContext } from '../core/context.js';
 import { makeDirectory } from '../core/paths.js';
 import { ensureE2eBinaries } from '../scenarios/conformance/e2e-binaries.js';
 import { listE2eImages, mirrorPlan, parseMirror } from '../scenarios/conformance/images.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../core/exit-codes.js';
 
 export interface ConformanceImagesOptions {
   mirror?: string;

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { projectRoot } from '../core/paths.js';
 import { listCache, renderCacheListing, type CacheListing } from './cache-listing.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../core/exit-codes.js';
 import { runHostChecks, type HostCheck } from './host-checks.js';
 
 /** `edgeproof doctor`: every host prerequisite with its fix, then what the cache holds. */

@@ -5,8 +5,8 @@ import createDebug from 'debug';
 import { describeError, errorDetail } from '../core/errors.js';
 import { cacheDir as defaultCacheDir, projectRoot, reportsDir as defaultReportsDir } from '../core/paths.js';
 import { boardNames } from '../emulation/boards.js';
-import { EXIT, EXIT_CODES_HELP, exitCodeForError } from './exit-codes.js';
-import { installInterruptHandlers, runInterruptibly, type InterruptOptions } from './interrupt.js';
+import { EXIT, EXIT_CODES_HELP, exitCodeForError } from '../core/exit-codes.js';
+import { installInterruptHandlers, runInterruptibly, type InterruptOptions } from '../core/interrupt.js';
 import { checkGivenValues } from './option-values.js';
 import { RUN_DEFAULTS, backendNames, directoryOption, outputDirectoryOption, parsePositiveNumber, parseRunOptions, suiteNames, suitesHelp, type RunFlags } from './run-options.js';
 

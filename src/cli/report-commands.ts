@@ -18,7 +18,7 @@ import { mergeExitCode, mergeShards } from '../reports/merge.js';
 import { exitCodeFor } from '../reports/result-model.js';
 import { loadRunSet, type LoadedRun, type RunSet } from '../reports/run-set.js';
 import { HTML_FILE, readRunDir, writeReports } from '../reports/write-reports.js';
-import { EXIT } from './exit-codes.js';
+import { EXIT } from '../core/exit-codes.js';
 import { expandCells, expectedShards, measuredDurations, parseMatrix, planShards, type MatrixVocabulary } from './matrix.js';
 
 type Write = (text: string) => void;

@@ -5,50 +5,14 @@ import { UsageError } from '../core/errors.js';
 import { cacheDir as defaultCacheDir, reportsDir as defaultReportsDir, writableDirectory } from '../core/paths.js';
 import { boardByName, boardCpus, boardMemory, boardNames, hostArch } from '../emulation/boards.js';
 import type { Topology } from '../distros/distribution.js';
-import type { BackendFlags, BackendName, BackendOptions } from './backend-options.js';
-import type { AddonRequest } from '../distros/addons/catalog.js';
+import type { BackendFlags } from './backend-options.js';
+import type { RunOptions, ConformanceRunOptions } from '../run/run-options.js';
 import { DEFAULT_SUITES, SUITE_NAMES, SUITES, type SuiteName } from '../scenarios/registry.js';
 import { didYouMean } from './suggest.js';
-import { parseOutsideTarget, type OutsideTarget } from '../scenarios/route-table.js';
-import { CONFORMANCE_PRESET_NAMES, type ConformancePresetName } from '../scenarios/conformance/presets.js';
+import { parseOutsideTarget } from '../scenarios/route-table.js';
+import { CONFORMANCE_PRESET_NAMES } from '../scenarios/conformance/presets.js';
 
-/** What `edgeproof run` asked for, validated: the lead's runCommand trusts every field. */
-export interface RunOptions {
-  board: string;
-  /** What makes the machines: emulated boards, node containers, real boards over SSH, or an existing cluster. */
-  backend: BackendName;
-  topology: Topology;
-  distro: string;
-  /** Everything the backend and the driver were given (hosts, kubeconfig, version, channel, air-gap dir), validated together. */
-  clusterSource: BackendOptions;
-  suites: SuiteName[];
-  /** As typed ('2G', '2048M'); already checked against the board's choices (boardMemory parses it). */
-  memory?: string;
-  /** vCPUs per board; already checked against the board's cores. */
-  cpus?: number;
-  /** Multiplies every base timeout; a positive float. Absent: the run picks one from the host. */
-  timeoutScale?: number;
-  /** Absolute. */
-  reportsDir: string;
-  /** Absolute; absent means the default cache (EDGEPROOF_CACHE_DIR or ~/.cache/edgeproof). */
-  cacheDir?: string;
-  /** Addons the addon suites may use (`--addon metallb:10.0.0.10-10.0.0.20`), validated against the distribution. */
-  addons: AddonRequest[];
-  /** Install requested addons the distribution's own way before their suites (off: suites only find what is there). */
-  installAddons: boolean;
-  /** A budgets file overriding the shipped defaults (fixtures/budgets.yaml); already parsed once. */
-  budgetsFile?: string;
-  footprintWindowMs: number;
-  latencyRate: number;
-  latencyDurationMs: number;
-  /** Addresses the air-gap check (BOOT-6) must fail to reach from cut-off nodes (`--airgap-target`); empty: its default. */
-  airgapTargets: OutsideTarget[];
-  /** The conformance suite: preset, Ginkgo nodes, and the conformance image for the in-cluster way. */
-  conformance: ConformanceRunOptions;
-  cold: boolean;
-  keep: boolean;
-  debug: boolean;
-}
+export type { ConformanceRunOptions, RunOptions } from '../run/run-options.js';
 
 /** The suites registry's names, in its order: the CLI keeps no list of its own. */
 export const suiteNames: readonly SuiteName[] = SUITE_NAMES;
@@ -60,13 +24,6 @@ export function suitesHelp(): string {
   return `\nSuites:\n${lines.join('\n')}`;
 }
 
-export interface ConformanceRunOptions {
-  preset: ConformancePresetName;
-  parallel?: number;
-  image?: string;
-  /** Absolute path of a KUBE_TEST_REPO_LIST file (a mirror's, or an empty one for the upstream registries). */
-  repoList?: string;
-}
 export { backendNames } from './backend-options.js';
 
 export const RUN_DEFAULTS = {
@@ -114,12 +71,13 @@ export interface RunFlags extends BackendFlags {
  */
 export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
   const board = requireChoice(flags.board ?? RUN_DEFAULTS.board, boardNames, 'board', '--board', 'see `edgeproof boards`');
+  const boardProfile = boardByName(board);
   if (flags.backend !== undefined && flags.backend !== 'qemu' && (flags.board !== undefined || flags.memory !== undefined || flags.cpus !== undefined)) {
     throw new UsageError(`--board, --memory and --cpus apply to emulated boards (--backend qemu), not --backend ${flags.backend}`, 'drop --board/--memory/--cpus, or use --backend qemu');
   }
   // The distribution registry and the backends load every driver (seconds): imported once the cheap checks passed.
   const { parseBackendOptions } = await import('./backend-options.js');
-  const clusterSource = parseBackendOptions(flags, { arch: (flags.backend ?? 'qemu') === 'qemu' ? boardByName(board).arch : hostArch() });
+  const clusterSource = parseBackendOptions(flags, { arch: (flags.backend ?? 'qemu') === 'qemu' ? boardProfile.arch : hostArch() });
   const options: RunOptions = {
     board,
     backend: clusterSource.backend,
@@ -140,10 +98,10 @@ export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
     debug: Boolean(flags.debug),
   };
   if (flags.memory !== undefined) {
-    boardMemory(boardByName(board), flags.memory);
+    boardMemory(boardProfile, flags.memory);
     options.memory = flags.memory.trim();
   }
-  if (flags.cpus !== undefined) options.cpus = boardCpus(boardByName(board), flags.cpus);
+  if (flags.cpus !== undefined) options.cpus = boardCpus(boardProfile, flags.cpus);
   if (flags.timeoutScale !== undefined) {
     options.timeoutScale = parsePositiveNumber(flags.timeoutScale, '--timeout-scale', 'a factor such as 1, 2.5 or 10 (TCG is about 10)');
   }

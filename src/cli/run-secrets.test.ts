@@ -15,7 +15,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { RunContext } from '../core/context.js';
 import { projectRoot } from '../core/paths.js';
 import { PlannedCluster } from '../distros/planned-cluster.js';
-import { runSshKey } from './machines.js';
+import { runSshKey } from '../emulation/guest/ssh-key.js';
 
 const bin = fileURLToPath(new URL('../../bin/edgeproof.js', import.meta.url));
 const child = fileURLToPath(new URL('./test-fixtures/secrets-child.ts', import.meta.url));

@@ -5,6 +5,11 @@ export type MachineCapability = 'power-off' | 'power-on' | 'freeze' | 'partition
 /** What made a machine: reports and checks say which backend a figure comes from. */
 export type BackendName = 'qemu' | 'container' | 'ssh' | 'existing';
 
+export interface BootTimings {
+  initMs?: number;
+  sshMs?: number;
+}
+
 export interface ExecOptions {
   input?: string | Buffer;
   timeoutMs?: number;
@@ -41,6 +46,8 @@ export interface Machine extends AsyncDisposable {
   readonly capabilities: ReadonlySet<MachineCapability>;
   /** Where the serial console is captured, when there is one. */
   readonly consoleLogPath?: string;
+  /** Milliseconds from the machine's start to its init ready and to SSH answering, when it boots (an emulated board). */
+  readonly timings?: BootTimings;
   /** Where a guest TCP port is reachable from the host (always 127.0.0.1 for emulated boards). */
   hostEndpoint(guestPort: number): { host: string; port: number };
   exec(command: string, options?: ExecOptions): Promise<ExecResult>;

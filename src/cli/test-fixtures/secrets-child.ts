@@ -6,7 +6,7 @@
  *   node --import tsx secrets-child.ts <cacheDir> <runDir> <waits|exits>
  */
 import { RunContext } from '../../core/context.js';
-import { runSshKey } from '../machines.js';
+import { runSshKey } from '../../emulation/guest/ssh-key.js';
 
 const [cacheDir, runDir, behaviour] = process.argv.slice(2);
 const ctx = new RunContext({ cacheDir: cacheDir!, runDir: runDir!, progress: false });

@@ -1,4 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunContext } from '../../core/context.js';
 
 export interface SshKeyPair {
   /** OpenSSH private key (kept 0600 in the run dir, never logged). */
@@ -78,4 +81,11 @@ function uint32(value: number): Buffer {
   const out = Buffer.alloc(4);
   out.writeUInt32BE(value);
   return out;
+}
+
+/** The run's own SSH key, kept 0600 in its secrets while it runs (a snapshot's guests are moved over to it). */
+export function runSshKey(ctx: RunContext): SshKeyPair {
+  const key = generateSshKey(`edgeproof-${ctx.runId}`);
+  writeFileSync(join(ctx.secretsDir(), 'ssh_key'), key.privateKey, { mode: 0o600 });
+  return key;
 }

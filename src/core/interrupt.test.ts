@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { afterAll, describe, expect, test } from 'vitest';
-import { projectRoot } from '../core/paths.js';
-import type { RunEvent } from '../core/events.js';
+import { projectRoot } from './paths.js';
+import type { RunEvent } from './events.js';
 import { CLEANUP_GRACE_MS, TEARDOWN_BUDGET_MS } from './interrupt.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./test-fixtures/${name}`, import.meta.url));
+/** Children that run a whole run's ending (reports, teardown) live with the run layer. */
+const runFixture = (name: string) => fileURLToPath(new URL(`../run/test-fixtures/${name}`, import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'ep-interrupt-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -97,7 +99,7 @@ describe.concurrent('Ctrl-C during a run (real process, real signals)', () => {
 
   test('a teardown cut short by the grace period still leaves every finished check in result.json', async () => {
     const { runDir, cacheDir } = runDirs('slow-teardown');
-    const proc = execa(process.execPath, ['--import', 'tsx', fixture('run-end-child.ts'), 'slow-teardown', runDir, cacheDir, '1000'], { reject: false, cwd: projectRoot() });
+    const proc = execa(process.execPath, ['--import', 'tsx', runFixture('run-end-child.ts'), 'slow-teardown', runDir, cacheDir, '1000'], { reject: false, cwd: projectRoot() });
     await printed(proc);
     proc.kill('SIGTERM');
     const exited = await proc;
@@ -112,7 +114,7 @@ describe.concurrent('Ctrl-C during a run (real process, real signals)', () => {
 
   test('an uncaught exception during a run stops it like Ctrl-C: its resources are disposed, the reports say why, exit 1', async () => {
     const { runDir, cacheDir } = runDirs('uncaught');
-    const exited = await execa(process.execPath, ['--import', 'tsx', fixture('run-end-child.ts'), 'uncaught', runDir, cacheDir, '30000'], { reject: false, cwd: projectRoot() });
+    const exited = await execa(process.execPath, ['--import', 'tsx', runFixture('run-end-child.ts'), 'uncaught', runDir, cacheDir, '30000'], { reject: false, cwd: projectRoot() });
     expect(exited.exitCode, exited.stderr).toBe(1);
     expect(exited.stdout).toContain('disposed');
     expect(exited.stderr).toContain('Uncaught exception (a bug in edgeproof): Error: boom from a timer');
@@ -125,7 +127,7 @@ describe.concurrent('Ctrl-C during a run (real process, real signals)', () => {
 
   test('Ctrl-C in the CNI matrix: the cells that passed are on disk, the open ones are not guessed', async () => {
     const { runDir, cacheDir } = runDirs('cni');
-    const proc = execa(process.execPath, ['--import', 'tsx', fixture('cni-interrupt-child.ts'), runDir, cacheDir], { reject: false, cwd: projectRoot() });
+    const proc = execa(process.execPath, ['--import', 'tsx', runFixture('cni-interrupt-child.ts'), runDir, cacheDir], { reject: false, cwd: projectRoot() });
     await printed(proc, 'second round');
     proc.kill('SIGINT');
     const exited = await proc;

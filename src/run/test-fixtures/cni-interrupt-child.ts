@@ -11,7 +11,7 @@ import { RunContext } from '../../core/context.js';
 import { cniPlan, type ClusterView, type Source } from '../../scenarios/cni-plan.js';
 import { runConnectivityMatrix, type ProbeRun } from '../../scenarios/cni-matrix.js';
 import { parseHttpProbeOutput } from '../../scenarios/workloads.js';
-import { installInterruptHandlers, interruptSignal, runInterruptibly, type InterruptOptions } from '../interrupt.js';
+import { installInterruptHandlers, interruptSignal, runInterruptibly, type InterruptOptions } from '../../core/interrupt.js';
 
 const [runDir, cacheDir] = process.argv.slice(2) as [string, string];
 const mode: InterruptOptions = { graceful: false };

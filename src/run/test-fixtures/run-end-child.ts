@@ -11,8 +11,8 @@ import { RunContext } from '../../core/context.js';
 import { describeError } from '../../core/errors.js';
 import { exitCodeFor } from '../../reports/write-reports.js';
 import { pass, runCheck } from '../../scenarios/check.js';
-import { exitCodeForError } from '../exit-codes.js';
-import { installInterruptHandlers, interruptSignal, runInterruptibly, type InterruptOptions } from '../interrupt.js';
+import { exitCodeForError } from '../../core/exit-codes.js';
+import { installInterruptHandlers, interruptSignal, runInterruptibly, type InterruptOptions } from '../../core/interrupt.js';
 import { endRun } from '../run-end.js';
 
 const [behaviour, runDir, cacheDir, graceMs] = process.argv.slice(2) as [string, string, string, string];

@@ -3,7 +3,7 @@ import { describeError } from '../core/errors.js';
 import { budgetChecks, loadBudgets } from '../reports/budgets.js';
 import { buildResult, type RunResult } from '../reports/result-model.js';
 import { writeReports } from '../reports/write-reports.js';
-import { TEARDOWN_BUDGET_MS, interruptedBy, uncaughtError } from './interrupt.js';
+import { TEARDOWN_BUDGET_MS, interruptedBy, uncaughtError } from '../core/interrupt.js';
 
 export interface RunEnd {
   /** Date.now() when the run began. */

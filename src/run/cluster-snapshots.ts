@@ -6,20 +6,18 @@ import { allOrFirstError } from '../core/concurrency.js';
 import { CacheCorruptError, describeError } from '../core/errors.js';
 import { projectRoot } from '../core/paths.js';
 import type { MemoryBaseline } from '../bench/footprint.js';
-import { boardMemory, type Board } from '../emulation/boards.js';
-import type { SshKeyPair } from '../emulation/guest/ssh-connection.js';
+import type { Board } from '../emulation/boards.js';
+import { runSshKey, type SshKeyPair } from '../emulation/guest/ssh-key.js';
 import { detectAccel, qemuVersion } from '../emulation/qemu/host-probe.js';
 import { SNAPSHOT_FORMAT, SNAPSHOT_TAG, SnapshotStore, copyHashed, snapshotKey, type SnapshotHost, type SnapshotMetadata, type StoredSnapshot } from '../emulation/qemu/machine-snapshot.js';
 import { PrivateNetwork, subnetPrefix } from '../emulation/qemu/private-network.js';
 import { QemuBoard, SavedStateRefusedError, type GuestImages, type QemuMachine } from '../emulation/qemu/qemu-board.js';
 import type { Distribution, GuestClockSet, StartedCluster, Topology } from '../distros/distribution.js';
 import { formatTopology } from '../distros/topology.js';
-import { API_PORT } from '../distros/upstream/upstream-distribution.js';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { waitFor } from '../core/wait.js';
 import { kube, kubeClients } from '../scenarios/kube.js';
 import { missingDefaultToken } from '../distros/kube-access.js';
-import { runSshKey } from './machines.js';
 
 /**
  * Ready clusters from snapshots (QEMU backend): after a cold bring-up the
@@ -33,9 +31,12 @@ export interface ClusterRecipe {
   board: Board;
   distribution: Distribution;
   topology: Topology;
-  memory?: string;
+  /** Per board: memory in MiB, vCPUs (absent: the board's own). */
+  memoryMiB: number;
   cpus?: number;
   images: GuestImages;
+  /** Guest ports forwarded to the harness: the distribution's own (see machineRecipe). */
+  ports: number[];
 }
 
 /** Saved beside the machines: what the run that made the cluster measured before install. */
@@ -63,7 +64,7 @@ export function snapshotInputs(recipe: ClusterRecipe, qemu: SnapshotHost): Recor
     format: SNAPSHOT_FORMAT,
     board: board.name,
     qemu,
-    memoryMiB: boardMemory(board, recipe.memory),
+    memoryMiB: recipe.memoryMiB,
     cpus: recipe.cpus ?? board.cpus,
     distro: distribution.name,
     distroVersion: distribution.version,
@@ -190,7 +191,7 @@ export async function restoreCluster(ctx: RunContext, plan: Snapshotting, snapsh
             .withCpus(m.cpus)
             .withImages(recipe.images)
             .withSshKey(savedKey)
-            .withForwardedPorts(API_PORT)
+            .withForwardedPorts(...recipe.ports)
             .withRestore({ disk: async (target) => renameSync(staged[index]!, target), tag: SNAPSHOT_TAG, mac: m.mac, kernelParams: m.kernelParams });
           if (network) builder = builder.withPrivateNetwork(network, index);
           machines[index] = await builder.start(ctx);

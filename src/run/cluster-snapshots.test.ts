@@ -15,6 +15,7 @@ import { SNAPSHOT_FORMAT, SNAPSHOT_TAG, SnapshotStore, copyHashed } from '../emu
 import { qemuArgs } from '../emulation/qemu/qemu-args.js';
 import type { GuestImages } from '../emulation/qemu/qemu-board.js';
 import { QmpClient } from '../emulation/qemu/qmp-client.js';
+import { machineRecipe } from './run-spec.js';
 import { planSnapshot, readyQemuCluster, writeSnapshotKey, type ClusterRecipe, type Snapshotting } from './cluster-snapshots.js';
 
 /**
@@ -83,7 +84,8 @@ async function cachedImages(): Promise<GuestImages> {
 }
 
 function recipe(images: GuestImages): ClusterRecipe {
-  return { board, distribution: new UpstreamDistribution(), topology: { controlPlanes: 1, workers: 0 }, images };
+  const distribution = new UpstreamDistribution();
+  return { board, distribution, topology: { controlPlanes: 1, workers: 0 }, memoryMiB: board.memoryMiB, images, ports: machineRecipe(distribution).ports };
 }
 
 /**

@@ -1,4 +1,4 @@
-import { EdgeproofError, InterruptedError, describeError, errorDetail, formatMs } from '../core/errors.js';
+import { EdgeproofError, InterruptedError, describeError, errorDetail, formatMs } from './errors.js';
 import { EXIT, exitCodeForSignal } from './exit-codes.js';
 
 /**
