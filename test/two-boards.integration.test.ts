@@ -6,7 +6,7 @@ import { boardByName } from '../src/emulation/boards.js';
 import { startQemuMachines } from '../src/emulation/qemu/qemu-backend.js';
 import { machineRecipe } from '../src/run/run-spec.js';
 import { runCniSuite } from '../src/scenarios/cni.js';
-import { kube, kubeClients } from '../src/scenarios/kube.js';
+import { kube, kubeClients } from '../src/distros/kube-access.js';
 import { checkEvents, newRunContext, qemuProcesses } from './fixtures.js';
 
 /**

@@ -8,7 +8,7 @@ import type { Topology } from '../distros/distribution.js';
 import type { BackendFlags } from './backend-options.js';
 import type { RunOptions, ConformanceRunOptions } from '../run/run-options.js';
 import { DEFAULT_SUITES, SUITE_NAMES, SUITES, type SuiteName } from '../scenarios/registry.js';
-import { didYouMean } from './suggest.js';
+import { didYouMean } from '../core/suggest.js';
 import { parseOutsideTarget } from '../scenarios/route-table.js';
 import { CONFORMANCE_PRESET_NAMES } from '../scenarios/conformance/presets.js';
 

@@ -1,10 +1,19 @@
 import { request, type RequestOptions } from 'node:https';
-import { ApiException, KubeConfig, type CoreV1Api } from '@kubernetes/client-node';
+import { ApiException, AppsV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { KubeApiError } from '../core/errors.js';
 import { logger } from '../core/log.js';
 import { sleep } from '../core/wait.js';
 
 const log = logger('kube');
+
+export interface KubeClients {
+  core: CoreV1Api;
+  apps: AppsV1Api;
+}
+
+export function kubeClients(kc: KubeConfig): KubeClients {
+  return { core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api) };
+}
 
 /** A kubeconfig file's credentials against another server (one control plane of several). */
 export function kubeConfigWithServer(path: string, server: string): KubeConfig {

@@ -16,7 +16,7 @@ import type { Distribution, GuestClockSet, StartedCluster, Topology } from '../d
 import { formatTopology } from '../distros/topology.js';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { waitFor } from '../core/wait.js';
-import { kube, kubeClients } from '../scenarios/kube.js';
+import { kube, kubeClients } from '../distros/kube-access.js';
 import { missingDefaultToken } from '../distros/kube-access.js';
 
 /**

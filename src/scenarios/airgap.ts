@@ -6,7 +6,7 @@ import { waitFor } from '../core/wait.js';
 import type { ClusterNode, StartedCluster } from '../distros/distribution.js';
 import type { Machine } from '../emulation/machine.js';
 import { fail, notApplicable, pass, runCheck, skipped, type CheckOutcome } from './check.js';
-import { kube, kubeClients, type KubeClients } from './kube.js';
+import { kube, kubeClients, type KubeClients } from '../distros/kube-access.js';
 import { podsHealthy } from './smoke.js';
 import { createNamespace, deleteNamespace, describePods, isPodReady, runNamespace } from './suite-kit.js';
 import { webDeployment } from './workloads.js';

@@ -4,7 +4,7 @@ import { calibrateLoader, runOpenModel, type OperationFigures } from '../bench/o
 import { kubeOperations } from '../bench/kube-operations.js';
 import type { StartedCluster } from '../distros/distribution.js';
 import { fail, pass, runCheck, type CheckOutcome } from './check.js';
-import { kube, kubeClients } from './kube.js';
+import { kube, kubeClients } from '../distros/kube-access.js';
 import { createNamespace, deleteNamespace, suiteNamespace } from './suite-kit.js';
 
 const SUITE = 'api-latency';

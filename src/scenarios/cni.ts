@@ -37,7 +37,7 @@ import {
   type Source,
 } from './cni-plan.js';
 import { runConnectivityMatrix, type Deployed, type ProbeRun } from './cni-matrix.js';
-import { kube, kubeClients, type KubeClients } from './kube.js';
+import { kube, kubeClients, type KubeClients } from '../distros/kube-access.js';
 import { execInPod } from './pod-exec.js';
 import { describePods, isPodReady, withSuiteNamespace } from './suite-kit.js';
 import { NO_PROBE_TOOL_EXIT, httpProbeFailure, httpRequestCommand, nodeHttpRequestCommand, parseHttpProbeOutput, type HttpProbeResult } from './workloads.js';

@@ -7,7 +7,7 @@ import type { ClusterNode, StartedCluster } from '../distros/distribution.js';
 import { fail, notApplicable, pass, runCheck, type CheckOutcome } from './check.js';
 import { diagnoseEviction, type EvictionFacts } from './eviction-diagnosis.js';
 import { ClusterAccess, WriteProbe, readyzProbe, serviceProbe } from './ha-probes.js';
-import { kube, kubeClients } from './kube.js';
+import { kube, kubeClients } from '../distros/kube-access.js';
 import { createNamespace, deleteNamespace, suiteNamespace } from './suite-kit.js';
 import { clusterIpService, webDeployment } from './workloads.js';
 

@@ -4,7 +4,7 @@ import { addonSpec, type AddonSpec } from '../distros/addons/catalog.js';
 import type { StartedCluster } from '../distros/distribution.js';
 import { fail, pass, type CheckOutcome } from './check.js';
 import { gateArea, type AddonGateOptions } from './addons/gate.js';
-import { kube } from './kube.js';
+import { kube } from '../distros/kube-access.js';
 import { httpFromHost } from './lb.js';
 import { hostReachesNodes } from './outside.js';
 import { requestPod, runProbePod, summarizeAttempts } from './probe-pods.js';

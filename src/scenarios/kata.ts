@@ -7,7 +7,7 @@ import type { StartedCluster } from '../distros/distribution.js';
 import { fail, notApplicable, pass, type CheckOutcome } from './check.js';
 import { gateArea, type AddonGateOptions } from './addons/gate.js';
 import { probeNodes, type NodeFactsByNode } from './addons/prerequisites.js';
-import { kube } from './kube.js';
+import { kube } from '../distros/kube-access.js';
 import { describePods, nodeInfos, SuiteRun, type CheckRef } from './suite-kit.js';
 import { hostnameAffinity, oneShotPod } from './workloads.js';
 

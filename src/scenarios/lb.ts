@@ -9,7 +9,7 @@ import type { StartedCluster } from '../distros/distribution.js';
 import { fail, notApplicable, pass, type CheckOutcome } from './check.js';
 import { canPowerOff, canPowerOn, powerOffNode, powerOnNode } from './faults.js';
 import { gateArea, type AddonGateOptions } from './addons/gate.js';
-import { kube } from './kube.js';
+import { kube } from '../distros/kube-access.js';
 import { hostHttpGet, hostReachesNodes, type HostAnswer } from './outside.js';
 import { deployWebAndWait, nodeInfos, SuiteRun, unlessTimeout, type CheckRef } from './suite-kit.js';
 import { MANAGED_BY } from './workloads.js';

@@ -8,7 +8,7 @@ import { fail, pass, type CheckOutcome } from './check.js';
 import { gateArea, type AddonGateOptions } from './addons/gate.js';
 import { parseIstioAnalyze } from './addons/parsers/istioctl.js';
 import { parseLinkerdCheck } from './addons/parsers/linkerd-check.js';
-import { kube } from './kube.js';
+import { kube } from '../distros/kube-access.js';
 import { requestPod, runProbePod, summarizeAttempts, type ProbeRun } from './probe-pods.js';
 import { createNamespace, deleteNamespace, deployWebAndWait, runNamespace, SuiteRun, type CheckRef } from './suite-kit.js';
 import { clusterIpService, MANAGED_BY } from './workloads.js';

@@ -1,7 +1,7 @@
 import type { V1Pod } from '@kubernetes/client-node';
 import type { RunContext } from '../core/context.js';
 import { waitFor } from '../core/wait.js';
-import { kube, type KubeClients } from './kube.js';
+import { kube, type KubeClients } from '../distros/kube-access.js';
 import { describePods } from './suite-kit.js';
 import { oneShotPod } from './workloads.js';
 

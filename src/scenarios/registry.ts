@@ -1,7 +1,7 @@
 import type { RunContext } from '../core/context.js';
 import type { MemoryBaseline } from '../bench/footprint.js';
 import type { AddonRequest } from '../distros/addons/catalog.js';
-import type { AddonInstaller } from '../distros/addons/install.js';
+import type { AddonInstaller } from '../distros/addons/installer.js';
 import type { StartedCluster } from '../distros/distribution.js';
 import type { AddonSuiteOptions, AddonSuiteRunner } from './addon-suites.js';
 import type { AddonSuiteName } from './addons/images.js';

@@ -8,7 +8,7 @@ import type { StartedCluster } from '../distros/distribution.js';
 import { fail, notApplicable, pass, type CheckOutcome } from './check.js';
 import { gateArea, type AddonGateOptions } from './addons/gate.js';
 import { parseKsvc, type KsvcStatus } from './addons/parsers/knative.js';
-import { kube } from './kube.js';
+import { kube } from '../distros/kube-access.js';
 import { requestPod, runProbePod, summarizeAttempts } from './probe-pods.js';
 import { describePods, SuiteRun, unlessTimeout, type CheckRef } from './suite-kit.js';
 import { MANAGED_BY, oneShotPod } from './workloads.js';

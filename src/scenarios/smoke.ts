@@ -4,7 +4,7 @@ import { WaitTimeoutError } from '../core/errors.js';
 import { waitFor } from '../core/wait.js';
 import type { StartedCluster } from '../distros/distribution.js';
 import { fail, pass, runCheck, type CheckOutcome } from './check.js';
-import { apiGet, kube, kubeClients, type KubeClients } from './kube.js';
+import { apiGet, kube, kubeClients, type KubeClients } from '../distros/kube-access.js';
 import { describePods, waitServiceEndpoints, withSuiteNamespace } from './suite-kit.js';
 import { clusterIpService, httpProbeFailure, httpProbePod, parseHttpProbeOutput, webDeployment } from './workloads.js';
 

@@ -1,6 +1,6 @@
 import type { V1PersistentVolume, V1StorageClass } from '@kubernetes/client-node';
 import type { AddonName } from '../distros/addons/catalog.js';
-import { apiGet, kube } from './kube.js';
+import { apiGet, kube } from '../distros/kube-access.js';
 import { jivaVolumeStatus, longhornVolumeStatus, mayastorVolumeStatus, type ReplicatedVolumeStatus } from './addons/parsers/storage-status.js';
 import type { AddonClients } from './suite-kit.js';
 import { MANAGED_BY } from './workloads.js';

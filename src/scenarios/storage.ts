@@ -9,7 +9,7 @@ import { fail, notApplicable, pass, type CheckOutcome } from './check.js';
 import { canPowerOff, canPowerOn, powerOffNode, powerOnNode } from './faults.js';
 import { gateArea, type AddonGateOptions } from './addons/gate.js';
 import type { ReplicatedVolumeStatus } from './addons/parsers/storage-status.js';
-import { kube } from './kube.js';
+import { kube } from '../distros/kube-access.js';
 import { runProbePod } from './probe-pods.js';
 import { backendFor, localBackend, localPersistentVolume, localStorageClass, readPv, replicatedStorageClass, type VolumeBackend } from './storage-engines.js';
 import { describePods, nodeInfos, runNamespace, SuiteRun, unlessTimeout, type CheckRef } from './suite-kit.js';

@@ -7,7 +7,7 @@ import { gateArea, type AddonGateOptions } from './addons/gate.js';
 import { countSnapDenials, type AllowedDenial } from './addons/parsers/apparmor.js';
 import { parseMicrok8sStatus } from './addons/parsers/microk8s-status.js';
 import { MICROK8S_STRICT_PLUGS, parseSnapConnections, unconnectedPlugs } from './addons/parsers/snap.js';
-import { kube } from './kube.js';
+import { kube } from '../distros/kube-access.js';
 import { SuiteRun, type CheckRef } from './suite-kit.js';
 
 export const STRICT_CHECKS = {

@@ -7,7 +7,7 @@ import { waitFor } from '../core/wait.js';
 import type { StartedCluster } from '../distros/distribution.js';
 import { missingDefaultToken } from '../distros/kube-access.js';
 import { fail, notApplicable, runCheck, skipped, type CheckOutcome } from './check.js';
-import { kube, kubeClients, kubeRetrying, type KubeClients } from './kube.js';
+import { kube, kubeClients, kubeRetrying, type KubeClients } from '../distros/kube-access.js';
 import { MANAGED_BY, webDeployment } from './workloads.js';
 
 /** The API groups the addon suites read: CRDs, custom resources, RuntimeClasses, StorageClasses, Ingresses. */

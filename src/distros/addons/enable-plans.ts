@@ -2,38 +2,8 @@ import { stringify } from 'yaml';
 import { UsageError } from '../../core/errors.js';
 import pins from '../../../fixtures/addon-versions.json' with { type: 'json' };
 import { numberToIpv4 } from './ip-ranges.js';
+import type { EnablePlan, EnableStep } from './installer.js';
 import { ADDON_NAMES, EDGEPROOF_POOL, addonSpec, type AddonArgs, type AddonName, type AddonRequest } from './catalog.js';
-
-/**
- * How a distribution enables an addon, as data: each step is a command, a
- * file or a manifest, executed by install.ts. Plans are pure functions of the
- * distribution, the addon and its validated arguments, so they are unit-tested
- * as golden data and reviewed without a cluster.
- */
-export type EnableStep =
-  /** A command on a node (MicroK8s' `microk8s enable`). */
-  | { kind: 'node-command'; on: 'first-control-plane'; argv: string[] }
-  /** A command on the harness host (minikube's `addons enable`, a CLI's `install`), with the run's kubeconfig. */
-  | { kind: 'host-command'; argv: string[]; input?: string; pipeToKubectlApply?: boolean }
-  /** A file written on a node (K3s applies what lands in its manifests directory). */
-  | { kind: 'node-file'; on: 'every-control-plane'; path: string; content: string }
-  /** `kubectl apply` of a URL or of an inline manifest, from the host. */
-  | { kind: 'kubectl-apply'; url: string }
-  | { kind: 'kubectl-apply-inline'; manifest: string; what: string }
-  /** `helm upgrade --install` from the host. */
-  | { kind: 'helm'; release: string; repo: string; chart: string; version: string; namespace: string; values?: Record<string, unknown> };
-
-export interface EnablePlan {
-  distro: string;
-  addon: AddonName;
-  /** How this distribution provides it. */
-  via: 'distribution addon' | 'bundled' | 'manifests' | 'helm' | 'cli';
-  steps: EnableStep[];
-  /** The documentation the steps follow. */
-  docs: string;
-  /** What the user should know (e.g. "K3s must be started with --disable servicelb"). */
-  notes: string[];
-}
 
 /** Why a distribution cannot provide an addon at all (the suite reports it as skipped). */
 export interface NoPlan {

@@ -7,16 +7,8 @@ import { hostRun, onPath } from '../../core/host-exec.js';
 import { shellQuote, type Machine } from '../../emulation/machine.js';
 import type { StartedCluster } from '../distribution.js';
 import type { AddonRequest } from './catalog.js';
-import { enablePlan, isPlan, type EnablePlan, type EnableStep, type PlanTarget } from './enable-plans.js';
-
-/** What an install did, step by step, for the check's evidence. */
-export interface InstallReport {
-  plan: EnablePlan;
-  steps: { step: string; durationMs: number }[];
-}
-
-/** Installs an addon on a cluster; throws when it cannot (the suite reports that as skipped, with the message). */
-export type AddonInstaller = (ctx: RunContext, request: AddonRequest) => Promise<InstallReport>;
+import { enablePlan, isPlan, type PlanTarget } from './enable-plans.js';
+import type { AddonInstaller, EnableStep, InstallReport } from './installer.js';
 
 /**
  * The installer for one started cluster: resolves the distribution's plan and

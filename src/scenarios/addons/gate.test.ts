@@ -1,7 +1,7 @@
 import type { CoreV1Event } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { addonSpec, parseAddonRequest } from '../../distros/addons/catalog.js';
-import type { AddonInstaller } from '../../distros/addons/install.js';
+import type { AddonInstaller } from '../../distros/addons/installer.js';
 import { gateDecision, lastEvents } from './gate.js';
 import type { Presence } from './presence.js';
 import type { PrerequisiteVerdict } from './prerequisites.js';

@@ -2,7 +2,7 @@ import type { V1DaemonSet, V1Deployment, V1StatefulSet } from '@kubernetes/clien
 import type { RunContext } from '../../core/context.js';
 import type { AddonSpec, PresenceSignal, WorkloadKind } from '../../distros/addons/catalog.js';
 import type { StartedCluster } from '../../distros/distribution.js';
-import { kube } from '../kube.js';
+import { kube } from '../../distros/kube-access.js';
 import { parseSnapList } from './parsers/snap.js';
 import type { AddonClients } from '../suite-kit.js';
 

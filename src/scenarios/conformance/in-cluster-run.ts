@@ -5,7 +5,7 @@ import type { RunContext } from '../../core/context.js';
 import { describeError } from '../../core/errors.js';
 import { waitFor } from '../../core/wait.js';
 import type { StartedCluster } from '../../distros/distribution.js';
-import { kube, kubeClients } from '../kube.js';
+import { kube, kubeClients } from '../../distros/kube-access.js';
 import { execInPod } from '../pod-exec.js';
 import { E2eProgressCounter, type E2eOutcome } from './e2e-runner.js';
 import { IN_CLUSTER, inClusterPlan, planManifest, type InClusterRequest } from './in-cluster-plan.js';

@@ -1,7 +1,7 @@
 import { ApiException } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { KubeApiError } from '../core/errors.js';
-import { isTransientApiError, kube, kubeRetrying } from './kube.js';
+import { isTransientApiError, kube, kubeRetrying } from './kube-access.js';
 
 async function failure(code: number, body: unknown): Promise<unknown> {
   return kube('create namespace x', () => Promise.reject(new ApiException(code, 'HTTP error', body, {}))).catch((e: unknown) => e);
