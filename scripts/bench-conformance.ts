@@ -19,8 +19,8 @@ import { startQemuMachines } from '../src/emulation/qemu/qemu-backend.js';
 import { backendTimeoutScale, machineRecipe } from '../src/run/run-spec.js';
 import { boardByName } from '../src/emulation/boards.js';
 import { UpstreamDistribution } from '../src/distros/upstream/upstream-distribution.js';
-import { runConformanceSuite } from '../src/scenarios/conformance.js';
-import { CONFORMANCE_PRESET_NAMES, CONFORMANCE_PRESETS, type ConformancePresetName } from '../src/scenarios/conformance/presets.js';
+import { runConformanceSuite } from '../src/suites/conformance.js';
+import { CONFORMANCE_PRESET_NAMES, CONFORMANCE_PRESETS, type ConformancePresetName } from '../src/suites/conformance/presets.js';
 
 const { values } = parseBenchArgs('bench:conformance', {
   options: {

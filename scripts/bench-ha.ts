@@ -22,12 +22,12 @@ import { summarize } from '../src/bench/stats.js';
 import { startContainerMachines } from '../src/emulation/container/container-backend.js';
 import { startQemuMachines } from '../src/emulation/qemu/qemu-backend.js';
 import { backendTimeoutScale, machineRecipe } from '../src/run/run-spec.js';
-import type { Topology } from '../src/distros/distribution.js';
+import type { Topology } from '../src/cluster/distribution.js';
 import type { Machine } from '../src/emulation/machine.js';
 import { boardByName, boardCpus, type Board } from '../src/emulation/boards.js';
-import { formatTopology } from '../src/distros/topology.js';
+import { formatTopology } from '../src/cluster/topology.js';
 import { UpstreamDistribution } from '../src/distros/upstream/upstream-distribution.js';
-import { HA_SCENARIOS, haBudgets, runHaSuite, type HaScenarioName } from '../src/scenarios/ha-failover.js';
+import { HA_SCENARIOS, haBudgets, runHaSuite, type HaScenarioName } from '../src/suites/ha-failover.js';
 
 const { values } = parseBenchArgs('bench:ha', {
   options: {

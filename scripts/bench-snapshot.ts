@@ -25,7 +25,7 @@ import { ensureGuestImages } from '../src/emulation/images/guest-images.js';
 import { detectAccel } from '../src/emulation/qemu/host-probe.js';
 import { SnapshotStore } from '../src/emulation/qemu/machine-snapshot.js';
 import { UpstreamDistribution } from '../src/distros/upstream/upstream-distribution.js';
-import { parseTopology } from '../src/distros/topology.js';
+import { parseTopology } from '../src/cluster/topology.js';
 import { readyQemuCluster, type ClusterRecipe } from '../src/run/cluster-snapshots.js';
 import { startQemuMachines } from '../src/emulation/qemu/qemu-backend.js';
 import { backendTimeoutScale, machineRecipe } from '../src/run/run-spec.js';

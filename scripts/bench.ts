@@ -21,7 +21,7 @@ import { detectAccel } from '../src/emulation/qemu/host-probe.js';
 import { QemuBoard } from '../src/emulation/qemu/qemu-board.js';
 import { backendTimeoutScale } from '../src/run/run-spec.js';
 import { UpstreamDistribution, API_PORT } from '../src/distros/upstream/upstream-distribution.js';
-import { runSmokeSuite } from '../src/scenarios/smoke.js';
+import { runSmokeSuite } from '../src/suites/smoke.js';
 
 const { values } = parseBenchArgs('bench', {
   options: {

@@ -1,5 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { importEdges, layerViolations, type LayerRules } from '../test/import-graph.js';
+import { fileURLToPath } from 'node:url';
+import { importEdges, layerViolations, readSourceTree, type LayerRules } from '../test/import-graph.js';
+
+/**
+ * The layers of src/, top to bottom (docs/adr/0005-layers.md, the README's
+ * tour): each folder may import its own files and the folders listed, never
+ * one above it. Fixtures outside src/ may be imported from anywhere.
+ */
+const LAYERS: LayerRules = {
+  cli: ['run', 'suites', 'reports', 'bench', 'distros', 'cluster', 'emulation', 'core'],
+  run: ['suites', 'reports', 'bench', 'distros', 'cluster', 'emulation', 'core'],
+  suites: ['reports', 'bench', 'cluster', 'emulation', 'core'],
+  reports: ['bench', 'core'],
+  bench: ['core'],
+  distros: ['cluster', 'emulation', 'core'],
+  cluster: ['emulation', 'core'],
+  emulation: ['core'],
+  core: [],
+  'architecture.test.ts': [],
+};
 
 const RULES: LayerRules = { cli: ['run', 'core'], run: ['core'], core: [] };
 
@@ -44,5 +63,19 @@ describe('import graph', () => {
   it('fails on a folder the table does not know', () => {
     const edges = tree({ 'plugins/x.ts': "import { wait } from '../core/wait.js';" });
     expect(layerViolations(edges, RULES)).toEqual(['plugins/x.ts: folder "plugins" has no row in the layer table']);
+  });
+});
+
+describe('the layers of src/', () => {
+  it('every import of the real tree points down the table', () => {
+    const files = readSourceTree(fileURLToPath(new URL('.', import.meta.url)));
+    // The table names exactly the folders there are: none unlisted, no stale row.
+    expect(new Set([...files.keys()].map((file) => file.split('/')[0]))).toEqual(new Set(Object.keys(LAYERS)));
+    expect(layerViolations(importEdges(files), LAYERS)).toEqual([]);
+  });
+
+  it('the table is a strict order: no folder may import one that may import it', () => {
+    const cycles = Object.entries(LAYERS).flatMap(([folder, allowed]) => allowed.filter((other) => LAYERS[other]?.includes(folder)).map((other) => `${folder} <-> ${other}`));
+    expect(cycles).toEqual([]);
   });
 });

@@ -1,16 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunContext } from '../src/core/context.js';
 import type { RunEvent } from '../src/core/events.js';
-import type { StartedCluster } from '../src/distros/distribution.js';
+import type { StartedCluster } from '../src/cluster/distribution.js';
 import { exitCodeFor } from '../src/reports/result-model.js';
 import { writeReports } from '../src/reports/write-reports.js';
-import { ADDON_SUITE_NAMES, runAddonSuite } from '../src/scenarios/addon-suites.js';
-import type { CheckOutcome } from '../src/scenarios/check.js';
-import { canPowerOff } from '../src/scenarios/faults.js';
-import { LB_CHECKS, loadBalancerAddress } from '../src/scenarios/lb.js';
-import { MESH_CHECKS, meshServer, plaintextRefused } from '../src/scenarios/mesh.js';
-import { prepareLocalVolume, replicaLoss, STORAGE_CHECKS, writeData, type WrittenData } from '../src/scenarios/storage.js';
-import { createNamespace, deleteNamespace, runNamespace, SuiteRun } from '../src/scenarios/suite-kit.js';
+import { ADDON_SUITE_NAMES, runAddonSuite } from '../src/suites/addon-suites.js';
+import type { CheckOutcome } from '../src/suites/check.js';
+import { canPowerOff } from '../src/suites/faults.js';
+import { LB_CHECKS, loadBalancerAddress } from '../src/suites/lb.js';
+import { MESH_CHECKS, meshServer, plaintextRefused } from '../src/suites/mesh.js';
+import { prepareLocalVolume, replicaLoss, STORAGE_CHECKS, writeData, type WrittenData } from '../src/suites/storage.js';
+import { createNamespace, deleteNamespace, runNamespace, SuiteRun } from '../src/suites/suite-kit.js';
 import { readyRpi4Cluster, CONTAINER_TIMEOUT_SCALE, newRunContext, qemuProcesses, startTwoNodeCluster } from './fixtures.js';
 
 type CheckEvent = Extract<RunEvent, { type: 'check' }>;

@@ -4,12 +4,12 @@ import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunContext } from '../src/core/context.js';
 import type { RunEvent } from '../src/core/events.js';
-import type { ClusterNode, StartedCluster } from '../src/distros/distribution.js';
+import type { ClusterNode, StartedCluster } from '../src/cluster/distribution.js';
 import { fencesFor, installFence, removeFence } from '../src/emulation/container/bridge-fence.js';
 import type { Machine } from '../src/emulation/machine.js';
-import { applyCommand, parseApply, parseSnapshot, planCut, restoreCommand, snapshotCommand } from '../src/scenarios/airgap-plan.js';
-import { runAirgapSuite } from '../src/scenarios/airgap.js';
-import { routeSpec } from '../src/scenarios/route-table.js';
+import { applyCommand, parseApply, parseSnapshot, planCut, restoreCommand, snapshotCommand } from '../src/suites/airgap-plan.js';
+import { runAirgapSuite } from '../src/suites/airgap.js';
+import { routeSpec } from '../src/suites/route-table.js';
 import { CONTAINER_TIMEOUT_SCALE, newRunContext, startTwoNodeCluster } from './fixtures.js';
 
 interface CheckEvent {

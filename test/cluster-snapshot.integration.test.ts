@@ -8,9 +8,9 @@ import { InterruptedError } from '../src/core/errors.js';
 import { SshConnection } from '../src/emulation/guest/ssh-connection.js';
 import { SnapshotStore } from '../src/emulation/qemu/machine-snapshot.js';
 import type { ReadyCluster } from '../src/run/cluster-snapshots.js';
-import { kubeClients } from '../src/distros/kube-access.js';
-import { runSmokeSuite } from '../src/scenarios/smoke.js';
-import { createNamespace, deleteNamespace, runNamespace } from '../src/scenarios/suite-kit.js';
+import { kubeClients } from '../src/cluster/kube-access.js';
+import { runSmokeSuite } from '../src/suites/smoke.js';
+import { createNamespace, deleteNamespace, runNamespace } from '../src/suites/suite-kit.js';
 import { BOARD_TIMEOUT_SCALE, newRunContext, qemuProcesses, readyRpi4Cluster } from './fixtures.js';
 
 /**

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { RunContext } from '../src/core/context.js';
-import type { StartedCluster } from '../src/distros/distribution.js';
-import { runCniSuite } from '../src/scenarios/cni.js';
-import { suiteNamespace } from '../src/scenarios/suite-kit.js';
+import type { StartedCluster } from '../src/cluster/distribution.js';
+import { runCniSuite } from '../src/suites/cni.js';
+import { suiteNamespace } from '../src/suites/suite-kit.js';
 import { CONTAINER_TIMEOUT_SCALE, checkEvents, newRunContext, startTwoNodeCluster, type CheckEvent } from './fixtures.js';
 
 /**

@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunContext } from '../src/core/context.js';
 import { processCmdline } from '../src/core/session.js';
-import type { StartedCluster } from '../src/distros/distribution.js';
-import { runConformanceSuite } from '../src/scenarios/conformance.js';
-import { parseGinkgoJunit } from '../src/scenarios/conformance/junit-results.js';
-import { listE2eImages, mirrorPlan, parseImageList } from '../src/scenarios/conformance/images.js';
-import { ensureE2eBinaries } from '../src/scenarios/conformance/e2e-binaries.js';
+import type { StartedCluster } from '../src/cluster/distribution.js';
+import { runConformanceSuite } from '../src/suites/conformance.js';
+import { parseGinkgoJunit } from '../src/suites/conformance/junit-results.js';
+import { listE2eImages, mirrorPlan, parseImageList } from '../src/suites/conformance/images.js';
+import { ensureE2eBinaries } from '../src/suites/conformance/e2e-binaries.js';
 import { hostRun } from '../src/core/host-exec.js';
 import { CONTAINER_TIMEOUT_SCALE, newRunContext, startContainerCluster } from './fixtures.js';
 

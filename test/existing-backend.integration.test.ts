@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import type { RunContext } from '../src/core/context.js';
-import type { StartedCluster } from '../src/distros/distribution.js';
+import type { StartedCluster } from '../src/cluster/distribution.js';
 import { openExistingCluster } from '../src/distros/existing/existing-cluster.js';
-import { runApiLatencySuite } from '../src/scenarios/api-latency.js';
-import { runFootprintSuite } from '../src/scenarios/footprint.js';
-import { runSmokeSuite } from '../src/scenarios/smoke.js';
+import { runApiLatencySuite } from '../src/suites/api-latency.js';
+import { runFootprintSuite } from '../src/suites/footprint.js';
+import { runSmokeSuite } from '../src/suites/smoke.js';
 import { CONTAINER_TIMEOUT_SCALE, newRunContext, startContainerCluster } from './fixtures.js';
 
 type CheckEvent = { id: string; verdict: string; reason?: string; evidence: Record<string, unknown> };

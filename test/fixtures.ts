@@ -11,7 +11,7 @@ import { QemuBoard, type GuestImages } from '../src/emulation/qemu/qemu-board.js
 import { UpstreamDistribution } from '../src/distros/upstream/upstream-distribution.js';
 import { processCmdline } from '../src/core/session.js';
 import { readdirSync } from 'node:fs';
-import type { StartedCluster, Topology } from '../src/distros/distribution.js';
+import type { StartedCluster, Topology } from '../src/cluster/distribution.js';
 import type { RunEvent } from '../src/core/events.js';
 import { startContainerMachines } from '../src/emulation/container/container-backend.js';
 import { startQemuMachines } from '../src/emulation/qemu/qemu-backend.js';

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { imagesFor, nodeImage } from './fixtures.js';
-import { ensureE2eBinaries } from '../src/scenarios/conformance/e2e-binaries.js';
+import { ensureE2eBinaries } from '../src/suites/conformance/e2e-binaries.js';
 
 /**
  * Builds (or verifies) every image the integration tests boot, once, before

@@ -2,10 +2,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunContext } from '../src/core/context.js';
-import type { StartedCluster } from '../src/distros/distribution.js';
+import type { StartedCluster } from '../src/cluster/distribution.js';
 import { harnessLeftovers } from '../src/emulation/container/docker-engine.js';
-import { haBudgets, runHaSuite } from '../src/scenarios/ha-failover.js';
-import { runSmokeSuite } from '../src/scenarios/smoke.js';
+import { haBudgets, runHaSuite } from '../src/suites/ha-failover.js';
+import { runSmokeSuite } from '../src/suites/smoke.js';
 import { CONTAINER_TIMEOUT_SCALE, newRunContext, startContainerCluster } from './fixtures.js';
 
 type CheckEvent = { type: 'check'; id: string; verdict: string; reason?: string; evidence: Record<string, unknown> };

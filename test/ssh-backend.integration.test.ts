@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunContext } from '../src/core/context.js';
 import { PrerequisiteMissingError, UsageError } from '../src/core/errors.js';
-import type { StartedCluster } from '../src/distros/distribution.js';
+import type { StartedCluster } from '../src/cluster/distribution.js';
 import { API_PORT, UpstreamDistribution } from '../src/distros/upstream/upstream-distribution.js';
 import { generateSshKey } from '../src/emulation/guest/ssh-connection.js';
 import type { QemuMachine } from '../src/emulation/qemu/qemu-board.js';
@@ -13,7 +13,7 @@ import { firewallTag, listTaggedCommand } from '../src/emulation/ssh/firewall.js
 import { loadHostsFile, type HostEntry } from '../src/emulation/ssh/hosts-file.js';
 import { SshMachine, openSshHosts } from '../src/emulation/ssh/ssh-machine.js';
 import { syncPayload } from '../src/emulation/ssh/sync-payloads.js';
-import { runSmokeSuite } from '../src/scenarios/smoke.js';
+import { runSmokeSuite } from '../src/suites/smoke.js';
 import { bootBoard, newRunContext, qemuProcesses } from './fixtures.js';
 
 /**

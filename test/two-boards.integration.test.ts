@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunContext } from '../src/core/context.js';
-import type { StartedCluster } from '../src/distros/distribution.js';
+import type { StartedCluster } from '../src/cluster/distribution.js';
 import { UpstreamDistribution } from '../src/distros/upstream/upstream-distribution.js';
 import { boardByName } from '../src/emulation/boards.js';
 import { startQemuMachines } from '../src/emulation/qemu/qemu-backend.js';
 import { machineRecipe } from '../src/run/run-spec.js';
-import { runCniSuite } from '../src/scenarios/cni.js';
-import { kube, kubeClients } from '../src/distros/kube-access.js';
+import { runCniSuite } from '../src/suites/cni.js';
+import { kube, kubeClients } from '../src/cluster/kube-access.js';
 import { checkEvents, newRunContext, qemuProcesses } from './fixtures.js';
 
 /**

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../core/errors.js';
 import { generateSshKey } from '../emulation/guest/ssh-key.js';
 import { parseBackendOptions } from './backend-options.js';
-import { parseTopology } from '../distros/topology.js';
+import { parseTopology } from '../cluster/topology.js';
 
 const arm = { arch: 'arm64' as const };
 

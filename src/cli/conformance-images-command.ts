@@ -2,8 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RunContext } from '../core/context.js';
 import { makeDirectory } from '../core/paths.js';
-import { ensureE2eBinaries } from '../scenarios/conformance/e2e-binaries.js';
-import { listE2eImages, mirrorPlan, parseMirror } from '../scenarios/conformance/images.js';
+import { ensureE2eBinaries } from '../suites/conformance/e2e-binaries.js';
+import { listE2eImages, mirrorPlan, parseMirror } from '../suites/conformance/images.js';
 import { EXIT } from '../core/exit-codes.js';
 
 export interface ConformanceImagesOptions {

@@ -3,7 +3,7 @@ import { UsageError } from '../core/errors.js';
 import { distributionByName } from '../distros/registry.js';
 import { UPSTREAM_GUEST_PACKAGES, PAUSE_IMAGE, WORKLOAD_IMAGE } from '../distros/upstream/artifacts.js';
 import { BASE_GUEST_PACKAGES } from '../emulation/images/guest-images.js';
-import { ADDON_IMAGES } from '../scenarios/addons/images.js';
+import { ADDON_IMAGES } from '../suites/addons/images.js';
 import { mirrorRef, parseMirror, renderImages, type ImagesOptions } from './images-command.js';
 import { parseImagesOptions } from './images-options.js';
 

@@ -6,7 +6,7 @@
  */
 import { UsageError } from '../core/errors.js';
 import type { Arch } from '../emulation/boards.js';
-import type { RunNeeds } from '../distros/run-needs.js';
+import type { RunNeeds } from '../cluster/run-needs.js';
 
 export const IMAGE_FORMATS = ['text', 'json', 'mirror'] as const;
 export type ImageFormat = (typeof IMAGE_FORMATS)[number];
@@ -39,7 +39,7 @@ export async function imagesCommand(options: ImagesOptions): Promise<number> {
 /** The listing in the chosen format (the command's whole output). */
 export async function renderImages(options: ImagesOptions): Promise<string> {
   const { distributionByName } = await import('../distros/registry.js');
-  const { suiteImageNeeds, suiteImagesWithoutArch } = await import('../scenarios/suite-images.js');
+  const { suiteImageNeeds, suiteImagesWithoutArch } = await import('../suites/suite-images.js');
   const distribution = distributionByName(options.distro, { ...(options.version ? { version: options.version } : {}), ...(options.channel ? { channel: options.channel } : {}) });
   if (!distribution.needs) throw new UsageError(`${distribution.name} cannot say what it needs`);
   const needs = await distribution.needs(options.arch, options.cacheDir ? { cacheDir: options.cacheDir } : {});

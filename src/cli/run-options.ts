@@ -4,13 +4,13 @@ import { parseDuration } from '../core/duration.js';
 import { UsageError } from '../core/errors.js';
 import { cacheDir as defaultCacheDir, reportsDir as defaultReportsDir, writableDirectory } from '../core/paths.js';
 import { boardByName, boardCpus, boardMemory, boardNames, hostArch } from '../emulation/boards.js';
-import type { Topology } from '../distros/distribution.js';
+import type { Topology } from '../cluster/distribution.js';
 import type { BackendFlags } from './backend-options.js';
 import type { RunOptions, ConformanceRunOptions } from '../run/run-options.js';
-import { DEFAULT_SUITES, SUITE_NAMES, SUITES, type SuiteName } from '../scenarios/registry.js';
+import { DEFAULT_SUITES, SUITE_NAMES, SUITES, type SuiteName } from '../suites/registry.js';
 import { didYouMean } from '../core/suggest.js';
-import { parseOutsideTarget } from '../scenarios/route-table.js';
-import { CONFORMANCE_PRESET_NAMES } from '../scenarios/conformance/presets.js';
+import { parseOutsideTarget } from '../suites/route-table.js';
+import { CONFORMANCE_PRESET_NAMES } from '../suites/conformance/presets.js';
 
 export type { ConformanceRunOptions, RunOptions } from '../run/run-options.js';
 
@@ -120,7 +120,7 @@ export async function parseRunOptions(flags: RunFlags): Promise<RunOptions> {
   }
   requireTopologyForSuites(options.suites, options.topology);
   // An unknown addon or a malformed argument (a MetalLB range) is refused before anything is installed.
-  const [{ parseAddonRequests }, { assertPlannable }] = await Promise.all([import('../scenarios/addon-suites.js'), import('../distros/addons/enable-plans.js')]);
+  const [{ parseAddonRequests }, { assertPlannable }] = await Promise.all([import('../suites/addon-suites.js'), import('../distros/addons/enable-plans.js')]);
   options.addons = parseAddonRequests(flags.addon ?? []);
   assertPlannable({ distro: options.distro }, options.addons);
   return options;

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { describe, expect, test } from 'vitest';
 import { UsageError } from '../core/errors.js';
-import { DEFAULT_SUITES, SUITE_NAMES, SUITES } from '../scenarios/registry.js';
+import { DEFAULT_SUITES, SUITE_NAMES, SUITES } from '../suites/registry.js';
 import { RUN_DEFAULTS, parseSuiteList, suiteNames } from './run-options.js';
 
 const bin = fileURLToPath(new URL('../../bin/edgeproof.js', import.meta.url));

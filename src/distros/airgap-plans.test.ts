@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Arch } from '../emulation/boards.js';
-import { resolveAirgapFiles } from './install-source.js';
+import { resolveAirgapFiles } from '../cluster/install-source.js';
 import { installPlan as k3sInstall, parseK3sVersion } from './k3s/plans.js';
 import { parseChannel } from './microk8s/channel.js';
 import { installPlan as microk8sInstall } from './microk8s/plans.js';

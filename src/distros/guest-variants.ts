@@ -10,7 +10,7 @@
  * harness waits for.
  */
 import type { Arch } from '../emulation/boards.js';
-import type { GuestImageSpec } from './distribution.js';
+import type { GuestImageSpec } from '../cluster/distribution.js';
 
 /** Packages every systemd variant needs: systemd as PID 1, D-Bus, udev, SSH, certificates for HTTPS installers. */
 export const SYSTEMD_BASE_PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'udev', 'openssh-server', 'ca-certificates', 'curl', 'iproute2', 'kmod', 'procps'];

@@ -2,10 +2,10 @@ import type { RunContext } from '../core/context.js';
 import type { Arch } from '../emulation/boards.js';
 import type { DiskPayload } from '../emulation/images/guest-images.js';
 import type { Machine } from '../emulation/machine.js';
-import type { Distribution, DistributionClaims, GuestImageSpec, PreflightContext, PreflightReport, StartedCluster, Topology } from './distribution.js';
+import type { Distribution, DistributionClaims, GuestImageSpec, PreflightContext, PreflightReport, StartedCluster, Topology } from '../cluster/distribution.js';
 import { ensureWorkloadImages, workloadImageNeeds } from './upstream/artifacts.js';
-import { resolveAirgapFiles, type AirgapFile } from './install-source.js';
-import { airgapFileNeeds, guestImageNeeds, type NeededImage, type NeedsOptions, type RunNeeds } from './run-needs.js';
+import { resolveAirgapFiles, type AirgapFile } from '../cluster/install-source.js';
+import { airgapFileNeeds, guestImageNeeds, type NeededImage, type NeedsOptions, type RunNeeds } from '../cluster/run-needs.js';
 
 /** Where the workload image tarballs are on an edgeproof guest disk (and on ssh hosts, after payload sync). */
 export const IMAGES_ON_DISK = '/opt/edgeproof/images';

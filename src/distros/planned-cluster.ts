@@ -14,10 +14,10 @@ import { logger } from '../core/log.js';
 import { once } from '../core/scope.js';
 import { waitFor } from '../core/wait.js';
 import { shellQuote, type Machine } from '../emulation/machine.js';
-import type { AddonRequest, ApiEndpoint, ClusterNode, FootprintTargets, NodeRole, StartedCluster, Topology } from './distribution.js';
-import { kubeConfigWithServer, kubeconfigServer } from './kube-access.js';
+import type { AddonRequest, ApiEndpoint, ClusterNode, FootprintTargets, NodeRole, StartedCluster, Topology } from '../cluster/distribution.js';
+import { kubeConfigWithServer, kubeconfigServer } from '../cluster/kube-access.js';
 import { redact } from './plan.js';
-import { writeKubeconfig, type KubeconfigDocument } from './kubeconfig.js';
+import { writeKubeconfig, type KubeconfigDocument } from '../cluster/kubeconfig.js';
 
 const log = logger('distros');
 

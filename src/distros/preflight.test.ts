@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InstallSourceUnreachableError, UsageError } from '../core/errors.js';
-import { nodeProbeCommand, parseNodeProbe, probeUrl, requireReachable, resolveAirgapFiles } from './install-source.js';
+import { nodeProbeCommand, parseNodeProbe, probeUrl, requireReachable, resolveAirgapFiles } from '../cluster/install-source.js';
 import { distributionByName } from './registry.js';
 
 /** Resolves the host independently of the probe under test (the machine decides which branch is asserted). */

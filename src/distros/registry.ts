@@ -1,5 +1,5 @@
 import { UsageError } from '../core/errors.js';
-import type { Distribution, DistributionOptions } from './distribution.js';
+import type { Distribution, DistributionOptions } from '../cluster/distribution.js';
 import { K3sDistribution, type K3sOptions } from './k3s/k3s-distribution.js';
 import { Microk8sDistribution } from './microk8s/microk8s-distribution.js';
 import { MinikubeDistribution, type MinikubeOptions } from './minikube/minikube-distribution.js';

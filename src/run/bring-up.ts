@@ -2,7 +2,7 @@ import type { RunContext } from '../core/context.js';
 import { EdgeproofError, describeError } from '../core/errors.js';
 import { measureBaseline, type MemoryBaseline } from '../bench/footprint.js';
 import { measureSlowdown } from '../bench/slowdown.js';
-import type { Distribution, StartedCluster } from '../distros/distribution.js';
+import type { Distribution, StartedCluster } from '../cluster/distribution.js';
 import { openExistingCluster } from '../distros/existing/existing-cluster.js';
 import type { MachineRecipe } from '../emulation/backend.js';
 import type { SshKeyPair } from '../emulation/guest/ssh-key.js';

@@ -12,12 +12,12 @@ import { detectAccel, qemuVersion } from '../emulation/qemu/host-probe.js';
 import { SNAPSHOT_FORMAT, SNAPSHOT_TAG, SnapshotStore, copyHashed, snapshotKey, type SnapshotHost, type SnapshotMetadata, type StoredSnapshot } from '../emulation/qemu/machine-snapshot.js';
 import { PrivateNetwork, subnetPrefix } from '../emulation/qemu/private-network.js';
 import { QemuBoard, SavedStateRefusedError, type GuestImages, type QemuMachine } from '../emulation/qemu/qemu-board.js';
-import type { Distribution, GuestClockSet, StartedCluster, Topology } from '../distros/distribution.js';
-import { formatTopology } from '../distros/topology.js';
+import type { Distribution, GuestClockSet, StartedCluster, Topology } from '../cluster/distribution.js';
+import { formatTopology } from '../cluster/topology.js';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { waitFor } from '../core/wait.js';
-import { kube, kubeClients } from '../distros/kube-access.js';
-import { missingDefaultToken } from '../distros/kube-access.js';
+import { kube, kubeClients } from '../cluster/kube-access.js';
+import { missingDefaultToken } from '../cluster/kube-access.js';
 
 /**
  * Ready clusters from snapshots (QEMU backend): after a cold bring-up the

@@ -6,7 +6,7 @@ import { interruptSignal } from '../core/interrupt.js';
 import { cacheDir as defaultCacheDir, newRunId, projectRoot } from '../core/paths.js';
 import { sweepStaleSessions } from '../core/session.js';
 import { distributionByName, VENDOR_MEMORY_CLAIMS_MB } from '../distros/registry.js';
-import { formatTopology, nodeCount } from '../distros/topology.js';
+import { formatTopology, nodeCount } from '../cluster/topology.js';
 import { sweepContainers } from '../emulation/container/docker-engine.js';
 import type { RunResult } from '../reports/result-model.js';
 import { bringUpAndTest } from './bring-up.js';

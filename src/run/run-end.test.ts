@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { RunContext } from '../core/context.js';
-import { pass, runCheck } from '../scenarios/check.js';
+import { pass, runCheck } from '../suites/check.js';
 import { endRun } from './run-end.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'ep-run-end-'));

@@ -1,11 +1,11 @@
-import type { AddonRequest } from '../distros/addons/catalog.js';
-import type { Topology } from '../distros/distribution.js';
+import type { AddonRequest } from '../cluster/addons/catalog.js';
+import type { Topology } from '../cluster/distribution.js';
 import type { AnyDistributionOptions, DistroName } from '../distros/registry.js';
 import type { BackendName } from '../emulation/machine.js';
 import type { HostEntry } from '../emulation/ssh/hosts-file.js';
-import type { ConformancePresetName } from '../scenarios/conformance/presets.js';
-import type { OutsideTarget } from '../scenarios/route-table.js';
-import type { SuiteName } from '../scenarios/registry.js';
+import type { ConformancePresetName } from '../suites/conformance/presets.js';
+import type { OutsideTarget } from '../suites/route-table.js';
+import type { SuiteName } from '../suites/registry.js';
 
 /** What `edgeproof run` asked for, validated: the lead's runCommand trusts every field. */
 export interface RunOptions {

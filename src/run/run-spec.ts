@@ -1,4 +1,4 @@
-import type { Distribution, Topology } from '../distros/distribution.js';
+import type { Distribution, Topology } from '../cluster/distribution.js';
 import type { Backend, HostDescription, MachineRecipe, MachineSpec } from '../emulation/backend.js';
 import { BACKENDS } from '../emulation/backends.js';
 import type { BackendName } from '../emulation/machine.js';

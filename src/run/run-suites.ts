@@ -1,9 +1,9 @@
 import type { RunContext } from '../core/context.js';
 import { addonInstaller } from '../distros/addons/install.js';
-import type { StartedCluster } from '../distros/distribution.js';
+import type { StartedCluster } from '../cluster/distribution.js';
 import { VENDOR_MEMORY_CLAIMS_MB } from '../distros/registry.js';
 import type { MemoryBaseline } from '../bench/footprint.js';
-import { SUITES, suiteChangesCluster, type SuiteInputs, type SuiteName } from '../scenarios/registry.js';
+import { SUITES, suiteChangesCluster, type SuiteInputs, type SuiteName } from '../suites/registry.js';
 import type { RunOptions } from './run-options.js';
 
 /** Suites that change the cluster (faults, installs): with snapshots, each starts from a fresh restore. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { UsageError } from '../../core/errors.js';
-import { parseAddonRequest } from './catalog.js';
+import { parseAddonRequest } from '../../cluster/addons/catalog.js';
 import { allPlans, assertPlannable, enablePlan, isPlan, metallbPoolManifest } from './enable-plans.js';
 import { describeStep } from './install.js';
 

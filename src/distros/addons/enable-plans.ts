@@ -1,9 +1,9 @@
 import { stringify } from 'yaml';
 import { UsageError } from '../../core/errors.js';
 import pins from '../../../fixtures/addon-versions.json' with { type: 'json' };
-import { numberToIpv4 } from './ip-ranges.js';
-import type { EnablePlan, EnableStep } from './installer.js';
-import { ADDON_NAMES, EDGEPROOF_POOL, addonSpec, type AddonArgs, type AddonName, type AddonRequest } from './catalog.js';
+import { numberToIpv4 } from '../../cluster/addons/ip-ranges.js';
+import type { EnablePlan, EnableStep } from '../../cluster/addons/installer.js';
+import { ADDON_NAMES, EDGEPROOF_POOL, addonSpec, type AddonArgs, type AddonName, type AddonRequest } from '../../cluster/addons/catalog.js';
 
 /** Why a distribution cannot provide an addon at all (the suite reports it as skipped). */
 export interface NoPlan {

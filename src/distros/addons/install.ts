@@ -5,10 +5,10 @@ import type { RunContext } from '../../core/context.js';
 import { PrerequisiteMissingError } from '../../core/errors.js';
 import { hostRun, onPath } from '../../core/host-exec.js';
 import { shellQuote, type Machine } from '../../emulation/machine.js';
-import type { StartedCluster } from '../distribution.js';
-import type { AddonRequest } from './catalog.js';
+import type { StartedCluster } from '../../cluster/distribution.js';
+import type { AddonRequest } from '../../cluster/addons/catalog.js';
 import { enablePlan, isPlan, type PlanTarget } from './enable-plans.js';
-import type { AddonInstaller, EnableStep, InstallReport } from './installer.js';
+import type { AddonInstaller, EnableStep, InstallReport } from '../../cluster/addons/installer.js';
 
 /**
  * The installer for one started cluster: resolves the distribution's plan and

@@ -11,8 +11,8 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { CoreV1Api, KubeConfig, VersionApi, type V1Node } from '@kubernetes/client-node';
 import type { RunContext } from '../../core/context.js';
 import { EdgeproofError, KubeApiError, PrerequisiteMissingError, UsageError } from '../../core/errors.js';
-import type { ApiEndpoint, ClusterNode, FootprintTargets, NodeRole, StartedCluster, Topology } from '../distribution.js';
-import { fileReferences, inlineFiles, minify, parseKubeconfig, serverOf, withServer, type KubeconfigDocument } from '../kubeconfig.js';
+import type { ApiEndpoint, ClusterNode, FootprintTargets, NodeRole, StartedCluster, Topology } from '../../cluster/distribution.js';
+import { fileReferences, inlineFiles, minify, parseKubeconfig, serverOf, withServer, type KubeconfigDocument } from '../../cluster/kubeconfig.js';
 import { WORKLOAD_IMAGE } from '../upstream/artifacts.js';
 
 export interface ExistingClusterOptions {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../core/errors.js';
 import { fixturePath } from '../../core/paths.js';
-import { minify, parseKubeconfig, serverOf, withServer } from '../kubeconfig.js';
+import { minify, parseKubeconfig, serverOf, withServer } from '../../cluster/kubeconfig.js';
 import { displayStep, renderStep } from '../plan.js';
 import { K3sDistribution, tlsSansFor, validateK3sTopology } from './k3s-distribution.js';
 import { installPlan, k3sAirgapFiles, k3sFootprint, k3sSources, kubeconfigPlan, parseK3sVersion, type ServerOptions } from './plans.js';

@@ -10,8 +10,8 @@
  */
 import { UsageError } from '../../core/errors.js';
 import type { Arch } from '../../emulation/boards.js';
-import type { FootprintTargets, NodeRole } from '../distribution.js';
-import type { AirgapFile, InstallSource } from '../install-source.js';
+import type { FootprintTargets, NodeRole } from '../../cluster/distribution.js';
+import type { AirgapFile, InstallSource } from '../../cluster/install-source.js';
 import type { PlanStep } from '../plan.js';
 
 export const K3S_API_PORT = 6443;

@@ -7,7 +7,7 @@
  */
 import { UsageError } from '../../core/errors.js';
 import type { Arch } from '../../emulation/boards.js';
-import type { Topology } from '../distribution.js';
+import type { Topology } from '../../cluster/distribution.js';
 import { compareVersions, supportFor, type SupportRow } from '../versions.js';
 
 export const RISKS = ['stable', 'candidate', 'beta', 'edge'] as const;

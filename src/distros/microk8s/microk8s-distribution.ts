@@ -14,11 +14,11 @@ import type {
   PreflightReport,
   StartedCluster,
   Topology,
-} from '../distribution.js';
+} from '../../cluster/distribution.js';
 import { systemdGuestImage } from '../guest-variants.js';
-import { checkInstallSources, imagesCommand, requireReachableFromNode, type AirgapFile, type InstallSource } from '../install-source.js';
-import type { NeededImage } from '../run-needs.js';
-import { forHarness } from '../kubeconfig.js';
+import { checkInstallSources, imagesCommand, requireReachableFromNode, type AirgapFile, type InstallSource } from '../../cluster/install-source.js';
+import type { NeededImage } from '../../cluster/run-needs.js';
+import { forHarness } from '../../cluster/kubeconfig.js';
 import { runStep, runSteps } from '../plan.js';
 import { assignRoles, startPlannedCluster, randomToken, type RoleAssignment } from '../planned-cluster.js';
 import { WORKLOAD_IMAGE } from '../upstream/artifacts.js';

@@ -10,8 +10,8 @@
  *   air gap:   https://microk8s.io/docs/install-offline (snap download + snap ack + snap install ./microk8s.snap)
  */
 import { UsageError } from '../../core/errors.js';
-import type { AddonRequest, FootprintTargets, NodeRole } from '../distribution.js';
-import type { AirgapFile } from '../install-source.js';
+import type { AddonRequest, FootprintTargets, NodeRole } from '../../cluster/distribution.js';
+import type { AirgapFile } from '../../cluster/install-source.js';
 import type { PlanStep } from '../plan.js';
 import type { Microk8sChannel } from './channel.js';
 

@@ -15,11 +15,11 @@ import type {
   PreflightReport,
   StartedCluster,
   Topology,
-} from '../distribution.js';
+} from '../../cluster/distribution.js';
 import { systemdGuestImage } from '../guest-variants.js';
-import { checkInstallSources, imagesCommand, requireReachableFromNode, type AirgapFile } from '../install-source.js';
-import type { NeededImage } from '../run-needs.js';
-import { fileReferences, inlineFiles, minify, parseKubeconfig, withServer } from '../kubeconfig.js';
+import { checkInstallSources, imagesCommand, requireReachableFromNode, type AirgapFile } from '../../cluster/install-source.js';
+import type { NeededImage } from '../../cluster/run-needs.js';
+import { fileReferences, inlineFiles, minify, parseKubeconfig, withServer } from '../../cluster/kubeconfig.js';
 import { runStep, runSteps } from '../plan.js';
 import { startPlannedCluster } from '../planned-cluster.js';
 import { WORKLOAD_IMAGE } from '../upstream/artifacts.js';

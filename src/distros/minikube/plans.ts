@@ -13,8 +13,8 @@
 import { isIP } from 'node:net';
 import { UsageError } from '../../core/errors.js';
 import type { Arch } from '../../emulation/boards.js';
-import type { AddonRequest, FootprintTargets, Topology } from '../distribution.js';
-import type { AirgapFile, InstallSource } from '../install-source.js';
+import type { AddonRequest, FootprintTargets, Topology } from '../../cluster/distribution.js';
+import type { AirgapFile, InstallSource } from '../../cluster/install-source.js';
 import type { PlanStep } from '../plan.js';
 import { compareVersions } from '../versions.js';
 

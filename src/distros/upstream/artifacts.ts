@@ -6,7 +6,7 @@ import { fixturePath, projectRoot } from '../../core/paths.js';
 import { hostArch, type Arch } from '../../emulation/boards.js';
 import { aptCandidate, artifactContext, type DiskPayload } from '../../emulation/images/guest-images.js';
 import versions from '../../../fixtures/versions.json' with { type: 'json' };
-import { cacheState, guestImageNeeds, type NeedsOptions, type RunNeeds } from '../run-needs.js';
+import { cacheState, guestImageNeeds, type NeedsOptions, type RunNeeds } from '../../cluster/run-needs.js';
 
 const buildScript = (name: string) => fixturePath('build', name);
 

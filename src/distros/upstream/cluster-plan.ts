@@ -2,7 +2,7 @@ import { isIPv4 } from 'node:net';
 import { EdgeproofError } from '../../core/errors.js';
 import type { Arch } from '../../emulation/boards.js';
 import type { BackendName } from '../../emulation/machine.js';
-import type { NodeRole, Topology } from '../distribution.js';
+import type { NodeRole, Topology } from '../../cluster/distribution.js';
 
 export const API_PORT = 6443;
 /** Workers' local apiserver load balancer (haproxy) in HA topologies. */

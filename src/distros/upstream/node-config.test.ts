@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { fixturePath } from '../../core/paths.js';
 import { planCluster, type ClusterPlan, type MachineFacts } from './cluster-plan.js';
 import { autostartScript, cniConfig, kubeconfigYaml, kubeletConfig, localLoadBalancerConfig, overlayScript, podMasqueradeRule, stageServices, superviseCommand } from './node-config.js';
 
@@ -152,6 +153,10 @@ describe('upstream node files', () => {
   it('uses a bridge CNI with the node pod CIDR, hairpin mode and no masquerade', () => {
     const config = JSON.parse(cniConfig('10.244.0.0/24'));
     expect(config.plugins[0]).toMatchObject({ type: 'bridge', hairpinMode: true, ipMasq: false, mtu: 1450, ipam: { ranges: [[{ subnet: '10.244.0.0/24' }]] } });
+  });
+
+  it('is the sample the CNI suite\'s parser is tested on (fixtures/samples/cni/10-edgeproof.conflist)', () => {
+    expect(cniConfig('10.244.1.0/24')).toBe(readFileSync(fixturePath('samples', 'cni', '10-edgeproof.conflist'), 'utf8'));
   });
 
   it('quotes every argument of a supervised command and detaches it', () => {

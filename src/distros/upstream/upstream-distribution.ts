@@ -4,10 +4,10 @@ import type { DiskPayload } from '../../emulation/images/guest-images.js';
 import type { Machine } from '../../emulation/machine.js';
 import versions from '../../../fixtures/versions.json' with { type: 'json' };
 import { EdgeproofError } from '../../core/errors.js';
-import type { Distribution, GuestClockSet, NodeRequirements, StartedCluster, Topology } from '../distribution.js';
-import { assertQuorumSafe, nodeCount } from '../topology.js';
+import type { Distribution, GuestClockSet, NodeRequirements, StartedCluster, Topology } from '../../cluster/distribution.js';
+import { assertQuorumSafe, nodeCount } from '../../cluster/topology.js';
 import { ensureKubernetesBinaries, ensureWorkloadImages, upstreamNeeds, UPSTREAM_GUEST_PACKAGES } from './artifacts.js';
-import type { NeedsOptions, RunNeeds } from '../run-needs.js';
+import type { NeedsOptions, RunNeeds } from '../../cluster/run-needs.js';
 import { API_PORT } from './cluster-plan.js';
 import { UpstreamCluster } from './upstream-cluster.js';
 

@@ -8,9 +8,9 @@
  *   node --import tsx cni-interrupt-child.ts RUN_DIR CACHE_DIR
  */
 import { RunContext } from '../../core/context.js';
-import { cniPlan, type ClusterView, type Source } from '../../scenarios/cni-plan.js';
-import { runConnectivityMatrix, type ProbeRun } from '../../scenarios/cni-matrix.js';
-import { parseHttpProbeOutput } from '../../scenarios/workloads.js';
+import { cniPlan, type ClusterView, type Source } from '../../suites/cni-plan.js';
+import { runConnectivityMatrix, type ProbeRun } from '../../suites/cni-matrix.js';
+import { parseHttpProbeOutput } from '../../suites/workloads.js';
 import { installInterruptHandlers, interruptSignal, runInterruptibly, type InterruptOptions } from '../../core/interrupt.js';
 
 const [runDir, cacheDir] = process.argv.slice(2) as [string, string];

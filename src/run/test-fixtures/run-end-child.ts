@@ -10,7 +10,7 @@
 import { RunContext } from '../../core/context.js';
 import { describeError } from '../../core/errors.js';
 import { exitCodeFor } from '../../reports/write-reports.js';
-import { pass, runCheck } from '../../scenarios/check.js';
+import { pass, runCheck } from '../../suites/check.js';
 import { exitCodeForError } from '../../core/exit-codes.js';
 import { installInterruptHandlers, interruptSignal, runInterruptibly, type InterruptOptions } from '../../core/interrupt.js';
 import { endRun } from '../run-end.js';
