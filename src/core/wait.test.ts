@@ -1,6 +1,8 @@
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { WaitTimeoutError } from './errors.js';
-import { describeBudget, sleep, waitFor } from './wait.js';
+import { describeBudget, sleep, untilAborted, waitFor } from './wait.js';
 
 describe('waitFor', () => {
   it('returns the value once the probe is done, polling until then', async () => {
@@ -125,6 +127,20 @@ describe('sleep', () => {
     await sleep(1, controller.signal);
     controller.abort(new Error('late'));
     await sleep(1, AbortSignal.timeout(1_000));
+  });
+});
+
+describe('untilAborted', () => {
+  it('holds the process until the signal aborts (an abort listener alone would let it exit)', async () => {
+    const child = fileURLToPath(new URL('./test-fixtures/until-aborted-child.ts', import.meta.url));
+    const started = Date.now();
+    const run = await execa(process.execPath, ['--import', 'tsx', child, '1500'], { reject: false });
+    expect({ exitCode: run.exitCode, stdout: run.stdout }).toEqual({ exitCode: 0, stdout: 'kept until abort' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1500);
+  });
+
+  it('resolves at once for a signal already aborted', async () => {
+    await untilAborted(AbortSignal.abort());
   });
 });
 

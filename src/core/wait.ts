@@ -55,6 +55,23 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * Resolves when `signal` aborts, keeping the process alive until then: an
+ * abort listener alone does not hold Node's event loop, and a run with
+ * nothing else pending (node containers, no child process) would end there,
+ * skipping its teardown.
+ */
+export function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const hold = setInterval(() => undefined, 2 ** 30);
+    signal.addEventListener('abort', () => {
+      clearInterval(hold);
+      resolve();
+    }, { once: true });
+  });
+}
+
 export function describeBudget(what: string, budgetMs: number): string {
   return `waiting <= ${formatMs(budgetMs)} for ${what}`;
 }

@@ -1,3 +1,4 @@
+import { untilAborted } from '../core/wait.js';
 import type { RunContext } from '../core/context.js';
 import { EdgeproofError, describeError } from '../core/errors.js';
 import { measureBaseline, type MemoryBaseline } from '../bench/footprint.js';
@@ -132,5 +133,5 @@ function recordMilestones(ctx: RunContext, cluster: StartedCluster, machine: Mac
 
 async function keepUntilInterrupted(ctx: RunContext, cluster: StartedCluster): Promise<void> {
   ctx.progress.info(`cluster kept running: KUBECONFIG=${cluster.kubeconfigPath} kubectl get nodes; Ctrl-C tears it down`);
-  await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+  await untilAborted(ctx.signal);
 }

@@ -6,6 +6,7 @@ import type { StartedCluster } from '../cluster/distribution.js';
 import { fail, pass, runCheck, type CheckOutcome } from './check.js';
 import { apiGet, kube, kubeClients, type KubeClients } from '../cluster/kube-access.js';
 import { describePods, waitServiceEndpoints, withSuiteNamespace } from './suite-kit.js';
+import { waitServiceProgrammed } from './service-programming.js';
 import { clusterIpService, httpProbeFailure, httpProbePod, parseHttpProbeOutput, webDeployment } from './workloads.js';
 
 const SUITE = 'smoke';
@@ -96,14 +97,15 @@ async function createService(clients: KubeClients, namespace: string): Promise<s
 }
 
 /**
- * SMOKE-3: once the Service lists both web pods, a probe pod fetches through
- * its ClusterIP. kube-proxy programs the node some time after the Endpoints
- * appear (seconds under TCG), and until then the ClusterIP refuses: its rule
- * for a Service without endpoints. A refusal is therefore retried with a new
- * probe pod within the budget; any other failure fails at once.
+ * SMOKE-3: once the Service lists both web pods and every node's kube-proxy
+ * has a rule for its ClusterIP, a probe pod fetches through it. Before the
+ * rule, a packet to the ClusterIP is dropped or refused, which says nothing
+ * of the datapath; so the check waits for the rule (where it can read it)
+ * and retries a refusal within the budget. Any other failure fails at once.
  */
 async function httpThroughService(ctx: RunContext, clients: KubeClients, cluster: StartedCluster, namespace: string, serviceIp: string): Promise<CheckOutcome> {
   let endpointsReadyMs: number;
+  let proxyRules: Awaited<ReturnType<typeof waitServiceProgrammed>>;
   try {
     endpointsReadyMs = await waitServiceEndpoints(ctx, clients, namespace, 'ep-web', 2);
   } catch (error) {
@@ -111,10 +113,17 @@ async function httpThroughService(ctx: RunContext, clients: KubeClients, cluster
     throw error;
   }
   const endpointsAt = Date.now();
+  try {
+    proxyRules = await waitServiceProgrammed(ctx, cluster.nodes, serviceIp);
+  } catch (error) {
+    if (error instanceof WaitTimeoutError) return fail(`kube-proxy never programmed the Service: ${error.message}`, { service: serviceIp, endpointsReadyMs });
+    throw error;
+  }
+  const programmedMs = Date.now() - endpointsAt;
   const deadline = endpointsAt + ctx.scaled(30_000);
   for (let probes = 1; ; probes++) {
     const outcome = await httpFromPod(ctx, clients, cluster, namespace, probes === 1 ? 'ep-probe-svc' : `ep-probe-svc-${probes}`, `http://${serviceIp}/`);
-    const evidence = { ...outcome.evidence, endpointsReadyMs, probes, endpointsToAnswerMs: Date.now() - endpointsAt };
+    const evidence = { ...outcome.evidence, endpointsReadyMs, proxyRules, endpointsToProgrammedMs: programmedMs, probes, endpointsToAnswerMs: Date.now() - endpointsAt };
     const refused = outcome.verdict === 'fail' && /connection refused/i.test(outcome.reason ?? '');
     if (!refused || Date.now() > deadline) return { ...outcome, evidence };
     ctx.progress.info(`SMOKE-3: ${serviceIp} refused (kube-proxy not programmed yet?), probing again`);
