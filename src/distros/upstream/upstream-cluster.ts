@@ -77,7 +77,7 @@ export class UpstreamCluster implements StartedCluster {
   async datastoreStatus(node: ClusterNode): Promise<DatastoreStatus> {
     const machine = this.#machine(this.#planned(node.name));
     const etcdctl = 'ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 --command-timeout=3s';
-    const result = await machine.exec(`${etcdctl} endpoint status -w json && echo '--' && ${etcdctl} member list -w json`, { check: false, timeoutMs: 10_000 });
+    const result = await machine.exec(`${etcdctl} endpoint status -w json && echo '--' && ${etcdctl} member list -w json`, { check: false, timeoutMs: this.ctx.scaled(10_000) });
     const [statusJson, membersJson] = result.stdout.split('\n--\n');
     if (result.exitCode !== 0 || !statusJson || !membersJson) {
       return { observedFrom: node.name, healthy: false, members: [] };
@@ -98,7 +98,7 @@ export class UpstreamCluster implements StartedCluster {
   async bringUp(): Promise<void> {
     const { ctx } = this;
     this.#started = Date.now();
-    this.#pki = await ctx.phase('issue PKI', 20_000, () => this.#issuePki());
+    this.#pki = await ctx.phase('issue PKI', ctx.scaled(20_000), () => this.#issuePki());
     await this.#onEach(this.plan.nodes, 'write node configuration', 30_000, (node) => this.#writeNodeFiles(node));
     await this.#onEach(this.plan.nodes, 'prepare node', 30_000, (node) => this.#stage(node, 'prepare'));
     await this.#onEach(this.plan.controlPlanes, 'start etcd and apiserver', 30_000, (node) => this.#stage(node, 'datastore'));
@@ -110,7 +110,7 @@ export class UpstreamCluster implements StartedCluster {
     this.#mark('etcdReady');
     await this.#waitEach(this.plan.controlPlanes, 'apiserver ready', 120_000, (node, signal, budgetMs) => this.#waitApiserver(node, signal, budgetMs));
     this.#mark('apiserverReady');
-    await ctx.phase('grant controller roles', 60_000, () => this.#grantControllerRoles());
+    await ctx.phase('grant controller roles', ctx.scaled(60_000), () => this.#grantControllerRoles());
     await this.#onEach(this.plan.controlPlanes, 'start controllers', 30_000, (node) => this.#stage(node, 'controllers'));
     await this.#waitEach(this.plan.nodes, 'images imported', 60_000, (node, signal, budgetMs) => this.#waitImages(node, signal, budgetMs));
     await this.#waitEach(this.plan.nodes, 'node Ready', 120_000, (node, signal, budgetMs) => this.#waitNodeReady(node, signal, budgetMs));
@@ -130,7 +130,7 @@ export class UpstreamCluster implements StartedCluster {
   async resume(clock: GuestClockSet): Promise<void> {
     const { ctx } = this;
     this.#started = Date.now();
-    await ctx.phase('issue run credentials', 20_000, () => this.#issueRunCredentials());
+    await ctx.phase('issue run credentials', ctx.scaled(20_000), () => this.#issueRunCredentials());
     await this.#waitEach(this.plan.controlPlanes, 'apiserver ready', 60_000, (node, signal, budgetMs) => this.#waitApiserver(node, signal, budgetMs));
     this.#mark('apiserverReady');
     await this.#waitEach(this.plan.nodes, 'node Ready', 60_000, (node, signal, budgetMs) => this.#waitNodeReady(node, signal, budgetMs, clock.setAt));
