@@ -15,11 +15,10 @@ import { imagesCommand, resolveAirgapFiles } from '../cluster/install-source.js'
 import { parseTopology } from '../cluster/topology.js';
 import { loadExistingKubeconfig } from '../distros/existing/existing-cluster.js';
 import { distributionByName, distroNames, type AnyDistributionOptions, type DistroName } from '../distros/registry.js';
-import { requireChoice } from './run-options.js';
+import { backendNames, requireChoice } from './run-options.js';
 import type { BackendName } from '../emulation/machine.js';
 import type { BackendOptions } from '../run/run-options.js';
 
-export const backendNames = ['qemu', 'container', 'ssh', 'existing'] as const satisfies readonly BackendName[];
 export type { BackendName, BackendOptions };
 
 /** The flags as commander hands them over. */

@@ -6,6 +6,7 @@ import { cacheDir as defaultCacheDir, reportsDir as defaultReportsDir, writableD
 import { boardByName, boardCpus, boardMemory, boardNames, hostArch } from '../emulation/boards.js';
 import type { Topology } from '../cluster/distribution.js';
 import type { BackendFlags } from './backend-options.js';
+import type { BackendName } from '../emulation/machine.js';
 import type { RunOptions, ConformanceRunOptions } from '../run/run-options.js';
 import { DEFAULT_SUITES, SUITE_NAMES, SUITES, type SuiteName } from '../suites/registry.js';
 import { didYouMean } from '../core/suggest.js';
@@ -24,7 +25,8 @@ export function suitesHelp(): string {
   return `\nSuites:\n${lines.join('\n')}`;
 }
 
-export { backendNames } from './backend-options.js';
+/** Defined here, not in backend-options.ts: help and usage errors must not load the drivers that module imports. */
+export const backendNames = ['qemu', 'container', 'ssh', 'existing'] as const satisfies readonly BackendName[];
 
 export const RUN_DEFAULTS = {
   board: 'rpi4',
