@@ -1,6 +1,6 @@
 import { UsageError } from '../core/errors.js';
 import { boardByName, boardNames, type Arch } from '../emulation/boards.js';
-import { distroNames } from '../distros/registry.js';
+import { distroNames } from '../distros/names.js';
 import { IMAGE_FORMATS, parseMirror, type ImagesOptions } from './images-command.js';
 import { RUN_DEFAULTS, directoryOption, parseSuiteList, requireChoice } from './run-options.js';
 

@@ -5,6 +5,7 @@ import createDebug from 'debug';
 import { describeError, errorDetail } from '../core/errors.js';
 import { cacheDir as defaultCacheDir, projectRoot, reportsDir as defaultReportsDir } from '../core/paths.js';
 import { boardNames } from '../emulation/boards.js';
+import { distroNames } from '../distros/names.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeForError } from '../core/exit-codes.js';
 import { installInterruptHandlers, runInterruptibly, type InterruptOptions } from '../core/interrupt.js';
 import { checkGivenValues } from './option-values.js';
@@ -222,7 +223,6 @@ function addResultCommands(program: Command, setExit: SetExit): void {
     .option('--pretty', 'indented JSON')
     .action(async (flags: { file: string; shardMinutes: string; history?: string; resultsDir: string; pretty?: boolean }) => {
       const { matrixPlanCommand } = await import('./report-commands.js');
-      const { distroNames } = await import('../distros/registry.js');
       const shardMinutes = parsePositiveNumber(flags.shardMinutes, '--shard-minutes', 'a number of minutes, e.g. 300');
       const options = { file: flags.file, shardMinutes, resultsDir: flags.resultsDir, pretty: Boolean(flags.pretty), ...(flags.history ? { history: flags.history } : {}) };
       setExit(await matrixPlanCommand(options, { distros: distroNames, boards: boardNames, suites: suiteNames }));

@@ -44,10 +44,13 @@ describe.concurrent('help and usage errors load only what they print from', () =
     expect(suiteFilesAmong(loaded)).toEqual([...SUITE_FILES_FOR_OPTIONS].sort());
   });
 
-  test('edgeproof run --board nope', async () => {
-    const { code, stderr, loaded } = await edgeproofLoading('run', '--board', 'nope');
+  test.each([
+    [['run', '--board', 'nope'], 'Unknown board "nope"'],
+    [['images', '--distro', 'nope'], 'Unknown distribution "nope"'],
+  ])('edgeproof %j', async (args, message) => {
+    const { code, stderr, loaded } = await edgeproofLoading(...args);
     expect(code).toBe(2);
-    expect(stderr).toContain('Unknown board "nope"');
+    expect(stderr).toContain(message);
     expect(packagesAmong(loaded)).toEqual([]);
     expect(suiteFilesAmong(loaded)).toEqual([...SUITE_FILES_FOR_OPTIONS].sort());
   });

@@ -4,11 +4,10 @@ import { K3sDistribution, type K3sOptions } from './k3s/k3s-distribution.js';
 import { Microk8sDistribution } from './microk8s/microk8s-distribution.js';
 import { MinikubeDistribution, type MinikubeOptions } from './minikube/minikube-distribution.js';
 import { UpstreamDistribution } from './upstream/upstream-distribution.js';
+import { distroNames } from './names.js';
 import versions from '../../fixtures/versions.json' with { type: 'json' };
 
-/** Distributions the CLI accepts. */
-export const distroNames = ['upstream', 'microk8s', 'k3s', 'minikube'] as const;
-export type DistroName = (typeof distroNames)[number];
+export { distroNames, type DistroName } from './names.js';
 
 /** Everything a driver can be told from the command line (each takes what applies to it). */
 export type AnyDistributionOptions = DistributionOptions & K3sOptions & MinikubeOptions;
