@@ -1,10 +1,15 @@
 import { constants } from 'node:os';
 
-/** The CLI's exit codes: the contract scripts and CI rely on. */
+/**
+ * The CLI's exit codes: the contract scripts and CI rely on. `failed` is a
+ * verdict (a check or a budget failed); `error` is no verdict (the run or the
+ * command itself broke), so a release gate can retry one and block on the other.
+ */
 export const EXIT = {
   ok: 0,
   failed: 1,
   usage: 2,
+  error: 3,
   interrupted: 130,
 } as const;
 
@@ -14,6 +19,7 @@ export function exitCodeForSignal(signal: NodeJS.Signals): number {
   return number === undefined ? EXIT.interrupted : 128 + number;
 }
 
+/** Usage, input and missing prerequisites 2; a signal 128 + its number; anything else (bring-up, timeouts, bugs) 3. */
 export function exitCodeForError(error: unknown): number {
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'USAGE' || code === 'INPUT' || code === 'PREREQUISITE_MISSING') return EXIT.usage;
@@ -21,7 +27,7 @@ export function exitCodeForError(error: unknown): number {
     const signal = (error as { signal?: NodeJS.Signals }).signal;
     return signal ? exitCodeForSignal(signal) : EXIT.interrupted;
   }
-  return EXIT.failed;
+  return EXIT.error;
 }
 
 export const EXIT_CODES_HELP = `
