@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterAll, describe, expect, test } from 'vitest';
+import { projectRoot } from '../core/paths.js';
 import { SAMPLE_RUNS, sampleEventsPath } from '../reports/sample-runs.js';
+import { shardScript, type PlannedRun } from './matrix.js';
 
 const bin = fileURLToPath(new URL('../../bin/edgeproof.js', import.meta.url));
 const scratch = mkdtempSync(join(tmpdir(), 'ep-exit-codes-'));
@@ -20,8 +22,8 @@ async function edgeproof(...args: string[]) {
 }
 
 /** A kubeconfig whose apiserver is 127.0.0.1:1, where nothing listens. */
-function unreachableKubeconfig(): string {
-  const path = join(scratch, 'kubeconfig');
+function unreachableKubeconfig(name = 'kubeconfig'): string {
+  const path = join(scratch, name);
   const doc = 'apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: { server: "https://127.0.0.1:1" }\ncontexts:\n- name: lab\n  context: { cluster: c, user: u }\ncurrent-context: lab\nusers:\n- name: u\n  user: { token: t }\n';
   writeFileSync(path, doc, { mode: 0o600 });
   return path;
@@ -45,6 +47,17 @@ describe.concurrent('the exit-code contract of the real CLI', () => {
     const runDir = join(reportsDir, runId!);
     expect(readdirSync(runDir)).toEqual(expect.arrayContaining(['events.jsonl', 'junit.xml', 'report.html', 'result.json', 'summary.md']));
     expect(JSON.parse(readFileSync(join(runDir, 'result.json'), 'utf8'))).toMatchObject({ outcome: 'failed', error: expect.stringContaining('ECONNREFUSED') });
+  }, 60_000);
+
+  test('a nightly shard exits with the highest code of its runs: a usage error (2) then a run that errored (3) is 3', async () => {
+    const planned = (cell: string, args: string[]): PlannedRun => ({ cell, args: ['run', ...args], estimateMinutes: 1, estimateFrom: 'matrix', timeoutMinutes: 1 });
+    const script = shardScript([
+      planned('bad-board', ['--board', 'nope']),
+      planned('unreachable', ['--backend', 'existing', '--kubeconfig', unreachableKubeconfig('shard'), '--suite', 'smoke', '--cache-dir', join(scratch, 'shard-cache'), '--reports-dir', join(scratch, 'shard-reports')]),
+    ]);
+    const shard = await execa('bash', ['-c', script], { reject: false, cwd: projectRoot(), env: { EDGEPROOF_REAPER: 'off' } });
+    expect(shard.exitCode, String(shard.stderr)).toBe(3);
+    expect(shard.stderr).toContain('Unknown board "nope"');
   }, 60_000);
 
   test('report: a completed run with failed checks exits 1', async () => {

@@ -31,18 +31,23 @@ export function exitCodeForError(error: unknown): number {
 }
 
 export const EXIT_CODES_HELP = `
-Exit codes:
-  0    ok: every check passed (checks that were skipped or not applicable
-       to this host do not fail a run)
-  1    a check, a budget or the run itself failed (doctor: a required
-       prerequisite is missing; diff: a new failure or a regression;
-       merge: a shard missing or corrupt, or a merged run failed); an
-       uncaught exception (a bug), after the run tore down what it made
+Exit codes: (a contract: 1 is a verdict, 3 is none)
+  0    ok: nothing failed (checks that were skipped or not applicable to
+       this host do not fail a run)
+  1    checks or budgets failed: a run's check or budget; report: the
+       re-rendered run's; doctor: a required prerequisite is missing;
+       diff: a new failure or a regression; merge: a merged run failed
   2    usage or input error: unknown board, distro or suite, a bad number
        or duration, an unknown option, an empty or space-padded value, a
        directory that cannot be created, a malformed budgets or matrix file
        (file:line); or a missing prerequisite (the message gives the
        command that installs it)
+  3    the run or the command itself errored, so there is no verdict:
+       bring-up, a timeout, the environment, an uncaught exception (a bug);
+       the reports are still written and say why (result.json: outcome
+       failed). report: the run did not complete; merge: a shard missing or
+       corrupt, or a merged run errored; clean: something could not be
+       removed (a sweep problem, or the cache in use)
   130  interrupted by Ctrl-C (SIGINT); 143 for SIGTERM, 129 for SIGHUP (the
        terminal closed). Results gathered so far are still written;
        leftovers are swept by \`edgeproof clean\`
