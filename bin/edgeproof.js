@@ -13,7 +13,7 @@ async function loadTsx() {
   } catch (error) {
     const root = new URL('..', import.meta.url).pathname;
     process.stderr.write(`error: cannot load tsx (${error.message})\n  hint: install the dependencies: cd ${root} && npm ci (or node scripts/setup.mjs)\n`);
-    process.exit(1);
+    process.exit(2); // a missing prerequisite, as EXIT_CODES_HELP says
   }
 }
 

@@ -115,7 +115,7 @@ describe('edgeproof clean', () => {
     write(join(world.cache, 'tmp', 'live-run', 'overlay.qcow2'), 'in use');
     const { code, stdout } = await edgeproof('clean', '--cache', '--cache-dir', world.cache);
     live.close();
-    expect(code).toBe(1);
+    expect(code).toBe(3);
     expect(stdout).toContain(`live-run (pid ${process.pid})`);
     expect(existsSync(join(world.kernel, 'vmlinuz'))).toBe(true);
     expect(existsSync(join(world.cache, 'tmp', 'live-run', 'overlay.qcow2'))).toBe(true);
@@ -128,12 +128,12 @@ describe('edgeproof clean and sessions it cannot finish or must not touch', { ti
     world = makeWorld();
   });
 
-  test('Docker unreachable: the record of a dead container session is kept for the next sweep', async () => {
+  test('Docker unreachable: the record of a dead container session is kept for the next sweep, exit 3', async () => {
     const record = join(world.cache, 'sessions', 'dead-containers.json');
     write(record, sessionRecord('dead-containers', 2 ** 22 + 9, 'never', [], { networks: ['ep-00000000'] }));
     write(join(world.cache, 'sessions', 'dead-containers.lock'), '');
     const { code, stdout } = await edgeproofWith({ DOCKER_HOST: 'tcp://127.0.0.1:1' }, 'clean', '--cache-dir', world.cache);
-    expect(code).toBe(0);
+    expect(code).toBe(3);
     expect(stdout).toContain('Stale sessions swept: dead-containers, dead-run');
     expect(stdout).toMatch(/problem: session dead-containers: containers and networks not swept: .*Docker engine/);
     expect(stdout).toContain(`problem: session dead-containers: record kept for the next sweep (${record})`);
@@ -154,7 +154,7 @@ describe('edgeproof clean and sessions it cannot finish or must not touch', { ti
       expect([existsSync(scratch), existsSync(socketDir), existsSync(join(world.cache, 'sessions', `${runId}.json`))]).toEqual([true, true, true]);
 
       const cache = await edgeproof('clean', '--cache', '--cache-dir', world.cache);
-      expect(cache.code).toBe(1);
+      expect(cache.code).toBe(3);
       expect(cache.stdout).toContain(`Cache kept: in use by running session(s) ${runId}`);
       expect(existsSync(join(world.kernel, 'vmlinuz'))).toBe(true);
     } finally {

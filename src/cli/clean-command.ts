@@ -32,14 +32,16 @@ export async function cleanCommand(options: CleanOptions, out: NodeJS.WritableSt
   const print: Print = (line) => out.write(`${line}\n`);
   refuseDangerousRoot(options.cacheDir, 'cache dir');
   if (options.reports) refuseDangerousRoot(options.reportsDir, 'reports dir');
-  printSweep(await sweepStaleSessions(options.cacheDir, sweepContainers), print);
+  const sweep = await sweepStaleSessions(options.cacheDir, sweepContainers);
+  printSweep(sweep, print);
   const live = liveSessions(options.cacheDir);
   let freed = removeOrphanScratch(options.cacheDir, live, print);
-  let exitCode: number = EXIT.ok;
+  // Something asked for and not removed is the command failing to do its job (3), not a verdict.
+  let exitCode: number = sweep.errors.length ? EXIT.error : EXIT.ok;
   if (options.cache || options.snapshots) {
     if (live.length > 0) {
       print(`Cache kept: in use by running session(s) ${live.map((s) => `${s.id} (pid ${s.ownerPid})`).join(', ')}; stop them first.`);
-      exitCode = EXIT.failed;
+      exitCode = EXIT.error;
     } else {
       if (options.snapshots || options.cache) freed += await removeSnapshots(options.cacheDir, print);
       if (options.cache) freed += removeCache(options.cacheDir, print);

@@ -87,7 +87,7 @@ describe.concurrent('edgeproof boards and help', { timeout: 45_000 }, () => {
     const { code, stdout } = await edgeproof('--help');
     expect(code).toBe(0);
     expect(stdout).toContain('Exit codes:');
-    for (const exitCode of ['0', '1', '2', '130']) expect(stdout).toMatch(new RegExp(`^\\s+${exitCode}\\s`, 'm'));
+    for (const exitCode of ['0', '1', '2', '3', '130']) expect(stdout).toMatch(new RegExp(`^\\s+${exitCode}\\s`, 'm'));
   });
 
   test('run --help lists the run flags with their defaults', async () => {

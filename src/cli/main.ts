@@ -204,7 +204,7 @@ function addResultCommands(program: Command, setExit: SetExit): void {
       const { diffCommand } = await import('./report-commands.js');
       setExit(await diffCommand({ old: older, new: newer, ...(flags.budgets ? { budgets: flags.budgets } : {}), ...(flags.out ? { out: outputDirectoryOption(flags.out, '--out') } : {}) }));
     });
-  subcommand(program, 'merge', "combine shards' results into one merged directory (merged.json, report.html, summary.md); missing or corrupt shards are named (exit 1)")
+  subcommand(program, 'merge', "combine shards' results into one merged directory (merged.json, report.html, summary.md); missing or corrupt shards are named (exit 3; 1 if a merged run failed checks)")
     .argument('<shard-dir...>', "shard result directories (each holds that shard's run directories)")
     .requiredOption('--out <dir>', 'the merged directory to write')
     .option('--plan <file>', 'the plan `edgeproof matrix plan` printed: shards and cells that should be there')

@@ -41,7 +41,7 @@ beforeAll(() => {
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('two nights run locally: merge, then diff', () => {
-  test('night 1: two shards merge into one report; a corrupt and a missing shard are named and fail the merge', async () => {
+  test('night 1: two shards merge into one report; a corrupt and a missing shard are named and error the merge (exit 3)', async () => {
     const full = await shardWith('results-shard-01', SAMPLE_RUNS.passing);
     const smoke = await shardWith('results-shard-02', SAMPLE_RUNS.interrupted);
     const corrupt = join(work, 'results-shard-03', 'r-corrupt');
@@ -56,7 +56,7 @@ describe('two nights run locally: merge, then diff', () => {
     ] }));
 
     const { code, stdout, stderr } = await edgeproof('merge', full, smoke, dirname(corrupt), '--out', 'night-1', '--plan', plan);
-    expect(code).toBe(1);
+    expect(code).toBe(3);
     expect(stdout).toContain('merged 2 run(s) from 4 shard(s): FAIL');
     expect(stderr).toMatch(/gap: shard shard-03 corrupt: .*result\.json/);
     expect(stderr).toContain('gap: shard shard-04 missing: no directory for shard shard-04');

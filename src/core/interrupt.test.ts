@@ -112,10 +112,10 @@ describe.concurrent('Ctrl-C during a run (real process, real signals)', () => {
     expect(written.checks).toEqual([expect.objectContaining({ id: 'SMOKE-1', verdict: 'pass' })]);
   });
 
-  test('an uncaught exception during a run stops it like Ctrl-C: its resources are disposed, the reports say why, exit 1', async () => {
+  test('an uncaught exception during a run stops it like Ctrl-C: its resources are disposed, the reports say why, exit 3', async () => {
     const { runDir, cacheDir } = runDirs('uncaught');
     const exited = await execa(process.execPath, ['--import', 'tsx', runFixture('run-end-child.ts'), 'uncaught', runDir, cacheDir, '30000'], { reject: false, cwd: projectRoot() });
-    expect(exited.exitCode, exited.stderr).toBe(1);
+    expect(exited.exitCode, exited.stderr).toBe(3);
     expect(exited.stdout).toContain('disposed');
     expect(exited.stderr).toContain('Uncaught exception (a bug in edgeproof): Error: boom from a timer');
     expect(exited.stderr).toContain('error: Uncaught exception: boom from a timer');

@@ -40,10 +40,10 @@ export function uncaughtError(): EdgeproofError | undefined {
   return uncaught;
 }
 
-/** The exit code a stopped run ends with whatever it returns: 128 + the signal's number, or 1 after an uncaught exception. */
+/** The exit code a stopped run ends with whatever it returns: 128 + the signal's number, or 3 after an uncaught exception. */
 export function stoppedExitCode(): number | undefined {
   if (firstSignal) return exitCodeForSignal(firstSignal);
-  return uncaught ? EXIT.failed : undefined;
+  return uncaught ? EXIT.error : undefined;
 }
 
 export interface InterruptOptions {
@@ -73,12 +73,12 @@ export function installInterruptHandlers(options: InterruptOptions): () => void 
   };
   const onUncaught = (error: unknown) => {
     write(`\nUncaught exception (a bug in edgeproof): ${errorDetail(error)}`);
-    if (!options.graceful) process.exit(EXIT.failed);
+    if (!options.graceful) process.exit(EXIT.error);
     if (stopping()) return;
     uncaught = new EdgeproofError('INTERNAL', `Uncaught exception: ${describeError(error)}`, { cause: error });
     write('stopping and cleaning up; press Ctrl-C to exit at once');
     controller.abort(uncaught);
-    exitAfterGrace(EXIT.failed);
+    exitAfterGrace(EXIT.error);
   };
   const onStdoutError = onOutputError(options, () => process.exit(EXIT.ok));
   const onStderrError = onOutputError(options, () => {});
@@ -112,7 +112,7 @@ function onOutputError(options: InterruptOptions, outsideRun: () => void): (erro
 /**
  * Runs a long task (the run) so that Ctrl-C lets it clean up: while it runs the
  * first signal only aborts `interruptSignal()`. Once stopped, the exit code
- * says why (130 / 143 / 129, or 1 after an uncaught exception) whatever the
+ * says why (130 / 143 / 129, or 3 after an uncaught exception) whatever the
  * task returns or throws.
  */
 export async function runInterruptibly(task: () => Promise<number>, mode: InterruptOptions): Promise<number> {

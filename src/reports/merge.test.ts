@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadReportAssets } from './html-page.js';
-import { mergeShards } from './merge.js';
+import { mergeExitCode, mergeShards } from './merge.js';
 import { SAMPLE_RUNS, sampleEvents } from './sample-runs.js';
 import { writeReports } from './write-reports.js';
 
@@ -112,5 +112,24 @@ describe('mergeShards with crafted result files', () => {
 
     expect(manifest.runs.map((r) => r.shard)).toEqual(['shard-01']);
     expect(manifest.gaps.join('\n')).toContain(`${join(other, 'result.json')}: is a symlink: not followed`);
+  });
+});
+
+describe('the exit code of a merge', () => {
+  it.each([
+    ['every run passed', 0, [SAMPLE_RUNS.passing]],
+    ['a run failed checks', 1, [SAMPLE_RUNS.passing, SAMPLE_RUNS.failing]],
+    ['a run did not complete (no verdict), beside one that failed checks', 3, [SAMPLE_RUNS.failing, SAMPLE_RUNS.interrupted]],
+  ] as const)('%s: %i', async (_, code, runIds) => {
+    const shards = await Promise.all(runIds.map((runId, i) => shardRun(`shard-0${i + 1}`, runId)));
+    const manifest = await merge(shards.map((dir) => join(dir, '..')));
+    expect(manifest.gaps).toEqual([]);
+    expect(mergeExitCode(manifest)).toBe(code);
+  });
+
+  it('a gap (a shard whose results never arrived) is no verdict: 3', async () => {
+    const manifest = await merge([join(await shardRun('shard-01'), '..'), join(root, 'work', 'shard-02')]);
+    expect(manifest.gaps).toHaveLength(1);
+    expect(mergeExitCode(manifest)).toBe(3);
   });
 });

@@ -14,6 +14,7 @@ import { ChartRegistry, renderPage, verdictBadge, type ReportAssets } from './ht
 import { fragment, h, relativeHref, type Html } from './html.js';
 import { MERGED_FILE, MERGED_SCHEMA_VERSION, type MergedManifest, type ShardStatus } from './merged-manifest.js';
 import { checkAnchor } from './report-views.js';
+import { EXIT } from '../core/exit-codes.js';
 import { exitCodeFor, type RunResult } from './result-model.js';
 import { cellIdOf } from './run-cell.js';
 import { loadRunSet, type LoadedRun } from './run-set.js';
@@ -65,8 +66,10 @@ export async function mergeShards(opts: MergeOptions): Promise<MergedManifest> {
   return manifest;
 }
 
-export function mergeExitCode(manifest: MergedManifest): 0 | 1 {
-  return manifest.verdict === 'PASS' ? 0 : 1;
+/** 3 if a shard's results are missing or corrupt (a gap) or a merged run errored, else 1 if a merged run failed checks, else 0. */
+export function mergeExitCode(manifest: MergedManifest): number {
+  if (manifest.gaps.length) return EXIT.error;
+  return Math.max(EXIT.ok, ...manifest.runs.map((run) => run.exitCode));
 }
 
 /** A shard directory is matched to a planned shard by name: `shard-02`, or an artifact name ending in `-shard-02`. */

@@ -181,14 +181,15 @@ describe('exitCodeFor', () => {
     ['completed', ['pass', 'skipped', 'not-applicable'], 0],
     ['completed', [], 0],
     ['completed', ['pass', 'fail'], 1],
-    ['failed', ['pass'], 1],
-    ['interrupted', ['pass'], 1],
-    ['incomplete', ['pass'], 1],
+    ['failed', ['pass'], 3],
+    ['failed', ['pass', 'fail'], 3],
+    ['interrupted', ['pass'], 3],
+    ['incomplete', ['pass'], 3],
   ] as const)('outcome %s with verdicts %j exits %i', (outcome, verdicts, code) => {
     expect(exitCodeFor(withChecks(outcome, [...verdicts]))).toBe(code);
   });
 
-  it('fails the killed golden run', () => {
-    expect(exitCodeFor(buildResult(goldenEvents()))).toBe(1);
+  it('errors the killed golden run: it never ended, so it has no verdict', () => {
+    expect(exitCodeFor(buildResult(goldenEvents()))).toBe(3);
   });
 });

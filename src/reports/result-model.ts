@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { EdgeproofError } from '../core/errors.js';
+import { EXIT } from '../core/exit-codes.js';
 import type { RunEvent, Verdict } from '../core/events.js';
 import { withoutUndefined } from './objects.js';
 
@@ -314,7 +315,12 @@ function toMeasurement(e: EventOf<'measurement'>): MeasurementResult {
 
 // ---------------------------------------------------------------- judging
 
-/** The exit code of a run: 1 if a check failed or the run did not complete; skipped and not-applicable never fail it. */
-export function exitCodeFor(result: RunResult): 0 | 1 {
-  return result.outcome === 'completed' && !result.checks.some((c) => c.verdict === 'fail') ? 0 : 1;
+/**
+ * The exit code of a run: 3 if it did not complete (it errored, was stopped or
+ * crashed: no verdict), else 1 if a check failed; skipped and not-applicable
+ * never fail it.
+ */
+export function exitCodeFor(result: RunResult): 0 | 1 | 3 {
+  if (result.outcome !== 'completed') return EXIT.error;
+  return result.checks.some((c) => c.verdict === 'fail') ? EXIT.failed : EXIT.ok;
 }

@@ -32,7 +32,7 @@ describe('writeReports and readRunDir', () => {
     expect(readFileSync(join(runDir, 'junit.xml'), 'utf8')).toBe(renderJunit(result));
     expect(readFileSync(join(runDir, 'summary.md'), 'utf8')).toBe(renderSummary(result, { claims }));
     expect(await readResultFile(join(runDir, 'result.json'))).toEqual(result);
-    expect(exitCodeFor(result)).toBe(1);
+    expect(exitCodeFor(result)).toBe(3);
   });
 
   it('works on the stream EventLog writes, replacing earlier reports', async () => {
