@@ -70,8 +70,9 @@ export async function ensureWorkloadImages(ctx: RunContext, arch: Arch): Promise
   return { label: 'workload images', hostDir: artifact.dir, guestDir: '/opt/edgeproof/images', key: artifact.key };
 }
 
-// haproxy: workers' local apiserver load balancer in HA topologies (kubeadm's HA guide); etcd-client: member and leader status.
-export const UPSTREAM_GUEST_PACKAGES = ['iptables', 'containerd', 'runc', 'containernetworking-plugins', 'etcd-server', 'etcd-client', 'haproxy', 'conntrack'];
+// haproxy: workers' local apiserver load balancer in HA topologies (kubeadm's HA guide).
+// etcd, containerd and runc are not Debian's (too old for Kubernetes v1.35): they are built with it.
+export const UPSTREAM_GUEST_PACKAGES = ['iptables', 'containernetworking-plugins', 'haproxy', 'conntrack'];
 export const WORKLOAD_IMAGE = 'edgeproof.local/busybox:1.35';
 export const PAUSE_IMAGE = 'edgeproof.local/pause:3.2';
 

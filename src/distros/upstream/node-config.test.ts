@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { fixturePath } from '../../core/paths.js';
 import { planCluster, type ClusterPlan, type MachineFacts } from './cluster-plan.js';
-import { autostartScript, cniConfig, kubeconfigYaml, kubeletConfig, localLoadBalancerConfig, overlayScript, podMasqueradeRule, stageServices, superviseCommand } from './node-config.js';
+import { autostartScript, cniConfig, containerdConfig, kubeconfigYaml, kubeletConfig, localLoadBalancerConfig, overlayScript, podMasqueradeRule, stageServices, superviseCommand } from './node-config.js';
 
 const vm = (name: string, address: string): MachineFacts => ({ name, address, arch: 'arm64', backend: 'qemu', cgroupRoot: '' });
 const container = (name: string, address: string): MachineFacts => ({ name, address, arch: 'amd64', backend: 'container', cgroupRoot: `edgeproof/t1/${name}` });
@@ -48,11 +48,23 @@ describe('upstream cluster plan', () => {
     expect(stageServices(single, single.nodes[0]!, 'controllers').map((s) => s.command.find((a) => a.startsWith('--leader-elect')))).toEqual(['--leader-elect=false', '--leader-elect=false']);
   });
 
-  it('stretches etcd timeouts under emulation and sets arm64 acceptance only on arm64', () => {
+  it('stretches etcd timeouts under emulation only, and runs the etcd built with the cluster', () => {
     const [etcd] = stageServices(single, single.nodes[0]!, 'datastore');
-    expect(etcd!.env).toEqual({ ETCD_UNSUPPORTED_ARCH: 'arm64' });
+    expect(etcd!.command[0]).toBe('/opt/edgeproof/bin/etcd');
     expect(etcd!.command).toContain('--election-timeout=5000');
-    expect(stageServices(ha, ha.nodes[0]!, 'datastore')[0]!.env).toEqual({});
+    expect(stageServices(ha, ha.nodes[0]!, 'datastore')[0]!.command).not.toContain('--election-timeout=5000');
+  });
+
+  it('runs containerd 2 with its own runc and shim, and a kubelet that accepts cgroup v1', () => {
+    const containerd = stageServices(single, single.nodes[0]!, 'node').find((s) => s.name === 'containerd')!;
+    expect(containerd.command[0]).toBe('/opt/edgeproof/bin/containerd');
+    expect(containerd.env!.PATH!.split(':')[0]).toBe('/opt/edgeproof/bin');
+    const config = containerdConfig({ restrictOomScoreAdj: false });
+    expect(config).toMatch(/^version = 3\n/);
+    expect(config).toContain("BinaryName = '/opt/edgeproof/bin/runc'");
+    expect(config).toContain("sandbox = 'edgeproof.local/pause:3.2'");
+    expect(parse(kubeletConfig(single.nodes[0]!))).toMatchObject({ failCgroupV1: false, containerRuntimeEndpoint: 'unix:///run/containerd/containerd.sock' });
+    expect(args(single, single.nodes[0]!.name, 'node', 'kubelet').some((a) => a.startsWith('--container-runtime'))).toBe(false);
   });
 
   it('adapts kubelet, kube-proxy and the services cgroup to a node container', () => {

@@ -16,6 +16,13 @@ export const GUEST = {
   autostart: '/etc/edgeproof/autostart.sh',
 } as const;
 
+const CONTAINERD_SOCKET = 'unix:///run/containerd/containerd.sock';
+
+/** etcdctl on a control-plane node, against its local etcd (clients listen on loopback only). */
+export function etcdctl(timeoutSeconds: number): string {
+  return `${GUEST.bin}/etcdctl --endpoints=http://127.0.0.1:2379 --command-timeout=${timeoutSeconds}s`;
+}
+
 export function kubeconfigYaml(options: { server: string; caPem: string; certPem: string; keyPem: string; user: string }): string {
   const b64 = (text: string) => Buffer.from(text).toString('base64');
   return stringify({
@@ -28,21 +35,29 @@ export function kubeconfigYaml(options: { server: string; caPem: string; certPem
   });
 }
 
+/**
+ * containerd 2.x's own configuration format (version 3): the CRI plugin is
+ * split into images and runtime sections. runc and the shim are the ones
+ * built with the cluster, in GUEST.bin.
+ */
 export function containerdConfig(options: { restrictOomScoreAdj: boolean }): string {
-  return `version = 2
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "${PAUSE_IMAGE}"
+  return `version = 3
+[plugins.'io.containerd.cri.v1.images']
+  snapshotter = 'overlayfs'
+  [plugins.'io.containerd.cri.v1.images'.pinned_images]
+    sandbox = '${PAUSE_IMAGE}'
+[plugins.'io.containerd.cri.v1.runtime']
   restrict_oom_score_adj = ${options.restrictOomScoreAdj}
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+  [plugins.'io.containerd.cri.v1.runtime'.containerd]
+    default_runtime_name = 'runc'
+    [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
+      runtime_type = 'io.containerd.runc.v2'
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+        BinaryName = '${GUEST.bin}/runc'
         SystemdCgroup = false
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "/etc/cni/net.d"
+  [plugins.'io.containerd.cri.v1.runtime'.cni]
+    bin_dirs = ['/usr/lib/cni']
+    conf_dir = '/etc/cni/net.d'
 `;
 }
 
@@ -86,6 +101,10 @@ export function kubeletConfig(node: PlannedNode): string {
     authentication: { anonymous: { enabled: false }, webhook: { enabled: true }, x509: { clientCAFile: `${GUEST.pki}/ca.crt` } },
     authorization: { mode: 'Webhook' },
     cgroupDriver: 'cgroupfs',
+    containerRuntimeEndpoint: CONTAINERD_SOCKET,
+    // Nodes run on cgroup v1 (the fast init mounts it; a node container gets its host's, v1 here):
+    // since v1.35 the kubelet refuses v1 unless told (KEP-5573).
+    failCgroupV1: false,
     failSwapOn: false,
     resolvConf: '/etc/resolv.conf',
     clusterDomain: 'cluster.local',
@@ -132,10 +151,8 @@ export function etcdService(plan: ClusterPlan, node: PlannedNode): ServiceSpec {
   const timing = node.inContainer ? [] : ['--heartbeat-interval=500', '--election-timeout=5000'];
   return {
     name: 'etcd',
-    // etcd 3.4 refuses to start on arm64 unless told the architecture is accepted.
-    env: node.arch === 'amd64' ? {} : { ETCD_UNSUPPORTED_ARCH: node.arch },
     command: [
-      '/usr/bin/etcd', `--name=${node.name}`, '--data-dir=/var/lib/etcd',
+      bin('etcd'), `--name=${node.name}`, '--data-dir=/var/lib/etcd',
       '--listen-client-urls=http://127.0.0.1:2379', '--advertise-client-urls=http://127.0.0.1:2379',
       `--listen-peer-urls=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`,
       `--initial-cluster=${plan.etcdInitialCluster}`, '--initial-cluster-state=new', '--initial-cluster-token=edgeproof',
@@ -184,7 +201,8 @@ export function schedulerService(plan: ClusterPlan): ServiceSpec {
 }
 
 export function containerdService(): ServiceSpec {
-  return { name: 'containerd', command: ['/usr/bin/containerd', '--config', '/etc/containerd/config.toml'] };
+  // The shim is found on PATH.
+  return { name: 'containerd', env: { PATH: `${GUEST.bin}:/usr/sbin:/usr/bin:/sbin:/bin` }, command: [bin('containerd'), '--config', '/etc/containerd/config.toml'] };
 }
 
 export function kubeletService(node: PlannedNode): ServiceSpec {
@@ -192,7 +210,6 @@ export function kubeletService(node: PlannedNode): ServiceSpec {
     name: 'kubelet',
     command: [
       bin('kubelet'), `--config=${GUEST.etc}/kubelet.yaml`, `--kubeconfig=${kubeconfig('kubelet')}`,
-      '--container-runtime=remote', '--container-runtime-endpoint=unix:///run/containerd/containerd.sock',
       `--node-ip=${node.address}`, `--hostname-override=${node.name}`, '--v=1',
     ],
   };
@@ -331,7 +348,7 @@ export function autostartScript(plan: ClusterPlan, node: PlannedNode): string {
     '# Images are imported in the background once containerd answers; a marker says when all are in.',
     'images() {',
     `  setsid -f sh -c 'for i in $(seq 1 240); do [ -S /run/containerd/containerd.sock ] && break; sleep 0.5; done; ` +
-      `for f in ${GUEST.images}/*.tar; do ctr -n k8s.io images import --no-unpack "$f" || exit 1; done; touch /run/edgeproof/images-imported' ` +
+      `for f in ${GUEST.images}/*.tar; do ${bin('ctr')} -n k8s.io images import --no-unpack "$f" || exit 1; done; touch /run/edgeproof/images-imported' ` +
       '</dev/null >/var/log/edgeproof/image-import.log 2>&1',
     '}',
     'case "${1:-all}" in',

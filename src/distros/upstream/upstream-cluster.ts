@@ -17,7 +17,7 @@ import { WORKLOAD_IMAGE } from './artifacts.js';
 import { API_PORT, SERVICE_IP, planCluster, type ClusterPlan, type PlannedNode } from './cluster-plan.js';
 import { parseEtcdMembers, parseEtcdStatus } from './etcd-status.js';
 import { issueClient, issuePki, type Pki } from './pki.js';
-import { GUEST, autostartScript, cniConfig, containerdConfig, kubeconfigYaml, kubeletConfig, localLoadBalancerConfig, type Stage } from './node-config.js';
+import { GUEST, autostartScript, etcdctl, cniConfig, containerdConfig, kubeconfigYaml, kubeletConfig, localLoadBalancerConfig, type Stage } from './node-config.js';
 
 const log = logger('upstream');
 
@@ -76,8 +76,8 @@ export class UpstreamCluster implements StartedCluster {
 
   async datastoreStatus(node: ClusterNode): Promise<DatastoreStatus> {
     const machine = this.#machine(this.#planned(node.name));
-    const etcdctl = 'ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 --command-timeout=3s';
-    const result = await machine.exec(`${etcdctl} endpoint status -w json && echo '--' && ${etcdctl} member list -w json`, { check: false, timeoutMs: this.ctx.scaled(10_000) });
+    const ctl = etcdctl(3);
+    const result = await machine.exec(`${ctl} endpoint status -w json && echo '--' && ${ctl} member list -w json`, { check: false, timeoutMs: this.ctx.scaled(10_000) });
     const [statusJson, membersJson] = result.stdout.split('\n--\n');
     if (result.exitCode !== 0 || !statusJson || !membersJson) {
       return { observedFrom: node.name, healthy: false, members: [] };
@@ -278,7 +278,7 @@ export class UpstreamCluster implements StartedCluster {
     const machine = this.#machine(node);
     await waitFor(
       async () => {
-        const result = await machine.exec('ETCDCTL_API=3 etcdctl --endpoints=http://127.0.0.1:2379 --command-timeout=5s endpoint health', { check: false, timeoutMs: 10_000, signal });
+        const result = await machine.exec(`${etcdctl(5)} endpoint health`, { check: false, timeoutMs: 10_000, signal });
         if (result.exitCode === 0) return { done: true, value: undefined };
         return { done: false, observed: `${lastLine(result.stderr || result.stdout) || 'no answer'}; ${await this.#serviceState(machine, 'etcd')}` };
       },

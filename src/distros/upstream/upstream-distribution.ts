@@ -15,8 +15,9 @@ export { API_PORT } from './cluster-plan.js';
 
 /**
  * What a node needs for the upstream driver: edgeproof's own supervisor runs
- * the services (no systemd), from Debian's runtime packages and the binaries
- * edgeproof built (copied to /opt/edgeproof on ssh hosts).
+ * the services (no systemd). Kubernetes, etcd, containerd and runc are the
+ * binaries edgeproof built (copied to /opt/edgeproof on ssh hosts); the rest
+ * comes from Debian's packages.
  */
 export const UPSTREAM_REQUIREMENTS: NodeRequirements = {
   systemd: false,
@@ -24,17 +25,13 @@ export const UPSTREAM_REQUIREMENTS: NodeRequirements = {
   minMemoryMiB: 1024,
   memoryCgroup: true,
   commands: [
-    { name: 'containerd', fix: 'apt-get install containerd' },
-    { name: 'runc', fix: 'apt-get install runc' },
-    { name: 'etcd', fix: 'apt-get install etcd-server' },
-    { name: 'etcdctl', fix: 'apt-get install etcd-client' },
     { name: 'iptables', fix: 'apt-get install iptables' },
     { name: 'conntrack', fix: 'apt-get install conntrack' },
     { name: 'setsid', fix: 'apt-get install util-linux' },
   ],
 };
 
-/** Upstream Kubernetes built from Debian's source package: the baseline distribution. */
+/** Upstream Kubernetes built from its Go module: the baseline distribution. */
 export class UpstreamDistribution implements Distribution {
   readonly name = 'upstream';
   readonly version = versions.kubernetes.version;
