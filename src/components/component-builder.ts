@@ -11,6 +11,7 @@ import { findGoToolchains, requireGoToolchain, GO_DOWNLOAD_HINT, type GoToolchai
 /** Bump when the way a component is built changes on purpose (its cache key changes with it). */
 const BUILD_RECIPE = 1;
 export const COMPONENT_RECORD = 'component.json';
+export const COMPONENT_KIND = 'components';
 const PROJECT_MODULE = 'edgeproof.local/build';
 
 export interface ComponentContext extends ArtifactContext {
@@ -51,11 +52,10 @@ export interface BuiltComponent {
 interface BuildPlan {
   component: Component;
   arch: ComponentArch;
+  /** The newest toolchain found; checked against the module's go directive when the build starts. */
   toolchain: GoToolchain;
   packages: Record<string, string>;
   ldflags: string;
-  replaces: Map<string, string>;
-  moduleGoVersion: string;
   cc?: { compiler: string; version: string; pkgConfigLibdir: string };
 }
 
@@ -66,9 +66,9 @@ interface BuildPlan {
  * rebuilt when corrupt and published atomically.
  */
 export async function ensureComponent(ctx: ComponentContext, component: Component, arch: ComponentArch, options: ComponentOptions = {}): Promise<BuiltComponent> {
-  const plan = await planBuild(ctx, component, arch, options);
+  const plan = await planBuild(component, arch, options);
   const artifact = await ensureArtifact(ctx, {
-    kind: 'components',
+    kind: COMPONENT_KIND,
     label: `${component.name} ${component.version} for ${arch}`,
     inputs: buildInputs(plan),
     build: (out, work, signal) => buildComponent(ctx, plan, out, work, signal),
@@ -77,14 +77,15 @@ export async function ensureComponent(ctx: ComponentContext, component: Componen
   return { dir: artifact.dir, key: artifact.key, built: artifact.built, record };
 }
 
-/** Where ensureComponent keeps (or would keep) the component: for listings that must not build. */
-export async function componentArtifactDir(ctx: ComponentContext, component: Component, arch: ComponentArch, options: ComponentOptions = {}): Promise<string> {
-  const plan = await planBuild(ctx, component, arch, options);
-  return artifactDir(ctx.cacheDir, { kind: 'components', inputs: buildInputs(plan) });
+/** Where ensureComponent keeps (or would keep) the component; asks no network, builds nothing. */
+export async function componentArtifactDir(cacheDir: string, component: Component, arch: ComponentArch, options: ComponentOptions = {}): Promise<string> {
+  const plan = await planBuild(component, arch, options);
+  return artifactDir(cacheDir, { kind: COMPONENT_KIND, inputs: buildInputs(plan) });
 }
 
+/** The cache key's inputs. The module's own go.mod (go directive, replaces) is a function of module@version, so it is not among them. */
 function buildInputs(plan: BuildPlan): Record<string, unknown> {
-  const { component, arch, toolchain, packages, ldflags, replaces, cc } = plan;
+  const { component, arch, toolchain, packages, ldflags, cc } = plan;
   return {
     recipe: BUILD_RECIPE,
     module: component.module,
@@ -96,22 +97,18 @@ function buildInputs(plan: BuildPlan): Record<string, unknown> {
     ldflags,
     buildmode: component.buildmode ?? 'default',
     cgo: cc ? `${cc.compiler} ${cc.version}` : false,
-    replaces: Object.fromEntries(replaces),
+    replaces: component.replaces,
   };
 }
 
-async function planBuild(ctx: ComponentContext, component: Component, arch: ComponentArch, options: ComponentOptions): Promise<BuildPlan> {
+async function planBuild(component: Component, arch: ComponentArch, options: ComponentOptions): Promise<BuildPlan> {
   if (!component.archs.includes(arch)) throw new UsageError(`Component ${component.name} is not built for ${arch}`, `its architectures: ${component.archs.join(', ')}`);
   const packages = selectedPackages(component, options.withOptional);
-  const newest = (await findGoToolchains())[0];
-  if (!newest) throw new PrerequisiteMissingError(`Go >= ${componentCatalog().goMinimum} (the component builder runs go)`, GO_DOWNLOAD_HINT);
-  const failure = failureContext(ctx, component, arch, 'resolving the module');
-  const info = await goModuleInfo(ctx, newest, component, failure);
-  const toolchain = await requireGoToolchain(info.goVersion, `${component.module}@${component.version} declares go ${info.goVersion}`);
-  const replaces = component.replaces.from === 'local-paths' ? localReplaces(readFileSync(info.goModPath, 'utf8'), expandVersion(component.replaces.version, component.version)) : new Map<string, string>();
+  const toolchain = (await findGoToolchains())[0];
+  if (!toolchain) throw new PrerequisiteMissingError(`Go >= ${componentCatalog().goMinimum} (the component builder runs go)`, GO_DOWNLOAD_HINT);
   const ldflags = component.ldflags.map((flag) => expandVersion(flag, component.version)).join(' ');
   const cc = component.cgo ? await crossCompiler(arch) : undefined;
-  return { component, arch, toolchain, packages, ldflags, replaces, moduleGoVersion: info.goVersion, ...(cc ? { cc } : {}) };
+  return { component, arch, toolchain, packages, ldflags, ...(cc ? { cc } : {}) };
 }
 
 function failureContext(ctx: ComponentContext, component: Component, arch: string, step: string): GoFailureContext {
@@ -145,10 +142,8 @@ async function runGo(ctx: ComponentContext, toolchain: GoToolchain, args: string
 }
 
 /** `go list -m -json module@version`: proves the proxy serves it and reads its go directive and go.mod. */
-async function goModuleInfo(ctx: ComponentContext, toolchain: GoToolchain, component: Component, failure: GoFailureContext): Promise<{ goVersion: string; goModPath: string }> {
-  const scratch = join(ctx.cacheDir, 'tmp');
-  mkdirSync(scratch, { recursive: true });
-  const stdout = await runGo(ctx, toolchain, ['list', '-m', '-json', `${component.module}@${component.version}`], failure, { cwd: scratch, signal: ctx.signal });
+async function goModuleInfo(ctx: ComponentContext, toolchain: GoToolchain, component: Component, failure: GoFailureContext, cwd: string, signal: AbortSignal): Promise<{ goVersion: string; goModPath: string }> {
+  const stdout = await runGo(ctx, toolchain, ['list', '-m', '-json', `${component.module}@${component.version}`], failure, { cwd, signal });
   const info = JSON.parse(stdout) as { GoVersion?: string; GoMod?: string };
   return { goVersion: info.GoVersion ?? '1.16', goModPath: info.GoMod ?? '' };
 }
@@ -171,10 +166,13 @@ async function crossCompiler(arch: ComponentArch): Promise<NonNullable<BuildPlan
 }
 
 async function buildComponent(ctx: ComponentContext, plan: BuildPlan, out: string, work: string, signal: AbortSignal): Promise<void> {
-  const { component, arch, toolchain, packages, ldflags, replaces, cc } = plan;
+  const { component, arch, toolchain, packages, ldflags, cc } = plan;
   const moduleDir = join(work, 'module');
   mkdirSync(moduleDir, { recursive: true });
-  const goMod = renderGoMod({ module: `${PROJECT_MODULE}/${component.name}`, goVersion: plan.moduleGoVersion, require: { module: component.module, version: component.version }, replaces });
+  const info = await goModuleInfo(ctx, toolchain, component, failureContext(ctx, component, arch, 'resolving the module'), moduleDir, signal);
+  await requireGoToolchain(info.goVersion, `${component.module}@${component.version} declares go ${info.goVersion}`);
+  const replaces = component.replaces.from === 'local-paths' ? localReplaces(readFileSync(info.goModPath, 'utf8'), expandVersion(component.replaces.version, component.version)) : new Map<string, string>();
+  const goMod = renderGoMod({ module: `${PROJECT_MODULE}/${component.name}`, goVersion: info.goVersion, require: { module: component.module, version: component.version }, replaces });
   writeFileSync(join(moduleDir, 'go.mod'), goMod);
 
   ctx.progress.info(`go get ${component.module}@${component.version} (${Object.keys(packages).join(", ")}; go ${toolchain.version})`);
