@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { PrerequisiteMissingError } from '../core/errors.js';
 import { hostRun } from '../core/host-exec.js';
@@ -24,7 +24,8 @@ const WELL_KNOWN_GO = '/usr/local/go/bin/go';
 export function goCandidates(env: NodeJS.ProcessEnv = process.env): string[] {
   if (env.EDGEPROOF_GO) return [env.EDGEPROOF_GO];
   const onPath = (env.PATH ?? '').split(':').filter(Boolean).map((dir) => join(dir, 'go'));
-  return [...new Set([WELL_KNOWN_GO, ...onPath])].filter((path) => existsSync(path));
+  // /bin/go and /usr/bin/go are one Debian go behind two links: list it once.
+  return [...new Set([WELL_KNOWN_GO, ...onPath].filter((path) => existsSync(path)).map((path) => realpathSync(path)))];
 }
 
 /** "go1.26.8" -> "1.26.8"; "go1.19.8" -> "1.19.8". */
