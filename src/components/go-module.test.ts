@@ -17,7 +17,7 @@ describe('localReplaces (the go.mod files of the pinned modules, as the proxy se
     expect(new Set(replaces.values())).toEqual(new Set(['v0.35.4']));
   });
 
-  it('etcd v3.6.8: its required submodules, not the FORBIDDEN_DEPENDENCY guards', () => {
+  it('etcd v3.6.8: its eight submodules', () => {
     const replaces = localReplaces(fixture('etcd-v3.6.8.go.mod'), 'v3.6.8');
     expect([...replaces.keys()]).toEqual([
       'go.etcd.io/etcd/api/v3',
@@ -29,6 +29,12 @@ describe('localReplaces (the go.mod files of the pinned modules, as the proxy se
       'go.etcd.io/etcd/server/v3',
       'go.etcd.io/etcd/tests/v3',
     ]);
+  });
+
+  it('etcdctl v3.6.8: its ../ siblings it requires, not the FORBIDDEN_DEPENDENCY guards', () => {
+    const text = fixture('etcdctl-v3.6.8.go.mod');
+    expect(text).toContain('go.etcd.io/etcd/v3 => ./FORBIDDEN_DEPENDENCY');
+    expect([...localReplaces(text, 'v3.6.8').keys()]).toEqual(['go.etcd.io/etcd/api/v3', 'go.etcd.io/etcd/client/pkg/v3', 'go.etcd.io/etcd/client/v3', 'go.etcd.io/etcd/pkg/v3']);
   });
 
   it('reads single-line directives and ignores comments', () => {
