@@ -52,6 +52,7 @@ export function buildProgram(setExit: SetExit, interruptMode: InterruptOptions):
   addRunCommand(program, setExit, interruptMode);
   addBoardsCommand(program, setExit);
   addImagesCommand(program, setExit);
+  addComponentsCommand(program, setExit);
   addDoctorCommands(program, setExit);
   addCleanCommand(program, setExit);
   addResultCommands(program, setExit);
@@ -137,6 +138,22 @@ function addImagesCommand(program: Command, setExit: SetExit): void {
       const { parseImagesOptions } = await import('./images-options.js');
       const { imagesCommand } = await import('./images-command.js');
       setExit(await imagesCommand(parseImagesOptions(flags)));
+    });
+}
+
+const COMPONENT_ARCHS = ['amd64', 'arm64'] as const;
+
+function addComponentsCommand(program: Command, setExit: SetExit): void {
+  subcommand(program, 'components', 'list the components a run builds from their Go modules (module, version, cache state and size per architecture) and what still comes from Debian')
+    .option('--distro <name>', 'the distribution whose components are listed', RUN_DEFAULTS.distro)
+    .addOption(new Option('--arch <arch>', 'only this architecture (default: amd64 and arm64)').choices(COMPONENT_ARCHS))
+    .option('--json', 'machine-readable output')
+    .addOption(cacheDirOption())
+    .addHelpText('after', '\nCache states: built (verified against its checksums), missing, corrupt (rebuilt on next use),\nunknown (no Go toolchain or C compiler here to compute its key).\n\nExamples:\n  edgeproof components\n  edgeproof components --arch arm64 --json')
+    .action(async (flags: { distro: string; arch?: (typeof COMPONENT_ARCHS)[number]; json?: boolean; cacheDir: string }) => {
+      const { componentsCommand } = await import('./components-command.js');
+      const archs = flags.arch ? [flags.arch] : [...COMPONENT_ARCHS];
+      setExit(await componentsCommand({ distro: flags.distro, archs, json: Boolean(flags.json), cacheDir: directoryOption(flags.cacheDir, '--cache-dir') }));
     });
 }
 
