@@ -6,7 +6,7 @@ import versions from '../../../fixtures/versions.json' with { type: 'json' };
 import { EdgeproofError } from '../../core/errors.js';
 import type { Distribution, GuestClockSet, NodeRequirements, StartedCluster, Topology } from '../../cluster/distribution.js';
 import { assertQuorumSafe, nodeCount } from '../../cluster/topology.js';
-import { ensureKubernetesBinaries, ensureWorkloadImages, upstreamNeeds, UPSTREAM_GUEST_PACKAGES } from './artifacts.js';
+import { ensureUpstreamComponents, ensureWorkloadImages, upstreamNeeds, UPSTREAM_GUEST_PACKAGES } from './artifacts.js';
 import type { NeedsOptions, RunNeeds } from '../../cluster/run-needs.js';
 import { API_PORT } from './cluster-plan.js';
 import { UpstreamCluster } from './upstream-cluster.js';
@@ -49,7 +49,7 @@ export class UpstreamDistribution implements Distribution {
   }
 
   async diskPayloads(ctx: RunContext, arch: Arch): Promise<DiskPayload[]> {
-    return [await ensureKubernetesBinaries(ctx, arch), await ensureWorkloadImages(ctx, arch)];
+    return [...(await ensureUpstreamComponents(ctx, arch)), await ensureWorkloadImages(ctx, arch)];
   }
 
   /** Said before anything boots: a topology this distribution cannot form (both architectures are built). */
