@@ -48,7 +48,8 @@ describe('edgeproof components', () => {
 
   it.each([
     [['--distro', 'k3s'], 'No component catalog for distribution "k3s"'],
-    [['--arch', 'x86'], "argument 'x86' is invalid"],
+    [['--arch', 'x86'], 'Unknown architecture "x86" for --arch'],
+    [['--distro', 'upstrem'], 'Unknown distribution "upstrem" for --distro (did you mean "upstream"?)'],
   ])('%j is a usage error (exit 2)', async (args, message) => {
     const result = await edgeproof('components', ...args, '--cache-dir', cacheDir);
     expect(result.exitCode).toBe(2);

@@ -9,7 +9,7 @@ import { distroNames } from '../distros/names.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeForError } from '../core/exit-codes.js';
 import { installInterruptHandlers, runInterruptibly, type InterruptOptions } from '../core/interrupt.js';
 import { checkGivenValues } from './option-values.js';
-import { RUN_DEFAULTS, backendNames, directoryOption, outputDirectoryOption, parsePositiveNumber, parseRunOptions, suiteNames, suitesHelp, type RunFlags } from './run-options.js';
+import { RUN_DEFAULTS, backendNames, directoryOption, outputDirectoryOption, parsePositiveNumber, parseRunOptions, requireChoice, suiteNames, suitesHelp, type RunFlags } from './run-options.js';
 
 /**
  * The `edgeproof` command. Parses and validates, hands over to one command
@@ -146,14 +146,16 @@ const COMPONENT_ARCHS = ['amd64', 'arm64'] as const;
 function addComponentsCommand(program: Command, setExit: SetExit): void {
   subcommand(program, 'components', 'list the components a run builds from their Go modules (module, version, cache state and size per architecture) and what still comes from Debian')
     .option('--distro <name>', 'the distribution whose components are listed', RUN_DEFAULTS.distro)
-    .addOption(new Option('--arch <arch>', 'only this architecture (default: amd64 and arm64)').choices(COMPONENT_ARCHS))
+    .option('--arch <arch>', `only this architecture: ${COMPONENT_ARCHS.join(', ')} (default: both)`)
     .option('--json', 'machine-readable output')
     .addOption(cacheDirOption())
     .addHelpText('after', '\nCache states: built (verified against its checksums), missing, corrupt (rebuilt on next use),\nunknown (no Go toolchain or C compiler here to compute its key).\n\nExamples:\n  edgeproof components\n  edgeproof components --arch arm64 --json')
-    .action(async (flags: { distro: string; arch?: (typeof COMPONENT_ARCHS)[number]; json?: boolean; cacheDir: string }) => {
+    .action(async (flags: { distro: string; arch?: string; json?: boolean; cacheDir: string }) => {
+      const distro = requireChoice(flags.distro, distroNames, 'distribution', '--distro');
+      const archs = flags.arch !== undefined ? [requireChoice(flags.arch, COMPONENT_ARCHS, 'architecture', '--arch')] : [...COMPONENT_ARCHS];
+      const cacheDir = directoryOption(flags.cacheDir, '--cache-dir');
       const { componentsCommand } = await import('./components-command.js');
-      const archs = flags.arch ? [flags.arch] : [...COMPONENT_ARCHS];
-      setExit(await componentsCommand({ distro: flags.distro, archs, json: Boolean(flags.json), cacheDir: directoryOption(flags.cacheDir, '--cache-dir') }));
+      setExit(await componentsCommand({ distro, archs, json: Boolean(flags.json), cacheDir }));
     });
 }
 
