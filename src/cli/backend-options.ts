@@ -1,6 +1,6 @@
 /**
  * The run flags that choose where a cluster comes from and which
- * distribution makes it: --distro, --version, --channel, --airgap,
+ * distribution makes it: --distro, --version, --source, --channel, --airgap,
  * --backend, --hosts, --kubeconfig, --context, --topology. Pure validation:
  * every combination that cannot work is a UsageError before anything starts
  * (the lead's run-options.ts calls parseBackendOptions).
@@ -26,6 +26,7 @@ export interface BackendFlags {
   backend?: string;
   distro?: string;
   version?: string;
+  source?: string[];
   channel?: string;
   airgap?: string;
   hosts?: string;
@@ -80,6 +81,7 @@ function existingOptions(flags: BackendFlags): BackendOptions {
   const refused: [string, string | undefined][] = [
     ['--hosts', flags.hosts],
     ['--version', flags.version],
+    ['--source', flags.source?.join(',')],
     ['--channel', flags.channel],
     ['--airgap', flags.airgap],
   ];
@@ -107,6 +109,7 @@ function existingOptions(flags: BackendFlags): BackendOptions {
 function distributionOptions(flags: BackendFlags): AnyDistributionOptions {
   const options: AnyDistributionOptions = {};
   if (flags.version !== undefined) options.version = flags.version.trim();
+  if (flags.source?.length) options.sources = flags.source.map((source) => source.trim());
   if (flags.channel !== undefined) options.channel = flags.channel.trim();
   if (flags.airgap !== undefined) {
     const dir = resolve(flags.airgap);

@@ -61,8 +61,10 @@ export interface GuestImageSpec {
 
 /** Options a user gives a distribution on the command line. */
 export interface DistributionOptions {
-  /** Distribution version (K3s v1.30.4+k3s1, minikube v1.34.0, upstream v1.20.2). */
+  /** Distribution version (K3s v1.30.4+k3s1, minikube v1.34.0, upstream v1.35.4). */
   version?: string;
+  /** `module@version` of components to build instead of the catalog's pins (distributions built from Go modules). */
+  sources?: string[];
   /** MicroK8s snap channel (1.30/stable, 1.30-strict/stable). */
   channel?: string;
   /** Directory holding the installer's files for machines without internet. */

@@ -106,3 +106,26 @@ export function selectedPackages(component: Component, withOptional: readonly st
   const optional = Object.fromEntries(withOptional.map((name) => [name, component.optionalPackages[name]!]));
   return { ...component.packages, ...optional };
 }
+
+/**
+ * The distribution's components with `--source module@version` applied: each
+ * names a component by its module (or its catalog name) and the tag or
+ * pseudo-version to build instead of the pin. A commit is given as its
+ * pseudo-version (`go list -m module@<commit>` prints it).
+ */
+export function withSources(components: readonly Component[], sources: readonly string[]): Component[] {
+  const chosen = new Map<string, string>();
+  for (const source of sources) {
+    const at = source.lastIndexOf('@');
+    const [target, version] = at > 0 ? [source.slice(0, at), source.slice(at + 1)] : [source, ''];
+    const component = components.find((c) => c.module === target || c.name === target);
+    if (!component) {
+      const known = components.map((c) => `${c.module} (${c.name})`);
+      throw new UsageError(`--source ${source}: no component of this distribution is built from "${target}"`, `give module@version for one of: ${known.join(', ')}`);
+    }
+    if (!version) throw new UsageError(`--source ${source} names no version`, `write it as ${component.module}@<tag or pseudo-version>, e.g. ${component.module}@${component.version}`);
+    if (chosen.has(component.name)) throw new UsageError(`--source names ${component.module} twice`, 'give one version per component');
+    chosen.set(component.name, withVersion(component, version).version);
+  }
+  return components.map((c) => (chosen.has(c.name) ? { ...c, version: chosen.get(c.name)! } : c));
+}

@@ -20,26 +20,30 @@ export function distributionByName(name: string, options: AnyDistributionOptions
   switch (name) {
     case 'upstream':
       rejectUpstreamOptions(options);
-      return new UpstreamDistribution();
+      return new UpstreamDistribution(options);
     case 'microk8s':
+      rejectSources(name, options);
       return new Microk8sDistribution(options);
     case 'k3s':
+      rejectSources(name, options);
       return new K3sDistribution(options);
     case 'minikube':
+      rejectSources(name, options);
       return new MinikubeDistribution(options);
     default:
       throw new UsageError(`Unknown distribution "${name}"`, `valid distributions: ${distroNames.join(', ')}`);
   }
 }
 
-/** Upstream is built here from Debian's source package: one version, no channel, nothing to download. */
+/** Upstream is built here from Go modules: --version and --source choose module versions; no channel, nothing to download. */
 function rejectUpstreamOptions(options: AnyDistributionOptions): void {
-  const built = versions.kubernetes.version;
-  if (options.version && options.version !== built) {
-    throw new UsageError(`upstream Kubernetes is built from Debian's source package at ${built}; --version ${options.version} is not available`, `omit --version or pass ${built}`);
-  }
   if (options.channel) throw new UsageError('--channel applies to microk8s only');
   // --airgap is accepted: upstream needs nothing from outside at run time (its directory is not read), and the run proves it (the airgap suite).
+}
+
+/** --source builds components from their Go modules: only upstream's are in the catalog so far. */
+function rejectSources(name: string, options: AnyDistributionOptions): void {
+  if (options.sources?.length) throw new UsageError(`--source applies to --distro upstream (components built from Go modules), not ${name}`, 'drop --source, or use --distro upstream');
 }
 
 /** What vendors advertise as minimum memory (MB), from Canonical's comparison; shown beside measured figures. */

@@ -6,9 +6,8 @@ import { goVersion, hostRun } from '../../core/host-exec.js';
 import { fixturePath, projectRoot } from '../../core/paths.js';
 import { hostArch, type Arch } from '../../emulation/boards.js';
 import { aptCandidate, artifactContext, type DiskPayload } from '../../emulation/images/guest-images.js';
-import versions from '../../../fixtures/versions.json' with { type: 'json' };
 import { cacheState, guestImageNeeds, type NeededFile, type NeedsOptions, type RunNeeds } from '../../cluster/run-needs.js';
-import { distroComponents, type Component } from '../../components/component.js';
+import type { Component } from '../../components/component.js';
 import { componentArtifactDir, ensureComponent } from '../../components/component-builder.js';
 
 const buildScript = (name: string) => fixturePath('build', name);
@@ -28,10 +27,10 @@ export async function workloadImagesInputs(arch: Arch): Promise<Record<string, u
  * Go module for the arch (fixtures/components.json), one after the other: a
  * build uses both cores. Each lands in its own guest directory.
  */
-export async function ensureUpstreamComponents(ctx: RunContext, arch: Arch): Promise<DiskPayload[]> {
+export async function ensureUpstreamComponents(ctx: RunContext, components: readonly Component[], arch: Arch): Promise<DiskPayload[]> {
   const payloads: DiskPayload[] = [];
   const records: ComponentUsed[] = [];
-  for (const component of distroComponents('upstream').components) {
+  for (const component of components) {
     const built = await ensureComponent(artifactContext(ctx), component, arch);
     payloads.push({ label: `${component.name} ${component.version}`, hostDir: built.dir, guestDir: component.packaging.guestDir!, key: built.key });
     const { module, version, goVersion, files } = built.record;
@@ -101,14 +100,14 @@ async function componentNeeds(component: Component, arch: Arch, options: NeedsOp
 }
 
 /** Upstream needs nothing at run time from outside: its components are built here from their Go modules, the rest is Debian's. */
-export async function upstreamNeeds(arch: Arch, options: NeedsOptions): Promise<RunNeeds> {
+export async function upstreamNeeds(components: readonly Component[], version: string, arch: Arch, options: NeedsOptions): Promise<RunNeeds> {
   const workload = await workloadImageNeeds(arch, options);
-  const components = await Promise.all(distroComponents('upstream').components.map((component) => componentNeeds(component, arch, options)));
+  const files = await Promise.all(components.map((component) => componentNeeds(component, arch, options)));
   return {
     distro: 'upstream',
-    version: versions.kubernetes.version,
+    version,
     arch,
-    files: [...components, ...workload.files, ...guestImageNeeds(UPSTREAM_GUEST_PACKAGES, arch)],
+    files: [...files, ...workload.files, ...guestImageNeeds(UPSTREAM_GUEST_PACKAGES, arch)],
     images: workload.images,
   };
 }

@@ -10,7 +10,6 @@ import { logger } from '../../core/log.js';
 import { once } from '../../core/scope.js';
 import { waitFor } from '../../core/wait.js';
 import type { Machine } from '../../emulation/machine.js';
-import versions from '../../../fixtures/versions.json' with { type: 'json' };
 import { apiGet, kubeConfigWithServer, kubeRetrying } from '../../cluster/kube-access.js';
 import type { ApiEndpoint, ClusterNode, DatastoreStatus, FootprintTargets, GuestClockSet, StartedCluster, Topology } from '../../cluster/distribution.js';
 import { WORKLOAD_IMAGE } from './artifacts.js';
@@ -30,7 +29,6 @@ const NODE_PROCESSES = ['containerd', 'containerd-shim-runc-v2', 'kubelet', 'kub
 /** An upstream cluster of any topology on started machines: bring-up as named phases, then the StartedCluster handle. */
 export class UpstreamCluster implements StartedCluster {
   readonly distro = 'upstream';
-  readonly version = versions.kubernetes.version;
   readonly workloadImage = WORKLOAD_IMAGE;
   readonly nodes: ClusterNode[];
   readonly kubeconfigPath: string;
@@ -44,6 +42,7 @@ export class UpstreamCluster implements StartedCluster {
     private readonly ctx: RunContext,
     machines: Machine[],
     readonly topology: Topology,
+    readonly version: string,
   ) {
     this.plan = planCluster(machines, topology);
     for (const machine of machines) this.#machines.set(machine.name, machine);

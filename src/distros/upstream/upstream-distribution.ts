@@ -2,9 +2,9 @@ import type { RunContext } from '../../core/context.js';
 import type { Arch } from '../../emulation/boards.js';
 import type { DiskPayload } from '../../emulation/images/guest-images.js';
 import type { Machine } from '../../emulation/machine.js';
-import versions from '../../../fixtures/versions.json' with { type: 'json' };
+import { distroComponents, withSources, type Component } from '../../components/component.js';
 import { EdgeproofError } from '../../core/errors.js';
-import type { Distribution, GuestClockSet, NodeRequirements, StartedCluster, Topology } from '../../cluster/distribution.js';
+import type { Distribution, DistributionOptions, GuestClockSet, NodeRequirements, StartedCluster, Topology } from '../../cluster/distribution.js';
 import { assertQuorumSafe, nodeCount } from '../../cluster/topology.js';
 import { ensureUpstreamComponents, ensureWorkloadImages, upstreamNeeds, UPSTREAM_GUEST_PACKAGES } from './artifacts.js';
 import type { NeedsOptions, RunNeeds } from '../../cluster/run-needs.js';
@@ -34,10 +34,18 @@ export const UPSTREAM_REQUIREMENTS: NodeRequirements = {
 /** Upstream Kubernetes built from its Go module: the baseline distribution. */
 export class UpstreamDistribution implements Distribution {
   readonly name = 'upstream';
-  readonly version = versions.kubernetes.version;
+  readonly version: string;
+  /** The catalog's pins, with --version (Kubernetes) and --source (any component) applied. */
+  readonly components: Component[];
   readonly apiPort = API_PORT;
   readonly claims = { architectures: ['arm64', 'amd64'] as Arch[], ha: true };
   readonly requirements: NodeRequirements = UPSTREAM_REQUIREMENTS;
+
+  constructor(options: DistributionOptions = {}) {
+    const sources = [...(options.version ? [`k8s.io/kubernetes@${options.version}`] : []), ...(options.sources ?? [])];
+    this.components = withSources(distroComponents('upstream').components, sources);
+    this.version = this.components.find((c) => c.name === 'kubernetes')!.version;
+  }
 
   guestPackages(): string[] {
     return UPSTREAM_GUEST_PACKAGES;
@@ -45,11 +53,11 @@ export class UpstreamDistribution implements Distribution {
 
   /** Nothing from outside at run time; --airgap is accepted and its directory is not read. */
   needs(arch: Arch, options: NeedsOptions = {}): Promise<RunNeeds> {
-    return upstreamNeeds(arch, options);
+    return upstreamNeeds(this.components, this.version, arch, options);
   }
 
   async diskPayloads(ctx: RunContext, arch: Arch): Promise<DiskPayload[]> {
-    return [...(await ensureUpstreamComponents(ctx, arch)), await ensureWorkloadImages(ctx, arch)];
+    return [...(await ensureUpstreamComponents(ctx, this.components, arch)), await ensureWorkloadImages(ctx, arch)];
   }
 
   /** Said before anything boots: a topology this distribution cannot form (both architectures are built). */
@@ -62,14 +70,14 @@ export class UpstreamDistribution implements Distribution {
     if (machines.length !== nodeCount(topology)) {
       throw new EdgeproofError('INTERNAL', `topology ${topology.controlPlanes}+${topology.workers} needs ${nodeCount(topology)} machines, got ${machines.length}`);
     }
-    const cluster = new UpstreamCluster(ctx, machines, topology);
+    const cluster = new UpstreamCluster(ctx, machines, topology, this.version);
     ctx.scope.defer('upstream cluster', () => cluster.dispose());
     await cluster.bringUp();
     return cluster;
   }
 
   async resumeCluster(ctx: RunContext, machines: Machine[], topology: Topology, clock: GuestClockSet): Promise<StartedCluster> {
-    const cluster = new UpstreamCluster(ctx, machines, topology);
+    const cluster = new UpstreamCluster(ctx, machines, topology, this.version);
     ctx.scope.defer('upstream cluster', () => cluster.dispose());
     await cluster.resume(clock);
     return cluster;
