@@ -4,14 +4,14 @@ import type { RunContext } from '../src/core/context.js';
 import { distributionByName } from '../src/distros/registry.js';
 import { READY_LINE } from '../src/distros/guest-variants.js';
 import { startContainerMachines } from '../src/emulation/container/container-backend.js';
-import { docker } from '../src/emulation/container/docker-engine.js';
+import { docker, SESSION_LABEL } from '../src/emulation/container/docker-engine.js';
 import { generateSshKey, SshConnection } from '../src/emulation/guest/ssh-connection.js';
 import { readSystemState, type SystemState } from '../src/emulation/guest/system-state.js';
 import { ensureGuestImages } from '../src/emulation/images/guest-images.js';
 import type { MachineRecipe } from '../src/emulation/backend.js';
 import type { Machine } from '../src/emulation/machine.js';
 import { boardByName } from '../src/emulation/boards.js';
-import { QemuBoard } from '../src/emulation/qemu/qemu-board.js';
+import { QemuBoard, type QemuMachine } from '../src/emulation/qemu/qemu-board.js';
 import { CONTAINER_TIMEOUT_SCALE, newRunContext, qemuProcesses } from './fixtures.js';
 
 /** A distribution's guest image as a machine recipe with no payloads: the image alone, booted as `edgeproof run` would. */
@@ -59,18 +59,15 @@ describe('systemd node container (the MicroK8s image)', () => {
   }, 5 * 60_000);
 
   it('starts snapd by socket activation and seeds it (snap wait system seed.loaded)', async () => {
-    const seeded = await machine.exec('snap wait system seed.loaded && snap version && snap changes', { timeoutMs: ctx.scaled(180_000), check: false });
-    ctx.progress.info(`snap wait system seed.loaded (exit ${seeded.exitCode}):\n${seeded.stdout}${seeded.stderr}`);
-    expect(seeded.exitCode).toBe(0);
-    expect(seeded.stdout).toMatch(/^snapd\s+\S+/m);
-    expect(seeded.stdout).toMatch(/Done\s+.*Initialize system state/);
-    expect((await machine.exec('systemctl is-active snapd.socket snapd.service')).stdout.split('\n').filter(Boolean)).toEqual(['active', 'active']);
+    await expectSnapdSeeded(ctx, machine);
   }, 5 * 60_000);
 
   it('stops cleanly: systemd takes SIGRTMIN+3 and the container is gone after dispose', async () => {
     const engine = await docker();
-    const config = (await engine.getContainer(machine.name).inspect()).Config as { StopSignal?: string };
+    const config = (await engine.getContainer(machine.name).inspect()).Config as { StopSignal?: string; Labels: Record<string, string> };
     expect(config.StopSignal).toBe('SIGRTMIN+3');
+    // What the reaper's sweep finds a dead run's containers by.
+    expect(config.Labels[SESSION_LABEL]).toBe(ctx.runId);
     const started = Date.now();
     await machine.dispose();
     // Clean, not killed at the deadline: systemd stops its units in well under the 10 s stop timeout.
@@ -79,7 +76,25 @@ describe('systemd node container (the MicroK8s image)', () => {
   }, 60_000);
 });
 
-describe('systemd rpi4 board (the K3s image)', () => {
+/** A board booted from a distribution's systemd image, as `edgeproof run` boots it (no payloads). */
+async function bootSystemdBoard(ctx: RunContext, boardName: string, distro: string): Promise<QemuMachine> {
+  const board = boardByName(boardName);
+  const recipe = imageRecipe(distro);
+  const images = await ensureGuestImages(ctx, { arch: board.arch, packages: recipe.packages(board.arch), payloads: [], variant: recipe.variant!(board.arch) });
+  return new QemuBoard(board).withName(`ep-${ctx.tag}-${boardName}`).withImages(images).withSshKey(generateSshKey(`systemd-${boardName}`)).withBootBudget(60_000).start(ctx);
+}
+
+/** snapd started by its socket and seeded: `snap wait system seed.loaded`, its output recorded. */
+async function expectSnapdSeeded(ctx: RunContext, machine: Machine): Promise<void> {
+  const seeded = await machine.exec('snap wait system seed.loaded && snap version && snap changes', { timeoutMs: ctx.scaled(180_000), check: false });
+  ctx.progress.info(`${machine.name}: snap wait system seed.loaded (exit ${seeded.exitCode}):\n${seeded.stdout}${seeded.stderr}`);
+  expect(seeded.exitCode).toBe(0);
+  expect(seeded.stdout).toMatch(/^snapd\s+\S+/m);
+  expect(seeded.stdout).toMatch(/Done\s+.*Initialize system state/);
+  expect((await machine.exec('systemctl is-active snapd.socket snapd.service')).stdout.split('\n').filter(Boolean)).toEqual(['active', 'active']);
+}
+
+describe('systemd boards', () => {
   let ctx: RunContext;
   beforeAll(() => {
     ctx = newRunContext('systemd-board');
@@ -90,11 +105,8 @@ describe('systemd rpi4 board (the K3s image)', () => {
     expect(existsSync(ctx.tempDir)).toBe(false);
   }, 120_000);
 
-  it('boots with systemd as PID 1 to SSH and reports systemctl is-system-running', async () => {
-    const board = boardByName('rpi4');
-    const recipe = imageRecipe('k3s');
-    const images = await ensureGuestImages(ctx, { arch: board.arch, packages: recipe.packages(board.arch), payloads: [], variant: recipe.variant!(board.arch) });
-    const machine = await new QemuBoard(board).withName(`ep-${ctx.tag}-systemd`).withImages(images).withSshKey(generateSshKey('systemd-board')).withBootBudget(60_000).start(ctx);
+  it('rpi4 (the K3s image) boots with systemd as PID 1 to SSH and reports systemctl is-system-running', async () => {
+    const machine = await bootSystemdBoard(ctx, 'rpi4', 'k3s');
     expect((await machine.exec('cat /proc/1/comm; uname -m; hostname')).stdout.split('\n')).toEqual(['systemd', 'aarch64', machine.name, '']);
     const state = await readSystemState(machine, { waitMs: ctx.scaled(120_000) });
     ctx.progress.info(`systemd rpi4: ${JSON.stringify(state)}`);
@@ -105,4 +117,14 @@ describe('systemd rpi4 board (the K3s image)', () => {
     await machine.dispose();
     expect(qemuProcesses(machine.name)).toEqual([]);
   }, 120 * 60_000);
+
+  it('x86-vm (the MicroK8s image) boots systemd to SSH and seeds snapd in the QEMU guest', async () => {
+    const machine = await bootSystemdBoard(ctx, 'x86-vm', 'microk8s');
+    expect((await machine.exec('cat /proc/1/comm; hostname')).stdout.split('\n')).toEqual(['systemd', machine.name, '']);
+    const state = await readSystemState(machine, { waitMs: ctx.scaled(120_000) });
+    ctx.progress.info(`systemd x86-vm: ${JSON.stringify(state)}`);
+    expectBooted(state);
+    await expectSnapdSeeded(ctx, machine);
+    await machine.dispose();
+  }, 60 * 60_000);
 });

@@ -27,7 +27,7 @@ export const SYSTEMD_INIT_PARAM = 'ep.init=/lib/systemd/systemd';
  */
 export const SYSTEMD_CGROUP_PARAM = 'systemd.unified_cgroup_hierarchy=1';
 
-/** The same console line edgeproof-init prints; a node container's is its init's output (no /dev/console without a TTY). */
+/** The same console line edgeproof-init prints; a node container has no /dev/console: its init's relay to Docker's log takes it. */
 export const READY_LINE = 'edgeproof-init: EDGEPROOF-READY';
 
 const FIRSTBOOT_UNIT = `[Unit]
@@ -54,7 +54,7 @@ Wants=ssh.service
 
 [Service]
 Type=oneshot
-ExecStart=/bin/sh -c 'if [ -c /dev/console ]; then echo "${READY_LINE}" > /dev/console; else echo "${READY_LINE}" > /proc/1/fd/1; fi'
+ExecStart=/bin/sh -c 'if [ -p /run/edgeproof/console ]; then echo "${READY_LINE}" > /run/edgeproof/console; else echo "${READY_LINE}" > /dev/console; fi'
 RemainAfterExit=yes
 
 [Install]
