@@ -58,6 +58,14 @@ describe('systemd node container (the MicroK8s image)', () => {
     }
   }, 5 * 60_000);
 
+  it('a unit that fails makes the system degraded, and the state names it', async () => {
+    await machine.exec('systemd-run --unit=ep-deliberately-failed --wait /bin/false', { check: false });
+    const degraded = await readSystemState(machine);
+    expect(degraded).toEqual({ state: 'degraded', failedUnits: ['ep-deliberately-failed.service'] });
+    await machine.exec('systemctl reset-failed ep-deliberately-failed.service');
+    expect(await readSystemState(machine)).toEqual({ state: 'running', failedUnits: [] });
+  }, 60_000);
+
   it('starts snapd by socket activation and seeds it (snap wait system seed.loaded)', async () => {
     await expectSnapdSeeded(ctx, machine);
   }, 5 * 60_000);
