@@ -11,10 +11,11 @@ import type { ContainerNetwork } from './container-network.js';
 import { docker, SESSION_LABEL } from './docker-engine.js';
 import { nodeHostSettings, type NodeHostSettings } from './node-privileges.js';
 import { nodeInit } from './node-image.js';
+import type { GuestVariant } from '../images/guest-images.js';
 
 const log = logger('container');
 
-type NodeInitName = 'edgeproof-init' | 'systemd';
+type NodeInitName = GuestVariant['init'];
 const READY_LINE = 'edgeproof-init: EDGEPROOF-READY';
 
 /**

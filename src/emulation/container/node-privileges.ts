@@ -4,6 +4,7 @@
  * Everything not listed is dropped; docs/adr/0004-node-containers-as-a-boundary.md
  * says how each entry was measured and what remains open.
  */
+import type { GuestVariant } from '../images/guest-images.js';
 
 /** Docker's default set: containerd grants it to every pod, and runc can only grant what the node holds. */
 const POD_DEFAULT_CAPABILITIES = [
@@ -77,7 +78,7 @@ export interface NodeHostSettings {
  * rest; its cgroups are the init's writable namespace). AppArmor stays unconfined: Docker's
  * `docker-default` profile denies every mount, which containerd and runc need.
  */
-export function nodeHostSettings(init: 'edgeproof-init' | 'systemd' = 'edgeproof-init'): NodeHostSettings {
+export function nodeHostSettings(init: GuestVariant['init'] = 'edgeproof-init'): NodeHostSettings {
   return {
     capAdd: Object.keys(NODE_CAPABILITIES),
     capDrop: ['ALL'],
