@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync } from 'node:fs';
 import type { RunContext } from '../src/core/context.js';
 import { distributionByName } from '../src/distros/registry.js';
-import { READY_LINE } from '../src/distros/guest-variants.js';
+import { MASKED_UNITS, READY_LINE } from '../src/distros/guest-variants.js';
 import { startContainerMachines } from '../src/emulation/container/container-backend.js';
 import { docker, SESSION_LABEL } from '../src/emulation/container/docker-engine.js';
 import { generateSshKey, SshConnection } from '../src/emulation/guest/ssh-connection.js';
@@ -44,6 +44,9 @@ describe('systemd node container (the MicroK8s image)', () => {
     ctx.progress.info(`systemd node container: ${JSON.stringify(state)}`);
     expectBooted(state);
     expect((await machine.exec('systemctl is-active ssh.service edgeproof-firstboot.service edgeproof-ready.service')).stdout.split('\n').filter(Boolean)).toEqual(['active', 'active', 'active']);
+    // Masked in the image, so listed as masked rather than missing from the report.
+    const masked = Object.keys(MASKED_UNITS);
+    expect((await machine.exec(`systemctl is-enabled ${masked.join(' ')}`, { check: false })).stdout.split('\n').filter(Boolean)).toEqual(masked.map(() => 'masked'));
     // The node's own name and address come from Docker, as on the fast image.
     expect((await machine.exec('hostname')).stdout.trim()).toBe(machine.name);
 

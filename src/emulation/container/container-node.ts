@@ -14,9 +14,9 @@ import { nodeInit } from './node-image.js';
 import type { GuestVariant } from '../images/guest-images.js';
 
 const log = logger('container');
+const READY_LINE = 'edgeproof-init: EDGEPROOF-READY';
 
 type NodeInitName = GuestVariant['init'];
-const READY_LINE = 'edgeproof-init: EDGEPROOF-READY';
 
 /**
  * Unstarted builder for a node container, the way kind runs nodes:
