@@ -69,7 +69,7 @@ describe('systemd node container (the MicroK8s image)', () => {
     expect(await readSystemState(machine)).toEqual({ state: 'running', failedUnits: [] });
   }, 60_000);
 
-  it('starts snapd by socket activation and seeds it (snap wait system seed.loaded)', async () => {
+  it('starts snapd (socket and service active) and seeds it (snap wait system seed.loaded)', async () => {
     await expectSnapdSeeded(ctx, machine);
   }, 5 * 60_000);
 
@@ -95,7 +95,7 @@ async function bootSystemdBoard(ctx: RunContext, boardName: string, distro: stri
   return new QemuBoard(board).withName(`ep-${ctx.tag}-${boardName}`).withImages(images).withSshKey(generateSshKey(`systemd-${boardName}`)).withBootBudget(60_000).start(ctx);
 }
 
-/** snapd started by its socket and seeded: `snap wait system seed.loaded`, its output recorded. */
+/** snapd running (socket and service) and seeded: `snap wait system seed.loaded`, its output recorded. */
 async function expectSnapdSeeded(ctx: RunContext, machine: Machine): Promise<void> {
   const seeded = await machine.exec('snap wait system seed.loaded && snap version && snap changes', { timeoutMs: ctx.scaled(180_000), check: false });
   ctx.progress.info(`${machine.name}: snap wait system seed.loaded (exit ${seeded.exitCode}):\n${seeded.stdout}${seeded.stderr}`);
