@@ -4,7 +4,7 @@ import type { RunContext } from '../src/core/context.js';
 import { distributionByName } from '../src/distros/registry.js';
 import { MASKED_UNITS, READY_LINE } from '../src/distros/guest-variants.js';
 import { startContainerMachines } from '../src/emulation/container/container-backend.js';
-import { docker, SESSION_LABEL } from '../src/emulation/container/docker-engine.js';
+import { docker, SESSION_LABEL, sweepContainers } from '../src/emulation/container/docker-engine.js';
 import { generateSshKey, SshConnection } from '../src/emulation/guest/ssh-connection.js';
 import { readSystemState, type SystemState } from '../src/emulation/guest/system-state.js';
 import { ensureGuestImages } from '../src/emulation/images/guest-images.js';
@@ -138,4 +138,19 @@ describe('systemd boards', () => {
     await expectSnapdSeeded(ctx, machine);
     await machine.dispose();
   }, 60 * 60_000);
+});
+
+describe('the reaper and a systemd node container', () => {
+  it('sweeps it by its session label, as it sweeps a dead run\'s fast-init nodes', async () => {
+    const ctx = newRunContext('systemd-sweep', CONTAINER_TIMEOUT_SCALE);
+    try {
+      const [machine] = await startContainerMachines(ctx, { nodes: { controlPlanes: 1, workers: 0 } }, imageRecipe('microk8s'));
+      expect((await machine!.exec('cat /proc/1/comm')).stdout.trim()).toBe('systemd');
+      const swept = await sweepContainers(ctx.runId, { containers: [machine!.name], networks: [], cgroupDirs: [], bridgeFences: [] });
+      expect(swept).toMatchObject({ containers: [machine!.name], errors: [] });
+      await expect((await docker()).getContainer(machine!.name).inspect()).rejects.toMatchObject({ statusCode: 404 });
+    } finally {
+      await ctx.dispose();
+    }
+  }, 10 * 60_000);
 });
