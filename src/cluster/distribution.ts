@@ -1,7 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { RunContext } from '../core/context.js';
 import type { Arch } from '../emulation/boards.js';
-import type { DiskPayload } from '../emulation/images/guest-images.js';
+import type { DiskPayload, GuestVariant } from '../emulation/images/guest-images.js';
 import type { Machine } from '../emulation/machine.js';
 import type { HostRequirements } from '../emulation/ssh/host-checks.js';
 import type { AirgapFile } from './install-source.js';
@@ -42,19 +42,10 @@ export interface DistributionClaims {
 export type NodeRequirements = HostRequirements;
 
 /** A root filesystem able to host a distribution: data for the image builder (Debian packages, size, init). */
-export interface GuestImageSpec {
+/** A distribution's guest image: the variant the backends build and boot, its packages, and why. */
+export interface GuestImageSpec extends GuestVariant {
   /** Debian packages beyond the base set. */
   packages: string[];
-  /** Virtual disk size (a power of two, so it also fits an SD card). */
-  size: string;
-  /** PID 1 of the guest: edgeproof's own init, or systemd (what snapd and the k3s/minikube installers expect). */
-  init: 'edgeproof-init' | 'systemd';
-  /** Kernel parameters the variant needs (the initramfs execs the init they name). */
-  kernelParams: string[];
-  /** Files placed in the root filesystem (first-boot units). */
-  files: { path: string; content: string; mode: number }[];
-  /** mmdebstrap --customize-hook lines ("$1" is the root directory). */
-  customizeHooks: string[];
   /** Why this size and these packages, for the image's label. */
   note: string;
 }

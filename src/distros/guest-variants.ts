@@ -1,13 +1,14 @@
 /**
  * Guest root filesystem variants for distributions whose installers expect a
  * regular systemd machine (snapd for MicroK8s, the k3s and minikube
- * installers write systemd units). Data only: the image builder turns a spec
- * into a disk (mmdebstrap --include=..., --customize-hook=...).
+ * installers write systemd units). Data: the image builders place the files,
+ * run the hooks (rootfs-customize.sh), size the disk, and boot boards with
+ * the kernel parameters; node containers start edgeproof-container-init,
+ * which execs systemd.
  *
- * The first-boot unit does what edgeproof-init does on the minimal image:
- * hostname and the run's SSH key from the kernel command line (ep.hostname,
- * ep.authkey), static address (ep.ip, ep.gw), then the console line the
- * harness waits for.
+ * The first-boot unit runs edgeproof-firstboot (fixtures/guest/rootfs), which
+ * shares guest-setup.sh with edgeproof-init: hostname, address and the run's
+ * SSH key from the kernel command line on a board, Docker's on a container.
  */
 import type { Arch } from '../emulation/boards.js';
 import type { GuestImageSpec } from '../cluster/distribution.js';
@@ -15,34 +16,26 @@ import type { GuestImageSpec } from '../cluster/distribution.js';
 /** Packages every systemd variant needs: systemd as PID 1, D-Bus, udev, SSH, certificates for HTTPS installers. */
 export const SYSTEMD_BASE_PACKAGES = ['systemd', 'systemd-sysv', 'dbus', 'udev', 'openssh-server', 'ca-certificates', 'curl', 'iproute2', 'kmod', 'procps'];
 
-/** The kernel parameter the initramfs reads to exec systemd instead of edgeproof-init. */
+/** The kernel parameter the initramfs reads to exec systemd instead of tini and edgeproof-init. */
 export const SYSTEMD_INIT_PARAM = 'ep.init=/lib/systemd/systemd';
 
-const FIRSTBOOT_SCRIPT = `#!/bin/sh
-# edgeproof first boot on a systemd guest: hostname, address and SSH key from the kernel command line.
-hostname=edgeproof ip=10.0.2.15/24 gw=10.0.2.2 authkey=
-for arg in $(cat /proc/cmdline); do
-  case "$arg" in
-    ep.hostname=*) hostname=\${arg#ep.hostname=} ;;
-    ep.ip=*) ip=\${arg#ep.ip=} ;;
-    ep.gw=*) gw=\${arg#ep.gw=} ;;
-    ep.authkey=*) authkey=\${arg#ep.authkey=} ;;
-  esac
-done
-hostnamectl set-hostname "$hostname" 2>/dev/null || hostname "$hostname"
-printf '127.0.0.1 localhost\\n%s %s\\n' "\${ip%/*}" "$hostname" > /etc/hosts
-iface=$(ls /sys/class/net | grep -v '^lo$' | head -n 1)
-printf '[Match]\\nName=%s\\n[Network]\\nAddress=%s\\nGateway=%s\\n' "$iface" "$ip" "$gw" > /run/systemd/network/10-edgeproof.network
-networkctl reload 2>/dev/null || systemctl restart systemd-networkd
-mkdir -p /root/.ssh && chmod 700 /root/.ssh
-[ -n "$authkey" ] && echo "$authkey" | base64 -d > /root/.ssh/authorized_keys && chmod 600 /root/.ssh/authorized_keys
-[ -f /etc/ssh/ssh_host_ed25519_key ] || ssh-keygen -q -t ed25519 -N '' -f /etc/ssh/ssh_host_ed25519_key
-`;
+/**
+ * Boards boot the unified cgroup hierarchy (v2), bookworm's systemd default,
+ * said explicitly: Kubernetes 1.35's kubelet refuses cgroup v1 unless told
+ * otherwise, and K3s, MicroK8s and minikube all run on v2. The fast init
+ * keeps v1 for Kubernetes 1.20. A node container gets its host's hierarchy.
+ */
+export const SYSTEMD_CGROUP_PARAM = 'systemd.unified_cgroup_hierarchy=1';
+
+/** The same console line edgeproof-init prints; a node container has no /dev/console: its init's relay to Docker's log takes it. */
+export const READY_LINE = 'edgeproof-init: EDGEPROOF-READY';
 
 const FIRSTBOOT_UNIT = `[Unit]
-Description=edgeproof first boot (hostname, address, SSH key from the kernel command line)
-Before=ssh.service systemd-networkd.service
-After=local-fs.target
+Description=edgeproof first boot (hostname, address, SSH key)
+DefaultDependencies=no
+After=local-fs.target systemd-remount-fs.service
+Before=network.target ssh.service sysinit.target
+Wants=network.target
 
 [Service]
 Type=oneshot
@@ -50,10 +43,10 @@ ExecStart=/usr/sbin/edgeproof-firstboot
 RemainAfterExit=yes
 
 [Install]
-WantedBy=multi-user.target
+WantedBy=sysinit.target
 `;
 
-/** Says the harness may connect, once sshd runs (the same console line edgeproof-init prints). */
+/** Says the harness may connect, once sshd runs. */
 const READY_UNIT = `[Unit]
 Description=edgeproof ready marker
 After=ssh.service edgeproof-firstboot.service
@@ -61,11 +54,24 @@ Wants=ssh.service
 
 [Service]
 Type=oneshot
-ExecStart=/bin/sh -c 'echo "edgeproof-init: EDGEPROOF-READY" > /dev/console'
+ExecStart=/bin/sh -c 'if [ -p /run/edgeproof/console ]; then echo "${READY_LINE}" > /run/edgeproof/console; else echo "${READY_LINE}" > /dev/console; fi'
+RemainAfterExit=yes
 
 [Install]
 WantedBy=multi-user.target
 `;
+
+/**
+ * Masked, so they never run: each would fail or wait on every emulated or
+ * containerized guest for want of what only real hardware or a console has.
+ * Masked units are listed by `systemctl list-unit-files --state=masked`;
+ * anything else that fails is reported (SystemState.failedUnits).
+ */
+export const MASKED_UNITS: Readonly<Record<string, string>> = {
+  'systemd-firstboot.service': 'prompts on the console for locale and root password when /etc/machine-id is empty (every new overlay)',
+  'systemd-timesyncd.service': 'no NTP server is reachable (restricted user network); the harness sets guest clocks itself',
+  'getty@tty1.service': 'no virtual terminal on a serial-console board or a container',
+};
 
 export interface SystemdVariant {
   packages: string[];
@@ -75,22 +81,22 @@ export interface SystemdVariant {
   enable?: string[];
 }
 
-/** A systemd guest image spec: base packages plus the distribution's, the first-boot files and units enabled. */
+/** A systemd guest image spec: base packages plus the distribution's, the first-boot units enabled, the masks. */
 export function systemdGuestImage(_arch: Arch, variant: SystemdVariant): GuestImageSpec {
-  const units = ['ssh.service', 'systemd-networkd.service', 'edgeproof-firstboot.service', 'edgeproof-ready.service', ...(variant.enable ?? [])];
+  const units = ['ssh.service', 'edgeproof-firstboot.service', 'edgeproof-ready.service', ...(variant.enable ?? [])];
   return {
     packages: [...new Set([...SYSTEMD_BASE_PACKAGES, ...variant.packages])].sort(),
     size: variant.size,
     init: 'systemd',
-    kernelParams: [SYSTEMD_INIT_PARAM],
+    kernelParams: [SYSTEMD_INIT_PARAM, SYSTEMD_CGROUP_PARAM],
     files: [
-      { path: '/usr/sbin/edgeproof-firstboot', content: FIRSTBOOT_SCRIPT, mode: 0o755 },
       { path: '/etc/systemd/system/edgeproof-firstboot.service', content: FIRSTBOOT_UNIT, mode: 0o644 },
       { path: '/etc/systemd/system/edgeproof-ready.service', content: READY_UNIT, mode: 0o644 },
     ],
     customizeHooks: [
       `systemctl --root="$1" enable ${units.join(' ')}`,
-      // A fresh machine-id per boot of each overlay (systemd creates it when the file is empty).
+      `systemctl --root="$1" mask ${Object.keys(MASKED_UNITS).join(' ')}`,
+      // Empty: systemd makes a fresh machine id on each overlay's first boot.
       ': > "$1"/etc/machine-id',
       'rm -f "$1"/etc/ssh/ssh_host_*',
     ],

@@ -5,6 +5,7 @@ import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RunContext } from '../core/context.js';
 import { CommandFailedError } from '../core/errors.js';
+import { fixturePath } from '../core/paths.js';
 import { readFileThroughShell, writeFileThroughShell, type ExecOptions, type ExecResult, type Machine } from '../emulation/machine.js';
 import { distributionByName } from './registry.js';
 import { displayStep, redact, renderStep, runStep, type PlanStep } from './plan.js';
@@ -97,11 +98,12 @@ describe('running plan steps (on this host\'s shell)', () => {
 describe('guest image variants', () => {
   it('gives MicroK8s a systemd + snapd root filesystem and the others theirs, with the first-boot files', () => {
     const microk8s = distributionByName('microk8s').guestImage!('arm64');
-    expect(microk8s).toMatchObject({ init: 'systemd', size: '8G', kernelParams: ['ep.init=/lib/systemd/systemd'] });
+    expect(microk8s).toMatchObject({ init: 'systemd', size: '8G', kernelParams: ['ep.init=/lib/systemd/systemd', 'systemd.unified_cgroup_hierarchy=1'] });
     expect(microk8s.packages).toEqual(expect.arrayContaining(['systemd', 'systemd-sysv', 'dbus', 'snapd', 'squashfs-tools', 'apparmor', 'openssh-server', 'ca-certificates']));
-    expect(microk8s.customizeHooks[0]).toBe('systemctl --root="$1" enable ssh.service systemd-networkd.service edgeproof-firstboot.service edgeproof-ready.service snapd.socket snapd.service apparmor.service');
-    expect(microk8s.files.map((f) => f.path)).toEqual(['/usr/sbin/edgeproof-firstboot', '/etc/systemd/system/edgeproof-firstboot.service', '/etc/systemd/system/edgeproof-ready.service']);
-    expect(microk8s.files[2]!.content).toContain('edgeproof-init: EDGEPROOF-READY');
+    expect(microk8s.customizeHooks[0]).toBe('systemctl --root="$1" enable ssh.service edgeproof-firstboot.service edgeproof-ready.service snapd.socket snapd.service apparmor.service');
+    expect(microk8s.files.map((f) => f.path)).toEqual(['/etc/systemd/system/edgeproof-firstboot.service', '/etc/systemd/system/edgeproof-ready.service']);
+    expect(microk8s.files[0]!.content).toContain('ExecStart=/usr/sbin/edgeproof-firstboot');
+    expect(microk8s.files[1]!.content).toContain('edgeproof-init: EDGEPROOF-READY');
     const k3s = distributionByName('k3s').guestImage!('arm64');
     expect(k3s).toMatchObject({ size: '4G' });
     expect(k3s.packages).not.toContain('snapd');
@@ -109,9 +111,10 @@ describe('guest image variants', () => {
     expect(distributionByName('minikube').guestPackages('amd64')).toEqual(expect.arrayContaining(['docker.io', 'conntrack', 'containerd']));
   });
 
-  it('the first-boot script is valid POSIX sh', async () => {
-    const script = distributionByName('k3s').guestImage!('arm64').files[0]!.content;
-    const result = await execa('sh', ['-n'], { input: script, reject: false });
-    expect(result.exitCode, result.stderr).toBe(0);
+  it('the first-boot script and the setup it shares with edgeproof-init are valid POSIX sh', async () => {
+    for (const file of ['usr/sbin/edgeproof-firstboot', 'usr/lib/edgeproof/guest-setup.sh', 'usr/sbin/edgeproof-init']) {
+      const result = await execa('sh', ['-n', fixturePath('guest', 'rootfs', file)], { reject: false });
+      expect(result.exitCode, `${file}: ${result.stderr}`).toBe(0);
+    }
   });
 });

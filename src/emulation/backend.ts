@@ -5,7 +5,7 @@ import type { RunContext } from '../core/context.js';
 import { PrerequisiteMissingError } from '../core/errors.js';
 import { makeDirectory } from '../core/paths.js';
 import type { Arch, Board } from './boards.js';
-import type { DiskPayload } from './images/guest-images.js';
+import type { DiskPayload, GuestVariant } from './images/guest-images.js';
 import type { BackendName, Machine } from './machine.js';
 import type { HostRequirements } from './ssh/host-checks.js';
 import type { HostEntry } from './ssh/hosts-file.js';
@@ -38,11 +38,18 @@ export interface MachineSpec {
  */
 export interface MachineRecipe {
   packages(arch: Arch): string[];
+  /** How the guest boots and what its image holds besides packages; absent: the fast init (FAST_INIT_VARIANT). */
+  variant?(arch: Arch): GuestVariant;
   payloads(ctx: RunContext, arch: Arch): Promise<DiskPayload[]>;
   /** Guest TCP ports the harness reaches from the host (the distribution's API server). */
   ports: number[];
   /** What a real host must offer before install. */
   requirements?: HostRequirements;
+}
+
+/** The recipe's variant as a request field (absent: the fast init). */
+export function variantOf(recipe: Pick<MachineRecipe, 'variant'>, arch: Arch): { variant?: GuestVariant } {
+  return recipe.variant ? { variant: recipe.variant(arch) } : {};
 }
 
 /** What the machines run on, for the run's header and its environment record. */

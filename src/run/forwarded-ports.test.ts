@@ -27,7 +27,7 @@ beforeEach(() => {
   writeFileSync(join(root, 'vmlinuz'), Buffer.alloc(64 * 1024));
   writeFileSync(join(root, 'initrd.img'), Buffer.alloc(4096));
   execFileSync('qemu-img', ['create', '-q', '-f', 'qcow2', join(root, 'base.qcow2'), '16M']);
-  images = { bootKit: { kernel: join(root, 'vmlinuz'), initrd: join(root, 'initrd.img') }, baseDisk: join(root, 'base.qcow2'), sha256: { kernel: '0', initrd: '0', baseDisk: '0' } };
+  images = { bootKit: { kernel: join(root, 'vmlinuz'), initrd: join(root, 'initrd.img') }, baseDisk: join(root, 'base.qcow2'), sha256: { kernel: '0', initrd: '0', baseDisk: '0' }, kernelParams: [] };
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 

@@ -1,6 +1,7 @@
 import type { Distribution, Topology } from '../cluster/distribution.js';
 import type { Backend, HostDescription, MachineRecipe, MachineSpec } from '../emulation/backend.js';
 import { BACKENDS } from '../emulation/backends.js';
+import type { Arch } from '../emulation/boards.js';
 import type { BackendName } from '../emulation/machine.js';
 
 /** The user's timeout scale, or the backend's default for this host (its accelerator): one policy for the CLI, the bench scripts and the test fixtures. */
@@ -28,6 +29,7 @@ export function forwardedPorts(distribution: Pick<Distribution, 'apiPort'>): num
 export function machineRecipe(distribution: Distribution): MachineRecipe {
   return {
     packages: (arch) => distribution.guestPackages(arch),
+    ...(distribution.guestImage ? { variant: (arch: Arch) => distribution.guestImage!(arch) } : {}),
     payloads: (ctx, arch) => distribution.diskPayloads(ctx, arch),
     ports: forwardedPorts(distribution),
     ...(distribution.requirements ? { requirements: distribution.requirements } : {}),

@@ -1,6 +1,6 @@
 import type { RunContext } from '../../core/context.js';
 import { allOrFirstError } from '../../core/concurrency.js';
-import { checkCacheDisk, nodeNames, type Backend, type MachineRecipe, type MachineSpec } from '../backend.js';
+import { checkCacheDisk, nodeNames, variantOf, type Backend, type MachineRecipe, type MachineSpec } from '../backend.js';
 import { hostArch } from '../boards.js';
 import { ContainerNetwork } from './container-network.js';
 import { ContainerNode, type ContainerMachine } from './container-node.js';
@@ -12,12 +12,13 @@ export async function startContainerMachines(ctx: RunContext, spec: Pick<Machine
   const arch = hostArch();
   const image = await ctx.phase('prepare images', 90 * 60_000, async () => {
     const payloads = await recipe.payloads(ctx, arch);
-    return ensureNodeImage(ctx, { arch, packages: recipe.packages(arch), payloads });
+    return ensureNodeImage(ctx, { arch, packages: recipe.packages(arch), payloads, ...variantOf(recipe, arch) });
   });
+  const init = recipe.variant?.(arch).init ?? 'edgeproof-init';
   const network = await ctx.phase('create network', 30_000, () => ContainerNetwork.create(ctx, `ep-${ctx.tag}`));
   return allOrFirstError(
     nodeNames(ctx.tag, spec.nodes).map((name, index) =>
-      ctx.phase('start node container', ctx.scaled(30_000) + 15_000, () => new ContainerNode(image).withName(name).withNetwork(network, index).start(ctx), name),
+      ctx.phase('start node container', ctx.scaled(30_000) + 15_000, () => new ContainerNode(image).withInit(init).withName(name).withNetwork(network, index).start(ctx), name),
     ),
   );
 }

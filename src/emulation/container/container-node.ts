@@ -10,9 +10,13 @@ import { shellQuote, type ExecOptions, type ExecResult, type Machine, type Machi
 import type { ContainerNetwork } from './container-network.js';
 import { docker, SESSION_LABEL } from './docker-engine.js';
 import { nodeHostSettings, type NodeHostSettings } from './node-privileges.js';
+import { nodeInit } from './node-image.js';
+import type { GuestVariant } from '../images/guest-images.js';
 
 const log = logger('container');
 const READY_LINE = 'edgeproof-init: EDGEPROOF-READY';
+
+type NodeInitName = GuestVariant['init'];
 
 /**
  * Unstarted builder for a node container, the way kind runs nodes:
@@ -22,9 +26,15 @@ export class ContainerNode {
   #name = '';
   #network?: { net: ContainerNetwork; index: number };
   #bootBudgetMs = 30_000;
+  #init: NodeInitName = 'edgeproof-init';
 
   constructor(readonly image: string) {}
 
+  /** The image's init (its guest variant's): a systemd node gets /run/lock and a clean shutdown on dispose. */
+  withInit(init: NodeInitName): this {
+    this.#init = init;
+    return this;
+  }
   withName(name: string): this {
     this.#name = name;
     return this;
@@ -44,7 +54,7 @@ export class ContainerNode {
     const address = net.address(index);
     // Recorded before it exists: a run killed while the node boots leaves it to the sweep, which also finds it by its label.
     ctx.session.track('containers', this.#name);
-    const container = await nodeContainer(this.image, this.#name, ctx)
+    const container = await nodeContainer(this.image, this.#name, this.#init, ctx)
       .withNetworkMode(net.name)
       .withWaitStrategy(new ReadyLineWithLogs())
       .withStartupTimeout(ctx.scaled(this.#bootBudgetMs))
@@ -52,7 +62,7 @@ export class ContainerNode {
       .catch((error: unknown) => {
         throw new BootFailedError(this.#name, `did not start as a node container: ${(error as Error).message}`, '', { cause: error });
       });
-    const machine = new ContainerMachine(ctx, this.#name, container, net, address);
+    const machine = new ContainerMachine(ctx, this.#name, container, net, address, this.#init);
     try {
       ctx.scope.defer(`container ${this.#name}`, () => machine.dispose());
     } catch (error) {
@@ -106,9 +116,9 @@ export function demuxDockerLog(raw: Buffer): string {
 }
 
 /** A node container as node-privileges.ts grants it: its own cgroup namespace, a listed set of capabilities, no host path. */
-function nodeContainer(image: string, name: string, ctx: RunContext): GenericContainer {
-  const settings = nodeHostSettings();
-  return new NodeContainer(image, settings)
+function nodeContainer(image: string, name: string, init: NodeInitName, ctx: RunContext): GenericContainer {
+  const settings = nodeHostSettings(init);
+  return new NodeContainer(image, settings, nodeInit(init).stopSignal)
     .withName(name)
     .withHostname(name)
     .withLabels({ [SESSION_LABEL]: ctx.runId })
@@ -119,11 +129,12 @@ function nodeContainer(image: string, name: string, ctx: RunContext): GenericCon
     .withAddedCapabilities(...settings.capAdd);
 }
 
-/** GenericContainer with the settings its builder does not offer: a cgroup namespace and anonymous volumes. */
+/** GenericContainer with the settings its builder does not offer: a cgroup namespace, anonymous volumes, the init's stop signal. */
 class NodeContainer extends GenericContainer {
-  constructor(image: string, settings: NodeHostSettings) {
+  constructor(image: string, settings: NodeHostSettings, stopSignal: string) {
     super(image);
     Object.assign(this.hostConfig, { CgroupnsMode: settings.cgroupnsMode });
+    this.createOpts.StopSignal = stopSignal;
     this.createOpts.Volumes = Object.fromEntries(settings.volumes.map((path) => [path, {}]));
   }
 }
@@ -144,6 +155,7 @@ export class ContainerMachine implements Machine {
     private readonly container: StartedTestContainer,
     private readonly network: ContainerNetwork,
     readonly address: string,
+    readonly init: NodeInitName = 'edgeproof-init',
   ) {
     this.#docker = docker().then((engine) => engine.getContainer(container.getId()));
   }
@@ -255,7 +267,7 @@ export class ContainerMachine implements Machine {
 
   dispose = once(async () => {
     // A container that could not be removed stays in the record for the sweep.
-    const removed = await this.container.stop({ timeout: 0, remove: true, removeVolumes: true }).then(
+    const removed = await this.container.stop({ timeout: stopTimeoutS(this.init), remove: true, removeVolumes: true }).then(
       () => true,
       (error: Error & { statusCode?: number }) => {
         log('%s: stop: %s', this.name, error.message);
@@ -268,6 +280,15 @@ export class ContainerMachine implements Machine {
   async [Symbol.asyncDispose](): Promise<void> {
     await this.dispose();
   }
+}
+
+/**
+ * Seconds `docker stop` waits after the stop signal before SIGKILL: systemd
+ * gets time to stop its units (SIGRTMIN+3); the fast init has nothing to
+ * shut down cleanly.
+ */
+export function stopTimeoutS(init: NodeInitName): number {
+  return init === 'systemd' ? 10 : 0;
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -4,7 +4,7 @@ import type { RunContext } from '../../core/context.js';
 import { artifactKey, ensureArtifact, hashFiles } from '../../core/artifact-cache.js';
 import { hostRun } from '../../core/host-exec.js';
 import { fixturePath, projectRoot } from '../../core/paths.js';
-import { artifactContext, ensureRootfs, type DiskPayload } from '../images/guest-images.js';
+import { artifactContext, ensureRootfs, FAST_INIT_VARIANT, type DiskPayload, type GuestVariant } from '../images/guest-images.js';
 import type { Arch } from '../boards.js';
 import { docker } from './docker-engine.js';
 
@@ -15,6 +15,25 @@ export interface NodeImageRequest {
   arch: Arch;
   packages: string[];
   payloads: DiskPayload[];
+  /** Absent: FAST_INIT_VARIANT. Its size does not apply (a container's disk is the host's). */
+  variant?: GuestVariant;
+}
+
+/** How a node container starts and stops, by its init. */
+export interface NodeInit {
+  entrypoint: string[];
+  /** systemd shuts down on SIGRTMIN+3 (what `docker stop` sends it; set on the container, `docker import` cannot); tini passes SIGTERM on. */
+  stopSignal: 'SIGTERM' | 'SIGRTMIN+3';
+}
+
+/**
+ * The fast init runs under tini; with systemd, edgeproof-container-init is
+ * PID 1 and execs systemd once the node is set up (systemd must be PID 1).
+ */
+export function nodeInit(init: GuestVariant['init']): NodeInit {
+  return init === 'systemd'
+    ? { entrypoint: [CONTAINER_INIT, '/lib/systemd/systemd'], stopSignal: 'SIGRTMIN+3' }
+    : { entrypoint: ['/usr/bin/tini', '-g', '--', CONTAINER_INIT], stopSignal: 'SIGTERM' };
 }
 
 /**
@@ -24,9 +43,12 @@ export interface NodeImageRequest {
  * is checked in Docker before use and re-imported when it is gone or differs.
  */
 export async function ensureNodeImage(ctx: RunContext, request: NodeImageRequest): Promise<string> {
-  const rootfsTar = await ensureRootfs(ctx, request.arch, request.packages);
+  const variant = request.variant ?? FAST_INIT_VARIANT;
+  const rootfsTar = await ensureRootfs(ctx, request.arch, request.packages, variant);
+  const init = nodeInit(variant.init);
   const inputs = {
     rootfs: rootfsTar,
+    ...(variant.init === 'systemd' ? { init } : {}),
     payloads: request.payloads.map((p) => ({ key: p.key, guestDir: p.guestDir })),
     guestFiles: hashFiles(projectRoot(), ['fixtures/guest/rootfs', 'fixtures/guest/container', 'fixtures/build/node-image.sh']),
   };
@@ -36,7 +58,7 @@ export async function ensureNodeImage(ctx: RunContext, request: NodeImageRequest
     label: `node container image for ${request.arch} (${request.payloads.map((p) => p.label).join(', ')})`,
     inputs,
     build: async (out: string, work: string, signal: AbortSignal) => {
-      const imageId = await importImage(rootfsTar, request.payloads, tag, work, signal);
+      const imageId = await importImage(rootfsTar, request.payloads, init, tag, work, signal);
       writeFileSync(join(out, 'image.json'), JSON.stringify({ tag, imageId }));
     },
   };
@@ -52,9 +74,9 @@ export async function ensureNodeImage(ctx: RunContext, request: NodeImageRequest
 }
 
 /** The root filesystem, guest files and payloads as one filesystem, imported with its entrypoint; resolves to the image id. */
-async function importImage(rootfsTar: string, payloads: DiskPayload[], tag: string, work: string, signal: AbortSignal): Promise<string> {
+async function importImage(rootfsTar: string, payloads: DiskPayload[], init: NodeInit, tag: string, work: string, signal: AbortSignal): Promise<string> {
   const key = tag.split(':')[1]!;
-  const entrypoint = JSON.stringify(['/usr/bin/tini', '-g', '--', CONTAINER_INIT]);
+  const entrypoint = JSON.stringify(init.entrypoint);
   await hostRun(
     'bash',
     [

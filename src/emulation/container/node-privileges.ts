@@ -4,6 +4,7 @@
  * Everything not listed is dropped; docs/adr/0004-node-containers-as-a-boundary.md
  * says how each entry was measured and what remains open.
  */
+import type { GuestVariant } from '../images/guest-images.js';
 
 /** Docker's default set: containerd grants it to every pod, and runc can only grant what the node holds. */
 const POD_DEFAULT_CAPABILITIES = [
@@ -74,16 +75,19 @@ export interface NodeHostSettings {
  * reachable), the capabilities above and nothing else, the seccomp profile
  * above, Docker's default masked and read-only /proc and /sys paths (the
  * init opens only /proc/sys/net, which is per network namespace). No host
- * path and no host device is mounted. AppArmor stays unconfined: Docker's
+ * path and no host device is mounted. A systemd node gets /run/lock as well
+ * (Docker's `container=docker` and the image's SIGRTMIN+3 stop signal do the
+ * rest; its cgroups are the init's writable namespace). AppArmor stays unconfined: Docker's
  * `docker-default` profile denies every mount, which containerd and runc need.
  */
-export function nodeHostSettings(): NodeHostSettings {
+export function nodeHostSettings(init: GuestVariant['init'] = 'edgeproof-init'): NodeHostSettings {
   return {
     capAdd: Object.keys(NODE_CAPABILITIES),
     capDrop: ['ALL'],
     securityOpt: [`seccomp=${nodeSeccompProfile()}`, 'apparmor=unconfined'],
     cgroupnsMode: 'private',
-    tmpfs: { '/run': 'rw,exec,mode=755', '/tmp': 'rw,exec' },
+    // systemd expects /run/lock on a tmpfs of its own, as on a machine.
+    tmpfs: { '/run': 'rw,exec,mode=755', ...(init === 'systemd' ? { '/run/lock': 'rw,exec,mode=1777' } : {}), '/tmp': 'rw,exec' },
     volumes: ['/var/lib/containerd'],
   };
 }

@@ -1,6 +1,6 @@
 import type { RunContext } from '../../core/context.js';
 import { allOrFirstError } from '../../core/concurrency.js';
-import { checkCacheDisk, checkFreeMemory, nodeNames, type Backend, type HostDescription, type MachineRecipe, type MachineSpec } from '../backend.js';
+import { checkCacheDisk, checkFreeMemory, nodeNames, variantOf, type Backend, type HostDescription, type MachineRecipe, type MachineSpec } from '../backend.js';
 import type { Board } from '../boards.js';
 import { runSshKey, type SshKeyPair } from '../guest/ssh-key.js';
 import { ensureGuestImages } from '../images/guest-images.js';
@@ -18,7 +18,7 @@ export function defaultTimeoutScale(board: Board, accel: 'kvm' | 'tcg'): number 
 export function prepareQemuImages(ctx: RunContext, board: Board, recipe: MachineRecipe): Promise<GuestImages> {
   return ctx.phase('prepare images', 90 * 60_000, async () => {
     const payloads = await recipe.payloads(ctx, board.arch);
-    return ensureGuestImages(ctx, { arch: board.arch, packages: recipe.packages(board.arch), payloads });
+    return ensureGuestImages(ctx, { arch: board.arch, packages: recipe.packages(board.arch), payloads, ...variantOf(recipe, board.arch) });
   });
 }
 

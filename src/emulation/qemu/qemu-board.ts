@@ -35,6 +35,8 @@ export interface GuestImages {
   baseDisk: string;
   /** SHA-256 of the kernel, initrd and base disk, from their artifacts' verified manifests: what a saved guest is keyed by. */
   sha256: { kernel: string; initrd: string; baseDisk: string };
+  /** What the disk's variant asks of every boot (ep.init=/lib/systemd/systemd...); empty for the fast init. */
+  kernelParams: string[];
 }
 
 /** QEMU refused to load a machine's saved state (`-loadvm`): proof that the snapshot can never be restored here. */
@@ -144,7 +146,7 @@ export class QemuBoard {
   }
 }
 
-type PrivateMember = PrivateNetworkMember & { hostsLines: string };
+export type PrivateMember = PrivateNetworkMember & { hostsLines: string };
 
 export interface BootTiming {
   cause: 'boot' | 'reboot' | 'power-on' | 'restore';
@@ -259,7 +261,7 @@ export class QemuMachine implements Machine {
     else await hostRun('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', 'qcow2', '-b', options.images.baseDisk, overlay]);
     for (const guestPort of options.guestPorts) this.#ports.set(guestPort, await freePort());
     const mac = restore?.mac ?? macFor(`${this.ctx.runId}/${this.name}`);
-    const kernelParams = restore?.kernelParams ?? [`ep.hostname=${this.name}`, `ep.authkey=${base64(this.key.publicKey)}`, ...privateKernelParams(this.member)];
+    const kernelParams = restore?.kernelParams ?? firstBootKernelParams(this.name, this.key.publicKey, options.images.kernelParams, this.member);
     const spec: QemuLaunchSpec = {
       board: this.board,
       name: this.name,
@@ -577,6 +579,15 @@ export class QemuMachine implements Machine {
 
 function base64(text: string): string {
   return Buffer.from(text).toString('base64');
+}
+
+/**
+ * The kernel parameters of a board's first launch: the image variant's own
+ * (its init), then what edgeproof-init or the systemd first-boot unit reads:
+ * name, the run's SSH key and the private network.
+ */
+export function firstBootKernelParams(name: string, publicKey: string, imageParams: readonly string[], member?: PrivateMember): string[] {
+  return [...imageParams, `ep.hostname=${name}`, `ep.authkey=${base64(publicKey)}`, ...privateKernelParams(member)];
 }
 
 /** edgeproof-init configures the NIC with this MAC as the private one and adds the segment's names to /etc/hosts. */
