@@ -145,7 +145,8 @@ describe('--airgap directories', () => {
 describe('the registry', () => {
   it('knows the four drivers and refuses options a driver cannot take', () => {
     expect(['upstream', 'microk8s', 'k3s', 'minikube'].map((n) => distributionByName(n).name)).toEqual(['upstream', 'microk8s', 'k3s', 'minikube']);
-    expect(() => distributionByName('upstream', { version: 'v1.30.0' })).toThrow(/built from Debian's source package at v1\.20\.2/);
+    expect(() => distributionByName('upstream', { version: '1.30' })).toThrow(/"1\.30" is not a Go module version for k8s\.io\/kubernetes/);
+    expect(() => distributionByName('upstream', { channel: '1.32/stable' })).toThrow(/--channel applies to microk8s only/);
     expect(distributionByName('upstream', { airgapDir: '/tmp' }).name).toBe('upstream');
     expect(() => distributionByName('kind')).toThrow(/Unknown distribution "kind"/);
   });
