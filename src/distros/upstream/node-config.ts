@@ -346,9 +346,10 @@ export function autostartScript(plan: ClusterPlan, node: PlannedNode): string {
     '  :',
     '}',
     '# Images are imported in the background once containerd answers; a marker says when all are in.',
+    '# Each payload of images has its own directory under the images dir (the e2e suite\'s in e2e/).',
     'images() {',
     `  setsid -f sh -c 'for i in $(seq 1 240); do [ -S /run/containerd/containerd.sock ] && break; sleep 0.5; done; ` +
-      `for f in ${GUEST.images}/*.tar; do ${bin('ctr')} -n k8s.io images import --no-unpack "$f" || exit 1; done; touch /run/edgeproof/images-imported' ` +
+      `for f in ${GUEST.images}/*.tar ${GUEST.images}/*/*.tar; do [ -e "$f" ] || continue; ${bin('ctr')} -n k8s.io images import --no-unpack "$f" || exit 1; done; touch /run/edgeproof/images-imported' ` +
       '</dev/null >/var/log/edgeproof/image-import.log 2>&1',
     '}',
     'case "${1:-all}" in',

@@ -99,7 +99,7 @@ describe('progress from the real e2e.log of the quick run', () => {
   });
 });
 
-test('the host command line: verbose, colourless, focus/skip, a backstop timeout, the suite flags', () => {
+test('the host command line (Ginkgo v2 CLI): verbose, colourless, focus/skip, a backstop timeout, the suite flags', () => {
   expect(
     e2eArgv({
       ginkgo: 'ginkgo',
@@ -113,11 +113,11 @@ test('the host command line: verbose, colourless, focus/skip, a backstop timeout
       setupTimeoutMs: 300_000,
     }),
   ).toEqual([
-    '-nodes=1',
-    '-noColor',
+    '--nodes=1',
+    '--no-color',
     '-v',
-    '-focus=Pods should be submitted and removed',
-    '-timeout=1500s',
+    '--focus=Pods should be submitted and removed',
+    '--timeout=1500s',
     '/c/e2e.test',
     '--',
     '--kubeconfig=/r/kubeconfig',
