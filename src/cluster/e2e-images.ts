@@ -6,6 +6,7 @@ import { fixturePath, projectRoot } from '../core/paths.js';
 import type { Arch } from '../emulation/boards.js';
 import { aptCandidate, artifactContext, type DiskPayload } from '../emulation/images/guest-images.js';
 import { goBuildEnv, kubernetesLdflags, prepareKubernetesBuildModule, type KubernetesModule } from './kubernetes-module.js';
+import { cacheState, type NeedsOptions, type RunNeeds } from './run-needs.js';
 import versions from '../../fixtures/versions.json' with { type: 'json' };
 
 /**
@@ -77,4 +78,21 @@ export async function ensureE2eImages(ctx: RunContext, arch: Arch): Promise<Disk
     },
   });
   return { label: 'e2e suite images', hostDir: artifact.dir, guestDir: E2E_IMAGES_GUEST_DIR, key: artifact.key };
+}
+
+/** The e2e images as `edgeproof images` lists them: built here, imported on every upstream node, never pulled. */
+export async function e2eImageNeeds(arch: Arch, options: NeedsOptions): Promise<Pick<RunNeeds, 'files' | 'images'>> {
+  const state = await cacheState(options, 'e2e-images', () => e2eImagesInputs(arch));
+  const { module, version } = E2E_KUBERNETES;
+  return {
+    files: [{ what: 'e2e suite images (agnhost real, busybox/nginx/pause stand-ins)', name: `e2e-images/${arch}`, kind: 'built', source: `built here by fixtures/build/e2e-images.sh (agnhost from ${module}@${version})`, airgap: false, ...state }],
+    images: LOCAL_E2E_IMAGES.map((image) => ({
+      ref: image.ref,
+      registry: 'local',
+      archs: [arch],
+      neededBy: 'suite conformance',
+      note: image.real ? `built from ${module}/test/images/agnhost@${version}; imported on every node` : 'a stand-in built here; imported on every node',
+      ...state,
+    })),
+  };
 }

@@ -7,6 +7,7 @@ import { hostArch, type Arch } from '../../emulation/boards.js';
 import { aptCandidate, artifactContext, type DiskPayload } from '../../emulation/images/guest-images.js';
 import versions from '../../../fixtures/versions.json' with { type: 'json' };
 import { cacheState, guestImageNeeds, type NeedsOptions, type RunNeeds } from '../../cluster/run-needs.js';
+import { e2eImageNeeds } from '../../cluster/e2e-images.js';
 
 const buildScript = (name: string) => fixturePath('build', name);
 
@@ -91,6 +92,7 @@ export async function upstreamNeeds(arch: Arch, options: NeedsOptions): Promise<
   const k = versions.kubernetes;
   const debian = `Debian ${versions.debian.suite} (${versions.debian.mirror})`;
   const workload = await workloadImageNeeds(arch, options);
+  const e2e = await e2eImageNeeds(arch, options);
   const binaries = await cacheState(options, 'kubernetes', () => kubernetesBinariesInputs(arch));
   return {
     distro: 'upstream',
@@ -101,8 +103,9 @@ export async function upstreamNeeds(arch: Arch, options: NeedsOptions): Promise<
       ...[k.jsonFix.reflect2, k.jsonFix.jsonIterator, 'golang-go'].map((name) => ({ what: 'Kubernetes build (host)', name, kind: 'debian-package' as const, source: debian, airgap: false })),
       { what: `Kubernetes ${k.version} binaries (${k.components.join(', ')})`, name: `kubernetes/${arch}`, kind: 'built', source: 'built here by fixtures/build/kubernetes.sh', airgap: false, ...binaries },
       ...workload.files,
+      ...e2e.files,
       ...guestImageNeeds(UPSTREAM_GUEST_PACKAGES, arch),
     ],
-    images: workload.images,
+    images: [...workload.images, ...e2e.images],
   };
 }
