@@ -53,6 +53,7 @@ export async function e2eImagesInputs(arch: Arch): Promise<Record<string, unknow
     images: LOCAL_E2E_IMAGES.map((i) => `${i.kind}=${i.ref}`),
     busybox: await aptCandidate('busybox-static', arch),
     go: await goVersion(),
+    ldflags: kubernetesLdflags(E2E_KUBERNETES.version),
     sources: hashFiles(projectRoot(), ['fixtures/build/e2e-images.sh', 'fixtures/build/image-tar.sh', 'fixtures/build/pause', 'src/cluster/kubernetes-module.ts']),
   };
 }

@@ -111,6 +111,10 @@ export function kubeletConfig(node: PlannedNode): string {
     podCIDR: node.podCidr,
     serializeImagePulls: false,
     evictionHard: { 'memory.available': '50Mi', 'nodefs.available': '5%', 'imagefs.available': '5%' },
+    // Images are imported at start-up and cannot be pulled again: past 85% disk use (a node container's is
+    // the host's disk) the default image GC deletes every one not in use, between two pods of a suite.
+    imageGCHighThresholdPercent: 100,
+    imageGCLowThresholdPercent: 99,
     nodeStatusReportFrequency: '10s',
     // Renewed every quarter of it, 5 s: a node restored from a snapshot shows it is alive within seconds.
     nodeLeaseDurationSeconds: 20,

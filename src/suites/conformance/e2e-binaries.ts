@@ -27,6 +27,8 @@ export interface E2eBinaries {
 
 export const GINKGO_CLI = 'github.com/onsi/ginkgo/v2/ginkgo';
 const E2E_PACKAGE = 'k8s.io/kubernetes/test/e2e';
+/** -vet=off: `go test -c` would otherwise vet the suite's packages, minutes for nothing the harness uses. */
+const TEST_FLAGS = ['-vet=off', '-trimpath'];
 
 /**
  * e2e.test and ginkgo from k8s.io/kubernetes at the pinned tag, for the
@@ -39,13 +41,16 @@ export async function ensureE2eBinaries(ctx: RunContext): Promise<E2eBinaries> {
   const artifact = await ensureArtifact(artifactContext(ctx), {
     kind: 'kubernetes-e2e',
     label: `Kubernetes ${version} e2e suite (e2e.test, ginkgo) for ${arch}`,
-    inputs: { module, version, arch, packages: [E2E_PACKAGE, GINKGO_CLI], go: await goVersion(), sources: hashFiles(projectRoot(), ['src/cluster/kubernetes-module.ts']) },
+    inputs: {
+      module, version, arch, packages: [E2E_PACKAGE, GINKGO_CLI], flags: TEST_FLAGS, ldflags: kubernetesLdflags(version),
+      go: await goVersion(), sources: hashFiles(projectRoot(), ['src/cluster/kubernetes-module.ts']),
+    },
     build: async (out, work, signal) => {
       ctx.progress.info(`building the Kubernetes ${version} e2e suite for ${arch} from ${module}@${version} (10-20 min cold on 2 cores, cached afterwards)`);
       const prepared = await prepareKubernetesBuildModule(work, ctx.cacheDir, E2E_KUBERNETES, [E2E_PACKAGE, GINKGO_CLI], signal);
       const env = goBuildEnv(ctx.cacheDir, arch);
       const go = (args: string[]) => hostRun('go', args, { cwd: prepared.dir, env, signal });
-      await go(['test', '-c', '-trimpath', '-ldflags', kubernetesLdflags(version), '-o', join(out, 'e2e.test'), E2E_PACKAGE]);
+      await go(['test', '-c', ...TEST_FLAGS, '-ldflags', kubernetesLdflags(version), '-o', join(out, 'e2e.test'), E2E_PACKAGE]);
       await go(['build', '-trimpath', '-ldflags', '-s -w', '-o', join(out, 'ginkgo'), GINKGO_CLI]);
       copyFileSync(join(prepared.sourceDir, 'test', 'conformance', 'testdata', 'conformance.yaml'), join(out, 'conformance.yaml'));
       // Provenance: the exact module graph and toolchain that built them.
