@@ -219,7 +219,8 @@ export class E2eProgressCounter {
     const opensSpec = (this.#sinceSeparator === 1 || this.#afterDenoter) && text.startsWith('[') && !V2_SUITE_NODE.test(text);
     this.#afterDenoter = false;
     if (opensSpec) {
-      this.#opening = text.trim();
+      // A failed spec's closing block marks the failing node: "[sig-node] Pods [It] should ...".
+      this.#opening = text.trim().replace(/ \[It\] /, ' ');
       return false;
     }
     if (opening && V2_LOCATION.test(text)) {

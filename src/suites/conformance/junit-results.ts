@@ -48,6 +48,8 @@ const parser = new XMLParser({
   trimValues: false,
   parseAttributeValue: false,
   parseTagValue: false,
+  // Ginkgo v2 writes newlines and quotes in messages as character references (&#xA;, &#34;).
+  htmlEntities: true,
   isArray: (name, path) => name === 'testcase' || path === 'testsuites.testsuite',
 });
 

@@ -99,6 +99,24 @@ describe('images', () => {
     ]);
   });
 
+  test('the real `e2e.test --list-images` of v1.35.4: 49 images, each under a registry of the repo list; a mirror copies all but the deliberately invalid one', () => {
+    const images = parseImageList(readFileSync(fixturePath('samples', 'conformance', 'list-images-v1.35.4.txt'), 'utf8'));
+    expect(images).toHaveLength(49);
+    expect(images).toEqual(expect.arrayContaining(['registry.k8s.io/e2e-test-images/agnhost:2.59', 'registry.k8s.io/pause:3.10.1', 'invalid.registry.k8s.io/invalid/alpine:3.1']));
+    const registries = Object.values(E2E_REGISTRY_DEFAULTS);
+    for (const image of images) expect(registries.some((r) => image.startsWith(`${r}/`)), image).toBe(true);
+    const plan = mirrorPlan(images, 'm.lan', 'v1.35.4');
+    expect(plan.copies).toHaveLength(49);
+    expect(plan.copies.some((c) => c.source.startsWith('invalid.registry.k8s.io/'))).toBe(false);
+    expect((parseYaml(plan.repoListYaml) as Record<string, string>).invalidRegistry).toBe('invalid.registry.k8s.io/invalid');
+    // Each image built for the nodes is one the suite names, with the local registry in place of the default.
+    const local = parseYaml(localRepoList()) as Record<keyof typeof LOCAL_E2E_REGISTRIES, string>;
+    for (const image of LOCAL_E2E_IMAGES) {
+      const key = (Object.keys(local) as (keyof typeof LOCAL_E2E_REGISTRIES)[]).find((k) => image.ref.startsWith(`${local[k]}/`))!;
+      expect(images).toContain(image.ref.replace(local[key], E2E_REGISTRY_DEFAULTS[key]));
+    }
+  });
+
   test('mirror names are checked', () => {
     expect(parseMirror(' registry.lan:5000/k8s/ ')).toBe('registry.lan:5000/k8s');
     expect(() => parseMirror('https://registry.lan')).toThrow(expect.objectContaining({ code: 'USAGE', hint: expect.stringMatching(/without a scheme/) }));
