@@ -19,6 +19,8 @@ export const HOST_PACKAGES = [
   'mmdebstrap', 'e2fsprogs', 'golang-go', 'dpkg-dev', 'rsync', 'golang-github-modern-go-reflect2-dev',
   'golang-github-json-iterator-go-dev', 'cpio', 'kmod', 'tini', 'busybox-static', 'xz-utils', 'openssl',
   'ca-certificates', 'util-linux', 'mount', 'docker.io', 'chromium',
+  // The component builder's cgo builds (runc with seccomp, static): native and arm64 cross.
+  'gcc', 'pkg-config', 'libseccomp-dev', 'gcc-aarch64-linux-gnu', 'libseccomp-dev:arm64',
 ];
 
 const PROJECT_ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
@@ -122,7 +124,8 @@ export function missingFromDpkgQuery(stdout, wanted) {
       .split('\n')
       .map((line) => line.trim().split(' '))
       .filter(([, ...status]) => status.join(' ') === 'install ok installed')
-      .map(([name]) => name.replace(/:.*$/, '')),
+      // "libseccomp-dev:arm64" answers for itself and for the bare name.
+      .flatMap(([name]) => [name, name.replace(/:.*$/, '')]),
   );
   return wanted.filter((name) => !installed.has(name));
 }
@@ -154,7 +157,7 @@ function isDebianHost() {
 }
 
 function missingPackages() {
-  const result = run('dpkg-query', ['-W', '-f=${Package} ${Status}\n', ...HOST_PACKAGES]);
+  const result = run('dpkg-query', ['-W', '-f=${binary:Package} ${Status}\n', ...HOST_PACKAGES]);
   return missingFromDpkgQuery(result.stdout, HOST_PACKAGES);
 }
 

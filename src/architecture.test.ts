@@ -8,14 +8,15 @@ import { importEdges, layerViolations, readSourceTree, type LayerRules } from '.
  * one above it. Fixtures outside src/ may be imported from anywhere.
  */
 const LAYERS: LayerRules = {
-  cli: ['run', 'suites', 'reports', 'bench', 'distros', 'cluster', 'emulation', 'core'],
-  run: ['suites', 'reports', 'bench', 'distros', 'cluster', 'emulation', 'core'],
+  cli: ['run', 'suites', 'reports', 'bench', 'distros', 'cluster', 'emulation', 'components', 'core'],
+  run: ['suites', 'reports', 'bench', 'distros', 'cluster', 'emulation', 'components', 'core'],
   suites: ['reports', 'bench', 'cluster', 'emulation', 'core'],
   reports: ['bench', 'core'],
   bench: ['core'],
-  distros: ['cluster', 'emulation', 'core'],
+  distros: ['cluster', 'emulation', 'components', 'core'],
   cluster: ['emulation', 'core'],
   emulation: ['core'],
+  components: ['core'],
   core: [],
   'architecture.test.ts': [],
 };

@@ -5,6 +5,8 @@ import { describeError } from '../core/errors.js';
 import { boards, type Board } from '../emulation/boards.js';
 import { detectAccel, qemuVersion } from '../emulation/qemu/host-probe.js';
 import { formatBytes, formatMiB } from './format.js';
+import { componentCatalog } from '../components/component.js';
+import { compareGoVersions, findGoToolchains, GO_DOWNLOAD_HINT } from '../components/go-toolchain.js';
 
 /**
  * The host prerequisites `edgeproof doctor` checks, each with the exact fix.
@@ -26,6 +28,8 @@ export const HOST_PACKAGES = [
   'mmdebstrap', 'e2fsprogs', 'golang-go', 'dpkg-dev', 'rsync', 'golang-github-modern-go-reflect2-dev',
   'golang-github-json-iterator-go-dev', 'cpio', 'kmod', 'tini', 'busybox-static', 'xz-utils', 'openssl',
   'ca-certificates', 'util-linux', 'mount', 'docker.io', 'chromium',
+  // The component builder's cgo builds (runc with seccomp, static): native and arm64 cross.
+  'gcc', 'pkg-config', 'libseccomp-dev', 'gcc-aarch64-linux-gnu', 'libseccomp-dev:arm64',
 ] as const;
 
 export const MIN_NODE_VERSION = '20.18.1';
@@ -52,6 +56,7 @@ export function runHostChecks(cacheDir: string): Promise<HostCheck[]> {
     checkQemuUserStatic(),
     checkBinfmt(),
     checkVersionedTool('go', ['version'], 'golang-go'),
+    checkGoBuilder(),
     checkVersionedTool('openssl', ['version'], 'openssl'),
     checkVersionedTool('depmod', ['--version'], 'kmod'),
     checkMke2fs(),
@@ -114,6 +119,18 @@ async function checkVersionedTool(command: string, args: string[], aptPackage: s
   return missing(command, 'not found', aptInstall(aptPackage));
 }
 
+/** The Go the component builder runs: the newest found, against the newest go directive of the pinned modules. */
+export async function checkGoBuilder(env: NodeJS.ProcessEnv = process.env): Promise<HostCheck> {
+  const needed = componentCatalog().goMinimum;
+  const toolchains = await findGoToolchains(env);
+  const [newest, ...others] = toolchains;
+  const alsoFound = others.length ? `; also ${others.map((t) => `go ${t.version} (${t.path})`).join(', ')}, not used` : '';
+  const name = 'go (component builder)';
+  if (newest && compareGoVersions(newest.version, needed) >= 0) return ok(name, `go ${newest.version} (${newest.path}); the builder needs >= ${needed}${alsoFound}`);
+  const found = newest ? `newest found: go ${newest.version} (${newest.path})${alsoFound}` : 'no go binary found';
+  return missing(name, `the builder needs Go >= ${needed}, which builds Kubernetes, etcd, containerd and runc from their modules; ${found}`, GO_DOWNLOAD_HINT);
+}
+
 async function checkMke2fs(): Promise<HostCheck> {
   const result = await probe('mke2fs', ['-V']);
   const version = /mke2fs ([\d.]+)/.exec(`${result.stdout}${result.stderr}`)?.[1];
@@ -158,11 +175,15 @@ async function checkDebSrc(): Promise<HostCheck> {
 
 /** Status of Debian packages: name -> installed. */
 async function installedPackages(names: readonly string[]): Promise<Map<string, boolean>> {
-  const result = await probe('dpkg-query', ['-W', '-f=${Package} ${Status}\\n', ...names]);
+  const result = await probe('dpkg-query', ['-W', '-f=${binary:Package} ${Status}\\n', ...names]);
   const installed = new Map(names.map((name) => [name, false]));
   for (const line of result.stdout.split('\n')) {
     const [name, ...status] = line.trim().split(' ');
-    if (name && status.join(' ') === 'install ok installed') installed.set(name.replace(/:.*$/, ''), true);
+    if (name && status.join(' ') === 'install ok installed') {
+      // "libseccomp-dev:arm64" answers for itself and for the bare name.
+      installed.set(name, true);
+      installed.set(name.replace(/:.*$/, ''), true);
+    }
   }
   return installed;
 }

@@ -9,7 +9,7 @@ import { distroNames } from '../distros/names.js';
 import { EXIT, EXIT_CODES_HELP, exitCodeForError } from '../core/exit-codes.js';
 import { installInterruptHandlers, runInterruptibly, type InterruptOptions } from '../core/interrupt.js';
 import { checkGivenValues } from './option-values.js';
-import { RUN_DEFAULTS, backendNames, directoryOption, outputDirectoryOption, parsePositiveNumber, parseRunOptions, suiteNames, suitesHelp, type RunFlags } from './run-options.js';
+import { RUN_DEFAULTS, backendNames, directoryOption, outputDirectoryOption, parsePositiveNumber, parseRunOptions, requireChoice, suiteNames, suitesHelp, type RunFlags } from './run-options.js';
 
 /**
  * The `edgeproof` command. Parses and validates, hands over to one command
@@ -52,6 +52,7 @@ export function buildProgram(setExit: SetExit, interruptMode: InterruptOptions):
   addRunCommand(program, setExit, interruptMode);
   addBoardsCommand(program, setExit);
   addImagesCommand(program, setExit);
+  addComponentsCommand(program, setExit);
   addDoctorCommands(program, setExit);
   addCleanCommand(program, setExit);
   addResultCommands(program, setExit);
@@ -137,6 +138,24 @@ function addImagesCommand(program: Command, setExit: SetExit): void {
       const { parseImagesOptions } = await import('./images-options.js');
       const { imagesCommand } = await import('./images-command.js');
       setExit(await imagesCommand(parseImagesOptions(flags)));
+    });
+}
+
+const COMPONENT_ARCHS = ['amd64', 'arm64'] as const;
+
+function addComponentsCommand(program: Command, setExit: SetExit): void {
+  subcommand(program, 'components', 'list the components a run builds from their Go modules (module, version, cache state and size per architecture) and what still comes from Debian')
+    .option('--distro <name>', 'the distribution whose components are listed', RUN_DEFAULTS.distro)
+    .option('--arch <arch>', `only this architecture: ${COMPONENT_ARCHS.join(', ')} (default: both)`)
+    .option('--json', 'machine-readable output')
+    .addOption(cacheDirOption())
+    .addHelpText('after', '\nCache states: built (verified against its checksums), missing, corrupt (rebuilt on next use),\nunknown (no Go toolchain or C compiler here to compute its key).\n\nExamples:\n  edgeproof components\n  edgeproof components --arch arm64 --json')
+    .action(async (flags: { distro: string; arch?: string; json?: boolean; cacheDir: string }) => {
+      const distro = requireChoice(flags.distro, distroNames, 'distribution', '--distro');
+      const archs = flags.arch !== undefined ? [requireChoice(flags.arch, COMPONENT_ARCHS, 'architecture', '--arch')] : [...COMPONENT_ARCHS];
+      const cacheDir = directoryOption(flags.cacheDir, '--cache-dir');
+      const { componentsCommand } = await import('./components-command.js');
+      setExit(await componentsCommand({ distro, archs, json: Boolean(flags.json), cacheDir }));
     });
 }
 

@@ -92,6 +92,12 @@ describe('scripts/setup.mjs: packages', () => {
     expect(setup.missingFromDpkgQuery(stdout, ['kmod', 'cpio', 'busybox-static', 'tini'])).toEqual(['cpio', 'tini']);
   });
 
+  test('an arch-qualified package (libseccomp-dev:arm64) is installed only when that arch is', () => {
+    const native = 'libseccomp-dev:amd64 install ok installed\n';
+    expect(setup.missingFromDpkgQuery(native, ['libseccomp-dev', 'libseccomp-dev:arm64'])).toEqual(['libseccomp-dev:arm64']);
+    expect(setup.missingFromDpkgQuery(`${native}libseccomp-dev:arm64 install ok installed\n`, ['libseccomp-dev', 'libseccomp-dev:arm64'])).toEqual([]);
+  });
+
   test('--check on this host changes nothing and answers quickly: one line when ready, the root commands otherwise', async () => {
     const started = Date.now();
     const result = await execa(process.execPath, [setupPath, '--check'], { reject: false, cwd: '/tmp' });

@@ -35,7 +35,7 @@ const packagesAmong = (urls: string[]) => HEAVY_PACKAGES.filter((name) => urls.s
 const suiteFilesAmong = (urls: string[]) => [...new Set(urls.flatMap((url) => url.match(/\/src\/(suites\/.*\.ts)$/)?.[1] ?? []))].sort();
 
 describe.concurrent('help and usage errors load only what they print from', () => {
-  test.each([[['--help']], [['run', '--help']]])('edgeproof %j', async (args) => {
+  test.each([[['--help']], [['run', '--help']], [['components', '--help']]])('edgeproof %j', async (args) => {
     const { code, stdout, loaded } = await edgeproofLoading(...args);
     expect(code).toBe(0);
     expect(stdout).toContain('Usage: edgeproof');

@@ -17,7 +17,8 @@ import versions from '../../fixtures/versions.json' with { type: 'json' };
  * pinned Kubernetes version. agnhost is the real one, built from the same
  * module; the others are stand-ins (see fixtures/build/e2e-images.sh).
  */
-export const E2E_KUBERNETES: KubernetesModule = versions.kubernetesE2e;
+/** The e2e suite and agnhost come from the same Kubernetes release as the baseline cluster. */
+export const E2E_KUBERNETES: KubernetesModule = { module: 'k8s.io/kubernetes', version: versions.kubernetes.version };
 
 /** The e2e registry keys (manifest.go RegistryList) edgeproof points at its local images; every other key keeps its default. */
 export const LOCAL_E2E_REGISTRIES = {

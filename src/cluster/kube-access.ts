@@ -64,14 +64,14 @@ export function apiGet(kc: KubeConfig, path: string, timeoutMs = 10_000): Promis
 }
 
 /**
- * Whether the `default` service account of `namespace` has its token: the
- * service account and token controllers have done their work there.
- * Undefined when it has; otherwise what is missing.
+ * Whether the service account controller has created the `default` service
+ * account of `namespace`: until then a pod there is refused. Since v1.24 a
+ * pod's token comes from the TokenRequest API at admission, so no token
+ * secret is awaited. Undefined when it exists; otherwise what is missing.
  */
-export async function missingDefaultToken(core: CoreV1Api, namespace: string): Promise<string | undefined> {
+export async function missingDefaultServiceAccount(core: CoreV1Api, namespace: string): Promise<string | undefined> {
   const account = await core.readNamespacedServiceAccount({ name: 'default', namespace }).catch(() => undefined);
-  if (account?.secrets?.length) return undefined;
-  return account ? 'no token secret yet' : 'no default service account yet';
+  return account ? undefined : 'no default service account yet';
 }
 
 /**

@@ -2,7 +2,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { artifactDir, artifactKey, ensureArtifact, hashFiles, sha256File, sha256Text, type ArtifactContext, type ArtifactSpec } from './artifact-cache.js';
+import { artifactDir, artifactKey, ensureArtifact, hashFiles, inspectArtifact, sha256File, sha256Text, type ArtifactContext, type ArtifactSpec } from './artifact-cache.js';
 import type { Progress } from './progress.js';
 
 let root: string;
@@ -287,5 +287,34 @@ describe('hashFiles', () => {
 
   it('throws when a listed path does not exist', () => {
     expect(() => hashFiles(root, ['fixtures/none.sh'])).toThrow(/ENOENT/);
+  });
+});
+
+describe('inspectArtifact (listings: read-only)', () => {
+  const spec = (): ArtifactSpec => ({
+    kind: 'thing',
+    label: 'a thing',
+    inputs: { v: 1 },
+    build: async (out) => {
+      mkdirSync(join(out, 'bin'));
+      writeFileSync(join(out, 'bin', 'tool'), 'x'.repeat(1000));
+    },
+  });
+
+  it('missing before the build, built (with the size of its files) after', async () => {
+    const dir = artifactDir(cacheDir, spec());
+    expect(await inspectArtifact(dir)).toEqual({ state: 'missing', sizeBytes: 0 });
+    await ensureArtifact(context(), spec());
+    const inspected = await inspectArtifact(dir);
+    expect(inspected.state).toBe('built');
+    // The files the manifest lists, not the manifest itself.
+    expect(inspected.sizeBytes).toBe(1000);
+  });
+
+  it('corrupt when a file no longer matches its checksum, and deletes nothing', async () => {
+    const built = await ensureArtifact(context(), spec());
+    truncateSync(join(built.dir, 'bin', 'tool'), 10);
+    expect(await inspectArtifact(built.dir)).toEqual({ state: 'corrupt', sizeBytes: 0 });
+    expect(existsSync(join(built.dir, 'bin', 'tool'))).toBe(true);
   });
 });

@@ -136,6 +136,26 @@ async function verifiedManifest(dir: string, label: string, progress: Progress):
   }
 }
 
+export type ArtifactState = 'built' | 'missing' | 'corrupt';
+
+/** Whether the artifact in `dir` is whole, for listings: checks every checksum, deletes nothing. */
+export async function inspectArtifact(dir: string): Promise<{ state: ArtifactState; sizeBytes: number }> {
+  const file = join(dir, MANIFEST);
+  if (!existsSync(file)) return { state: 'missing', sizeBytes: 0 };
+  try {
+    const manifest = JSON.parse(readFileSync(file, 'utf8')) as ArtifactManifest;
+    let sizeBytes = 0;
+    for (const [name, sum] of Object.entries(manifest.files)) {
+      const path = join(dir, name);
+      if (!existsSync(path) || (await sha256File(path)) !== sum) return { state: 'corrupt', sizeBytes: 0 };
+      sizeBytes += statSync(path).size;
+    }
+    return { state: 'built', sizeBytes };
+  } catch {
+    return { state: 'corrupt', sizeBytes: 0 };
+  }
+}
+
 /**
  * The SHA-256 of `file` in an artifact ensureArtifact returned: checked
  * against the file (or computed from it) by that call, so whoever keys

@@ -17,7 +17,7 @@ import { formatTopology } from '../cluster/topology.js';
 import { CoordinationV1Api } from '@kubernetes/client-node';
 import { waitFor } from '../core/wait.js';
 import { kube, kubeClients } from '../cluster/kube-access.js';
-import { missingDefaultToken } from '../cluster/kube-access.js';
+import { missingDefaultServiceAccount } from '../cluster/kube-access.js';
 
 /**
  * Ready clusters from snapshots (QEMU backend): after a cold bring-up the
@@ -307,8 +307,8 @@ export async function readyQemuCluster(ctx: RunContext, recipe: ClusterRecipe, o
  * start its controllers after node Ready, and a snapshot taken sooner makes
  * every restore wait for that again (the node keeps its not-ready taint until
  * the node lifecycle controller runs). Settled: no node carries a not-ready
- * or unreachable taint (the node lifecycle controller ran), the token
- * controller has given the `default` service account its token, and with
+ * or unreachable taint (the node lifecycle controller ran), the service
+ * account controller has created the `default` service account, and with
  * several control planes both controller leases are held.
  */
 export async function waitControllersSettled(ctx: RunContext, cluster: StartedCluster, signal: AbortSignal): Promise<void> {
@@ -328,11 +328,11 @@ export async function waitControllersSettled(ctx: RunContext, cluster: StartedCl
         const taint = node.spec?.taints?.find((t) => t.key === 'node.kubernetes.io/not-ready' || t.key === 'node.kubernetes.io/unreachable');
         if (taint) return { done: false, observed: `${node.metadata?.name} still tainted ${taint.key}` };
       }
-      const missing = await missingDefaultToken(core, 'default');
+      const missing = await missingDefaultServiceAccount(core, 'default');
       if (missing) return { done: false, observed: `namespace default: ${missing}` };
       return { done: true, value: undefined };
     },
-    { what: 'control plane settled (no not-ready taint, service account token, controller leases when HA)', budgetMs: ctx.scaled(90_000), pollMs: 1_000, signal },
+    { what: 'control plane settled (no not-ready taint, default service account, controller leases when HA)', budgetMs: ctx.scaled(90_000), pollMs: 1_000, signal },
   );
 }
 

@@ -5,7 +5,7 @@ import type { Verdict } from '../core/events.js';
 import { KubeApiError, WaitTimeoutError } from '../core/errors.js';
 import { waitFor } from '../core/wait.js';
 import type { StartedCluster } from '../cluster/distribution.js';
-import { missingDefaultToken } from '../cluster/kube-access.js';
+import { missingDefaultServiceAccount } from '../cluster/kube-access.js';
 import { fail, notApplicable, runCheck, skipped, type CheckOutcome } from './check.js';
 import { kube, kubeClients, kubeRetrying, type KubeClients } from '../cluster/kube-access.js';
 import { MANAGED_BY, webDeployment } from './workloads.js';
@@ -113,9 +113,8 @@ export function runNamespace(ctx: RunContext, label: string): string {
 }
 
 /**
- * Creates a namespace and waits for its `default` service account to have
- * its token: a pod created before the token controller got there is refused
- * ("No API token found for service account"). A busy apiserver (an emulated
+ * Creates a namespace and waits for its `default` service account: a pod
+ * created before the service account controller got there is refused. A busy apiserver (an emulated
  * board just after bring-up) answers some creates with a 5xx such as
  * "resource quota evaluation timed out": those are retried within the budget.
  */
@@ -127,10 +126,10 @@ export async function createNamespace(clients: KubeClients, name: string, budget
   });
   await waitFor(
     async () => {
-      const missing = await missingDefaultToken(clients.core, name);
+      const missing = await missingDefaultServiceAccount(clients.core, name);
       return missing ? { done: false, observed: missing } : { done: true, value: undefined };
     },
-    { what: `service account token in namespace ${name}`, budgetMs, pollMs: 250 },
+    { what: `default service account in namespace ${name}`, budgetMs, pollMs: 250 },
   );
 }
 

@@ -6,7 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { fixturePath } from '../../core/paths.js';
 import { planCluster, type ClusterPlan, type MachineFacts } from './cluster-plan.js';
-import { autostartScript, cniConfig, containerdConfig, kubeconfigYaml, kubeletConfig, localLoadBalancerConfig, overlayScript, podMasqueradeRule, stageServices, superviseCommand } from './node-config.js';
+import { findComponent } from '../../components/component.js';
+import { GUEST, autostartScript, cniConfig, containerdConfig, kubeconfigYaml, kubeletConfig, localLoadBalancerConfig, overlayScript, podMasqueradeRule, stageServices, superviseCommand } from './node-config.js';
 
 const vm = (name: string, address: string): MachineFacts => ({ name, address, arch: 'arm64', backend: 'qemu', cgroupRoot: '' });
 const container = (name: string, address: string): MachineFacts => ({ name, address, arch: 'amd64', backend: 'container', cgroupRoot: `edgeproof/t1/${name}` });
@@ -50,19 +51,25 @@ describe('upstream cluster plan', () => {
 
   it('stretches etcd timeouts under emulation only, and runs the etcd built with the cluster', () => {
     const [etcd] = stageServices(single, single.nodes[0]!, 'datastore');
-    expect(etcd!.command[0]).toBe('/opt/edgeproof/bin/etcd');
+    expect(etcd!.command[0]).toBe('/opt/edgeproof/etcd/etcd');
     expect(etcd!.command).toContain('--election-timeout=5000');
     expect(stageServices(ha, ha.nodes[0]!, 'datastore')[0]!.command).not.toContain('--election-timeout=5000');
   });
 
+  it('finds each built component where the catalog installs it', () => {
+    const guestDir = (name: string) => findComponent(name).packaging.guestDir;
+    expect([GUEST.bin, GUEST.etcd, GUEST.containerd, GUEST.runc, GUEST.cni]).toEqual(['kubernetes', 'etcd', 'containerd', 'runc', 'cni-plugins'].map(guestDir));
+  });
+
   it('runs containerd 2 with its own runc and shim, and a kubelet that accepts cgroup v1', () => {
     const containerd = stageServices(single, single.nodes[0]!, 'node').find((s) => s.name === 'containerd')!;
-    expect(containerd.command[0]).toBe('/opt/edgeproof/bin/containerd');
-    expect(containerd.env!.PATH!.split(':')[0]).toBe('/opt/edgeproof/bin');
+    expect(containerd.command[0]).toBe('/opt/edgeproof/containerd/containerd');
+    expect(containerd.env!.PATH!.split(':')[0]).toBe('/opt/edgeproof/containerd');
     const config = containerdConfig({ restrictOomScoreAdj: false });
     expect(config).toMatch(/^version = 3\n/);
-    expect(config).toContain("BinaryName = '/opt/edgeproof/bin/runc'");
+    expect(config).toContain("BinaryName = '/opt/edgeproof/runc/runc'");
     expect(config).toContain("sandbox = 'edgeproof.local/pause:3.2'");
+    expect(config).toContain("bin_dirs = ['/opt/edgeproof/cni']");
     expect(parse(kubeletConfig(single.nodes[0]!))).toMatchObject({ failCgroupV1: false, containerRuntimeEndpoint: 'unix:///run/containerd/containerd.sock' });
     expect(args(single, single.nodes[0]!.name, 'node', 'kubelet').some((a) => a.startsWith('--container-runtime'))).toBe(false);
   });

@@ -9,7 +9,12 @@ import { API_PORT, LOCAL_LB_PORT, type ClusterPlan, type PlannedNode } from './c
  * guest paths; every function is pure so the plans are unit-testable.
  */
 export const GUEST = {
+  /** Each built component in its own directory (fixtures/components.json, packaging.guestDir). */
   bin: '/opt/edgeproof/bin',
+  etcd: '/opt/edgeproof/etcd',
+  containerd: '/opt/edgeproof/containerd',
+  runc: '/opt/edgeproof/runc',
+  cni: '/opt/edgeproof/cni',
   images: '/opt/edgeproof/images',
   pki: '/etc/kubernetes/pki',
   etc: '/etc/kubernetes',
@@ -20,7 +25,7 @@ const CONTAINERD_SOCKET = 'unix:///run/containerd/containerd.sock';
 
 /** etcdctl on a control-plane node, against its local etcd (clients listen on loopback only). */
 export function etcdctl(timeoutSeconds: number): string {
-  return `${GUEST.bin}/etcdctl --endpoints=http://127.0.0.1:2379 --command-timeout=${timeoutSeconds}s`;
+  return `${GUEST.etcd}/etcdctl --endpoints=http://127.0.0.1:2379 --command-timeout=${timeoutSeconds}s`;
 }
 
 export function kubeconfigYaml(options: { server: string; caPem: string; certPem: string; keyPem: string; user: string }): string {
@@ -38,7 +43,7 @@ export function kubeconfigYaml(options: { server: string; caPem: string; certPem
 /**
  * containerd 2.x's own configuration format (version 3): the CRI plugin is
  * split into images and runtime sections. runc and the shim are the ones
- * built with the cluster, in GUEST.bin.
+ * built with the cluster; so are the CNI plugins.
  */
 export function containerdConfig(options: { restrictOomScoreAdj: boolean }): string {
   return `version = 3
@@ -53,10 +58,10 @@ export function containerdConfig(options: { restrictOomScoreAdj: boolean }): str
     [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
       runtime_type = 'io.containerd.runc.v2'
       [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
-        BinaryName = '${GUEST.bin}/runc'
+        BinaryName = '${GUEST.runc}/runc'
         SystemdCgroup = false
   [plugins.'io.containerd.cri.v1.runtime'.cni]
-    bin_dirs = ['/usr/lib/cni']
+    bin_dirs = ['${GUEST.cni}']
     conf_dir = '/etc/cni/net.d'
 `;
 }
@@ -156,7 +161,7 @@ export function etcdService(plan: ClusterPlan, node: PlannedNode): ServiceSpec {
   return {
     name: 'etcd',
     command: [
-      bin('etcd'), `--name=${node.name}`, '--data-dir=/var/lib/etcd',
+      `${GUEST.etcd}/etcd`, `--name=${node.name}`, '--data-dir=/var/lib/etcd',
       '--listen-client-urls=http://127.0.0.1:2379', '--advertise-client-urls=http://127.0.0.1:2379',
       `--listen-peer-urls=${peerUrl}`, `--initial-advertise-peer-urls=${peerUrl}`,
       `--initial-cluster=${plan.etcdInitialCluster}`, '--initial-cluster-state=new', '--initial-cluster-token=edgeproof',
@@ -206,7 +211,7 @@ export function schedulerService(plan: ClusterPlan): ServiceSpec {
 
 export function containerdService(): ServiceSpec {
   // The shim is found on PATH.
-  return { name: 'containerd', env: { PATH: `${GUEST.bin}:/usr/sbin:/usr/bin:/sbin:/bin` }, command: [bin('containerd'), '--config', '/etc/containerd/config.toml'] };
+  return { name: 'containerd', env: { PATH: `${GUEST.containerd}:/usr/sbin:/usr/bin:/sbin:/bin` }, command: [`${GUEST.containerd}/containerd`, '--config', '/etc/containerd/config.toml'] };
 }
 
 export function kubeletService(node: PlannedNode): ServiceSpec {
@@ -353,7 +358,7 @@ export function autostartScript(plan: ClusterPlan, node: PlannedNode): string {
     '# Each payload of images has its own directory under the images dir (the e2e suite\'s in e2e/).',
     'images() {',
     `  setsid -f sh -c 'for i in $(seq 1 240); do [ -S /run/containerd/containerd.sock ] && break; sleep 0.5; done; ` +
-      `for f in ${GUEST.images}/*.tar ${GUEST.images}/*/*.tar; do [ -e "$f" ] || continue; ${bin('ctr')} -n k8s.io images import --no-unpack "$f" || exit 1; done; touch /run/edgeproof/images-imported' ` +
+      `for f in ${GUEST.images}/*.tar ${GUEST.images}/*/*.tar; do [ -e "$f" ] || continue; ${GUEST.containerd}/ctr -n k8s.io images import --no-unpack "$f" || exit 1; done; touch /run/edgeproof/images-imported' ` +
       '</dev/null >/var/log/edgeproof/image-import.log 2>&1',
     '}',
     'case "${1:-all}" in',

@@ -6,7 +6,7 @@ import versions from '../../../fixtures/versions.json' with { type: 'json' };
 import { EdgeproofError } from '../../core/errors.js';
 import type { Distribution, GuestClockSet, NodeRequirements, StartedCluster, Topology } from '../../cluster/distribution.js';
 import { assertQuorumSafe, nodeCount } from '../../cluster/topology.js';
-import { ensureKubernetesBinaries, ensureWorkloadImages, upstreamNeeds, UPSTREAM_GUEST_PACKAGES } from './artifacts.js';
+import { ensureUpstreamComponents, ensureWorkloadImages, upstreamNeeds, UPSTREAM_GUEST_PACKAGES } from './artifacts.js';
 import { ensureE2eImages } from '../../cluster/e2e-images.js';
 import type { NeedsOptions, RunNeeds } from '../../cluster/run-needs.js';
 import { API_PORT } from './cluster-plan.js';
@@ -51,7 +51,7 @@ export class UpstreamDistribution implements Distribution {
 
   async diskPayloads(ctx: RunContext, arch: Arch): Promise<DiskPayload[]> {
     // The e2e suite's images ride along on every upstream node: the baseline is where conformance is checked.
-    return [await ensureKubernetesBinaries(ctx, arch), await ensureWorkloadImages(ctx, arch), await ensureE2eImages(ctx, arch)];
+    return [...(await ensureUpstreamComponents(ctx, arch)), await ensureWorkloadImages(ctx, arch), await ensureE2eImages(ctx, arch)];
   }
 
   /** Said before anything boots: a topology this distribution cannot form (both architectures are built). */

@@ -4,11 +4,11 @@ import { nodeHostSettings, nodeSeccompProfile } from './node-privileges.js';
 describe('nodeHostSettings', () => {
   const settings = nodeHostSettings();
 
-  it('drops every capability and adds back the pod defaults, SYS_ADMIN and NET_ADMIN only', () => {
+  it('drops every capability and adds back the pod defaults, SYS_ADMIN, SYS_PTRACE and NET_ADMIN only', () => {
     expect(settings.capDrop).toEqual(['ALL']);
     expect([...settings.capAdd].sort()).toEqual([
       'AUDIT_WRITE', 'CHOWN', 'DAC_OVERRIDE', 'FOWNER', 'FSETID', 'KILL', 'MKNOD', 'NET_ADMIN', 'NET_BIND_SERVICE',
-      'NET_RAW', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_ADMIN', 'SYS_CHROOT',
+      'NET_RAW', 'SETFCAP', 'SETGID', 'SETPCAP', 'SETUID', 'SYS_ADMIN', 'SYS_CHROOT', 'SYS_PTRACE',
     ]);
   });
 
