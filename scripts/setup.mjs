@@ -16,8 +16,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 /** Keep in sync with HOST_PACKAGES in src/cli/host-checks.ts (a unit test compares them). */
 export const HOST_PACKAGES = [
   'qemu-system-arm', 'qemu-system-x86', 'qemu-utils', 'qemu-user-static', 'binfmt-support', 'arch-test',
-  'mmdebstrap', 'e2fsprogs', 'golang-go', 'dpkg-dev', 'rsync', 'golang-github-modern-go-reflect2-dev',
-  'golang-github-json-iterator-go-dev', 'cpio', 'kmod', 'tini', 'busybox-static', 'xz-utils', 'openssl',
+  'mmdebstrap', 'e2fsprogs', 'rsync', 'cpio', 'kmod', 'tini', 'busybox-static', 'xz-utils', 'openssl',
   'ca-certificates', 'util-linux', 'mount', 'docker.io', 'chromium',
   // The component builder's cgo builds (runc with seccomp, static): native and arm64 cross.
   'gcc', 'pkg-config', 'libseccomp-dev', 'gcc-aarch64-linux-gnu', 'libseccomp-dev:arm64',

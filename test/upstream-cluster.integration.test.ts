@@ -11,6 +11,9 @@ import { measureBaseline } from '../src/bench/footprint.js';
 import { writeReports } from '../src/reports/write-reports.js';
 import { validateResult } from '../src/reports/result-model.js';
 import { bootBoard, newRunContext, qemuProcesses } from './fixtures.js';
+import { distroComponents } from '../src/components/component.js';
+import type { ComponentUsed } from '../src/distros/upstream/artifacts.js';
+import { GUEST } from '../src/distros/upstream/node-config.js';
 
 /** A real upstream Kubernetes on an emulated arm64 Pi, through the smoke suite, into validated reports. */
 describe('upstream cluster on rpi4', () => {
@@ -34,6 +37,26 @@ describe('upstream cluster on rpi4', () => {
     expect(cluster.milestones.nodeReady).toBeGreaterThanOrEqual(cluster.milestones.apiserverReady!);
     const phases = ctx.events.events.filter((e) => e.type === 'phase-end').map((e) => (e as { phase: string }).phase);
     expect(phases).toEqual(expect.arrayContaining(['etcd ready', 'apiserver ready', 'node Ready']));
+  });
+
+  it('runs the components the builder made from their Go modules: the run records module, version and checksums, the cache record agrees, and so do the binaries on the node', async () => {
+    const environment = ctx.events.events.filter((e) => e.type === 'environment').map((e) => (e as { environment: Record<string, unknown> }).environment);
+    const components = environment.flatMap((env) => (env.components as ComponentUsed[] | undefined) ?? []);
+    expect(components.map((c) => `${c.name} ${c.module}@${c.version}`)).toEqual(
+      distroComponents('upstream').components.map((c) => `${c.name} ${c.module}@${c.version}`),
+    );
+    const kubernetes = components.find((c) => c.name === 'kubernetes')!;
+    expect(kubernetes).toMatchObject({ source: 'go-module', module: 'k8s.io/kubernetes', version: 'v1.35.4', arch: 'arm64' });
+    for (const component of components) {
+      const record = JSON.parse(readFileSync(join(ctx.cacheDir, 'artifacts', 'components', component.cacheKey, 'component.json'), 'utf8')) as ComponentUsed;
+      expect(record).toMatchObject({ module: component.module, version: component.version, files: component.files });
+    }
+    const machine = cluster.nodes[0]!.machine!;
+    const onNode = (await machine.exec(`sha256sum ${GUEST.bin}/kube-apiserver ${GUEST.bin}/kubelet ${GUEST.etcd}/etcd ${GUEST.containerd}/containerd ${GUEST.runc}/runc`)).stdout;
+    const sums = Object.fromEntries(onNode.trim().split('\n').map((line) => line.split(/\s+/)).map(([sum, path]) => [path!.split('/').pop()!, sum]));
+    const recorded = Object.assign({}, ...components.map((c) => c.files)) as Record<string, string>;
+    for (const binary of ['kube-apiserver', 'kubelet', 'etcd', 'containerd', 'runc']) expect(sums[binary], binary).toBe(recorded[binary]);
+    expect((await machine.exec(`${GUEST.bin}/kubelet --version`)).stdout.trim()).toBe('Kubernetes v1.35.4');
   });
 
   it('passes the smoke suite: node Ready, 2 pods Running, pod-to-pod and ClusterIP HTTP', async () => {

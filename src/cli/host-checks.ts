@@ -25,8 +25,7 @@ export interface HostCheck {
 
 export const HOST_PACKAGES = [
   'qemu-system-arm', 'qemu-system-x86', 'qemu-utils', 'qemu-user-static', 'binfmt-support', 'arch-test',
-  'mmdebstrap', 'e2fsprogs', 'golang-go', 'dpkg-dev', 'rsync', 'golang-github-modern-go-reflect2-dev',
-  'golang-github-json-iterator-go-dev', 'cpio', 'kmod', 'tini', 'busybox-static', 'xz-utils', 'openssl',
+  'mmdebstrap', 'e2fsprogs', 'rsync', 'cpio', 'kmod', 'tini', 'busybox-static', 'xz-utils', 'openssl',
   'ca-certificates', 'util-linux', 'mount', 'docker.io', 'chromium',
   // The component builder's cgo builds (runc with seccomp, static): native and arm64 cross.
   'gcc', 'pkg-config', 'libseccomp-dev', 'gcc-aarch64-linux-gnu', 'libseccomp-dev:arm64',
@@ -62,7 +61,6 @@ export function runHostChecks(cacheDir: string): Promise<HostCheck[]> {
     checkMke2fs(),
     checkForeignArch(),
     checkDebSrc(),
-    checkJsonFixPackages(),
     checkOtherPackages(),
     checkKvm(),
     checkDisk(cacheDir),
@@ -193,11 +191,6 @@ async function checkPackages(name: string, packages: readonly string[], why: str
   const absent = packages.filter((pkg) => !status.get(pkg));
   if (absent.length === 0) return ok(name, `${packages.length} packages installed`);
   return missing(name, `not installed: ${absent.join(', ')} (${why})`, aptInstall(...absent));
-}
-
-function checkJsonFixPackages(): Promise<HostCheck> {
-  const packages = ['golang-github-modern-go-reflect2-dev', 'golang-github-json-iterator-go-dev'];
-  return checkPackages('reflect2/json-iterator sources', packages, "replace Kubernetes 1.20's vendored copies, broken under Go >= 1.18");
 }
 
 function checkOtherPackages(): Promise<HostCheck> {

@@ -31,11 +31,28 @@ export async function workloadImagesInputs(arch: Arch): Promise<Record<string, u
  */
 export async function ensureUpstreamComponents(ctx: RunContext, arch: Arch): Promise<DiskPayload[]> {
   const payloads: DiskPayload[] = [];
+  const records: ComponentUsed[] = [];
   for (const component of distroComponents('upstream').components) {
     const built = await ensureComponent(artifactContext(ctx), component, arch);
     payloads.push({ label: `${component.name} ${component.version}`, hostDir: built.dir, guestDir: component.packaging.guestDir!, key: built.key });
+    const { module, version, goVersion, files } = built.record;
+    records.push({ name: component.name, source: 'go-module', module, version, goVersion, arch, cacheKey: built.key, files });
   }
+  ctx.events.emit({ type: 'environment', environment: { components: records } });
   return payloads;
+}
+
+/** What the run's result says of each component it installed: where it came from, and each binary's sha256. */
+export interface ComponentUsed {
+  name: string;
+  /** 'go-module': built here by the component builder. */
+  source: 'go-module';
+  module: string;
+  version: string;
+  goVersion: string;
+  arch: Arch;
+  cacheKey: string;
+  files: Record<string, string>;
 }
 
 /** The images suites run (busybox, pause, the e2e suite's stand-ins), built locally for the arch. */
