@@ -47,6 +47,21 @@ export function parseImageList(text: string): string[] {
   return [...new Set(text.split('\n').map((l) => l.trim()).filter((l) => /^[a-z0-9.-]+(:\d+)?\/\S+:\S+$/i.test(l)))].sort();
 }
 
+/**
+ * The image the suite pulls for a name `--list-images` prints under a repo
+ * list. Images of manifest.go are printed with the list's registries already;
+ * the CSI drivers' manifests are printed as written and mapped only when
+ * deployed (ReplaceRegistryInImageURL: a registry that is exactly one of the
+ * defaults becomes the list's value for that key).
+ */
+export function pulledAs(listed: string, repoList: Partial<Record<keyof typeof E2E_REGISTRY_DEFAULTS, string>>): string {
+  const slash = listed.lastIndexOf('/');
+  const registry = listed.slice(0, slash);
+  const key = (Object.keys(E2E_REGISTRY_DEFAULTS) as (keyof typeof E2E_REGISTRY_DEFAULTS)[]).find((k) => k !== 'gcEtcdRegistry' && E2E_REGISTRY_DEFAULTS[k] === registry);
+  const mapped = key ? repoList[key] : undefined;
+  return mapped ? `${mapped}${listed.slice(slash)}` : listed;
+}
+
 const MIRROR = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?(\/[a-z0-9._-]+)*$/;
 
 /** A mirror registry as given to --mirror: host[:port][/path], no scheme. */

@@ -4,7 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { EdgeproofError } from '../../core/errors.js';
 import { fixturePath } from '../../core/paths.js';
 import { LOCAL_E2E_IMAGES, LOCAL_E2E_REGISTRIES } from '../../cluster/e2e-images.js';
-import { conformanceImage, E2E_REGISTRY_DEFAULTS, localRepoList, mirrorPlan, parseImageList, parseMirror } from './images.js';
+import { conformanceImage, E2E_REGISTRY_DEFAULTS, localRepoList, mirrorPlan, parseImageList, parseMirror, pulledAs } from './images.js';
 import { IN_CLUSTER, inClusterPlan, planManifest } from './in-cluster-plan.js';
 import { CONFORMANCE_PRESETS, expectedSpecs, ginkgoNodes, parseConformanceYaml } from './presets.js';
 
@@ -108,7 +108,13 @@ describe('images', () => {
     const plan = mirrorPlan(images, 'm.lan', 'v1.35.4');
     expect(plan.copies).toHaveLength(49);
     expect(plan.copies.some((c) => c.source.startsWith('invalid.registry.k8s.io/'))).toBe(false);
-    expect((parseYaml(plan.repoListYaml) as Record<string, string>).invalidRegistry).toBe('invalid.registry.k8s.io/invalid');
+    const repoList = parseYaml(plan.repoListYaml) as Record<string, string>;
+    expect(repoList.invalidRegistry).toBe('invalid.registry.k8s.io/invalid');
+    // A CSI manifest's image is listed as written and mapped when deployed (ReplaceRegistryInImageURL): to its copy's target.
+    expect(images).toContain('registry.k8s.io/sig-storage/csi-attacher:v4.10.0');
+    expect(pulledAs('registry.k8s.io/sig-storage/csi-attacher:v4.10.0', repoList)).toBe('m.lan/registry.k8s.io/sig-storage/csi-attacher:v4.10.0');
+    // One of manifest.go's, listed already under the mirror's registry, stays as it is.
+    expect(pulledAs('m.lan/registry.k8s.io/e2e-test-images/agnhost:2.59', repoList)).toBe('m.lan/registry.k8s.io/e2e-test-images/agnhost:2.59');
     // Each image built for the nodes is one the suite names, with the local registry in place of the default.
     const local = parseYaml(localRepoList()) as Record<keyof typeof LOCAL_E2E_REGISTRIES, string>;
     for (const image of LOCAL_E2E_IMAGES) {
