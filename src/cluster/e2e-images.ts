@@ -38,6 +38,8 @@ export interface LocalE2eImage {
 const promoter = LOCAL_E2E_REGISTRIES.promoterE2eRegistry;
 export const LOCAL_E2E_IMAGES: LocalE2eImage[] = [
   { ref: `${promoter}/agnhost:2.59`, kind: 'agnhost', real: true },
+  // AgnhostPrev, which the StatefulSet update specs roll from: the same binary under the previous tag.
+  { ref: `${promoter}/agnhost:2.55`, kind: 'agnhost', real: false },
   { ref: `${promoter}/busybox:1.37.0-1`, kind: 'busybox', real: false },
   { ref: `${promoter}/nginx:1.14-4`, kind: 'nginx', real: false },
   { ref: `${promoter}/nginx:1.15-4`, kind: 'nginx', real: false },
