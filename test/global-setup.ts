@@ -19,7 +19,7 @@ export default async function setup(): Promise<void> {
       await ctx.phase(`images for ${arch}`, 90 * 60_000, () => imagesFor(ctx, arch));
     }
     await ctx.phase('node container image', 90 * 60_000, () => nodeImage(ctx));
-    // The e2e suite the conformance tests run (its own cold build, after the cluster binaries: one source tree).
+    // The e2e suite the conformance tests run (from the same Kubernetes module; most packages are already in GOCACHE by then).
     await ctx.phase('e2e suite binaries', 90 * 60_000, () => ensureE2eBinaries(ctx));
   } finally {
     await ctx.dispose();

@@ -168,7 +168,7 @@ export function parseConformanceOptions(flags: Pick<RunFlags, 'conformancePreset
   if (flags.conformanceImage !== undefined) {
     const image = flags.conformanceImage.trim();
     if (!/^[a-z0-9.-]+(:\d+)?(\/[a-z0-9._-]+)+(:[\w.-]+|@sha256:[a-f0-9]{64})$/.test(image)) {
-      throw new UsageError(`Invalid --conformance-image "${flags.conformanceImage}"`, 'give a full image reference with a tag, e.g. registry.k8s.io/conformance:v1.20.2 or registry.lan:5000/k8s.gcr.io/conformance:v1.20.2');
+      throw new UsageError(`Invalid --conformance-image "${flags.conformanceImage}"`, 'give a full image reference with a tag, e.g. registry.k8s.io/conformance:v1.35.4 or registry.lan:5000/registry.k8s.io/conformance:v1.35.4');
     }
     options.image = image;
   }

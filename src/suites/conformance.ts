@@ -27,7 +27,7 @@ export interface ConformanceOptions {
 
 /**
  * The Kubernetes e2e suite against the cluster (CONF-1..3): e2e.test and
- * ginkgo built from the same source as the upstream binaries, run on the host
+ * the Ginkgo v2 CLI built from the same Kubernetes module as the upstream binaries, run on the host
  * through the harness kubeconfig; junit_NN.xml and e2e.log kept verbatim in
  * the run dir; one check for the run (judged against the version's expected
  * spec count) and one per spec, so runs diff spec by spec.
@@ -58,7 +58,7 @@ export async function runConformanceSuite(ctx: RunContext, cluster: StartedClust
     : await runOnHost(ctx, cluster, binaries, { reportDir, focus: preset.focus, skip: preset.skip, nodes, timeoutMs, repoListPath });
   const reports = run.junitFiles.map((file) => parseGinkgoJunit(readFileSync(file, 'utf8'), file));
   const tally = reports.length > 0 ? tallySpecs(reports) : undefined;
-  const stoppedDuring = (run.interrupted || run.timedOut) && run.progress.current && !tally?.ran.some((s) => s.name === run.progress.current) ? run.progress.current : undefined;
+  const stoppedDuring = (run.interrupted || run.timedOut) ? specStoppedIn(run.progress.current, expected, tally) : undefined;
   const judged = judgeConformance({
     version: binaries.version,
     expected: expected.length,
@@ -92,6 +92,19 @@ export async function runConformanceSuite(ctx: RunContext, cluster: StartedClust
   };
   recordCheck(ctx, spec, outcome, Date.now() - started);
   return [outcome, ...recordSpecs(ctx, spec, expected, tally, reports, run)];
+}
+
+/**
+ * The spec the console showed last, when the JUnit report does not have it
+ * as finished. Ginkgo v2 prints a spec's labels after its text
+ * ("... [Conformance] [NodeConformance, Conformance]"), so the documented
+ * name it starts with is the one reported.
+ */
+function specStoppedIn(current: string | undefined, expected: ConformanceSpec[], tally: SpecTally | undefined): string | undefined {
+  if (!current) return undefined;
+  const name = expected.find((spec) => current.startsWith(spec.codename))?.codename ?? current;
+  const finished = tally?.ran.some((s) => s.name === name && s.failure?.type !== 'interrupted');
+  return finished ? undefined : name;
 }
 
 interface HostRun {

@@ -7,6 +7,7 @@ import { fixturePath, projectRoot } from '../../core/paths.js';
 import { hostArch, type Arch } from '../../emulation/boards.js';
 import { aptCandidate, artifactContext, type DiskPayload } from '../../emulation/images/guest-images.js';
 import { cacheState, guestImageNeeds, type NeededFile, type NeedsOptions, type RunNeeds } from '../../cluster/run-needs.js';
+import { e2eImageNeeds } from '../../cluster/e2e-images.js';
 import type { Component } from '../../components/component.js';
 import { componentArtifactDir, ensureComponent } from '../../components/component-builder.js';
 
@@ -102,12 +103,13 @@ async function componentNeeds(component: Component, arch: Arch, options: NeedsOp
 /** Upstream needs nothing at run time from outside: its components are built here from their Go modules, the rest is Debian's. */
 export async function upstreamNeeds(components: readonly Component[], version: string, arch: Arch, options: NeedsOptions): Promise<RunNeeds> {
   const workload = await workloadImageNeeds(arch, options);
+  const e2e = await e2eImageNeeds(arch, options);
   const files = await Promise.all(components.map((component) => componentNeeds(component, arch, options)));
   return {
     distro: 'upstream',
     version,
     arch,
-    files: [...files, ...workload.files, ...guestImageNeeds(UPSTREAM_GUEST_PACKAGES, arch)],
-    images: workload.images,
+    files: [...files, ...workload.files, ...e2e.files, ...guestImageNeeds(UPSTREAM_GUEST_PACKAGES, arch)],
+    images: [...workload.images, ...e2e.images],
   };
 }

@@ -74,6 +74,11 @@ describe('upstream cluster plan', () => {
     expect(args(single, single.nodes[0]!.name, 'node', 'kubelet').some((a) => a.startsWith('--container-runtime'))).toBe(false);
   });
 
+  it('keeps the imported images: no image GC below a full disk (nothing can be pulled again)', () => {
+    // Seen live: with the host disk 86% used, a node container's kubelet deleted the imported pause and e2e images 5 min in.
+    expect(parse(kubeletConfig(single.nodes[0]!))).toMatchObject({ imageGCHighThresholdPercent: 100, imageGCLowThresholdPercent: 99 });
+  });
+
   it('adapts kubelet, kube-proxy and the services cgroup to a node container', () => {
     const worker = ha.workers[0]!;
     expect(worker.servicesCgroup).toBe('edgeproof/t1/w-0/services');

@@ -116,6 +116,10 @@ export function kubeletConfig(node: PlannedNode): string {
     podCIDR: node.podCidr,
     serializeImagePulls: false,
     evictionHard: { 'memory.available': '50Mi', 'nodefs.available': '5%', 'imagefs.available': '5%' },
+    // Images are imported at start-up and cannot be pulled again: past 85% disk use (a node container's is
+    // the host's disk) the default image GC deletes every one not in use, between two pods of a suite.
+    imageGCHighThresholdPercent: 100,
+    imageGCLowThresholdPercent: 99,
     nodeStatusReportFrequency: '10s',
     // Renewed every quarter of it, 5 s: a node restored from a snapshot shows it is alive within seconds.
     nodeLeaseDurationSeconds: 20,
@@ -351,9 +355,10 @@ export function autostartScript(plan: ClusterPlan, node: PlannedNode): string {
     '  :',
     '}',
     '# Images are imported in the background once containerd answers; a marker says when all are in.',
+    '# Each payload of images has its own directory under the images dir (the e2e suite\'s in e2e/).',
     'images() {',
     `  setsid -f sh -c 'for i in $(seq 1 240); do [ -S /run/containerd/containerd.sock ] && break; sleep 0.5; done; ` +
-      `for f in ${GUEST.images}/*.tar; do ${GUEST.containerd}/ctr -n k8s.io images import --no-unpack "$f" || exit 1; done; touch /run/edgeproof/images-imported' ` +
+      `for f in ${GUEST.images}/*.tar ${GUEST.images}/*/*.tar; do [ -e "$f" ] || continue; ${GUEST.containerd}/ctr -n k8s.io images import --no-unpack "$f" || exit 1; done; touch /run/edgeproof/images-imported' ` +
       '</dev/null >/var/log/edgeproof/image-import.log 2>&1',
     '}',
     'case "${1:-all}" in',

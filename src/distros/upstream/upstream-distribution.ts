@@ -7,6 +7,7 @@ import { EdgeproofError } from '../../core/errors.js';
 import type { Distribution, DistributionOptions, GuestClockSet, NodeRequirements, StartedCluster, Topology } from '../../cluster/distribution.js';
 import { assertQuorumSafe, nodeCount } from '../../cluster/topology.js';
 import { ensureUpstreamComponents, ensureWorkloadImages, upstreamNeeds, UPSTREAM_GUEST_PACKAGES } from './artifacts.js';
+import { ensureE2eImages } from '../../cluster/e2e-images.js';
 import type { NeedsOptions, RunNeeds } from '../../cluster/run-needs.js';
 import { API_PORT } from './cluster-plan.js';
 import { UpstreamCluster } from './upstream-cluster.js';
@@ -57,7 +58,8 @@ export class UpstreamDistribution implements Distribution {
   }
 
   async diskPayloads(ctx: RunContext, arch: Arch): Promise<DiskPayload[]> {
-    return [...(await ensureUpstreamComponents(ctx, this.components, arch)), await ensureWorkloadImages(ctx, arch)];
+    // The e2e suite's images ride along on every upstream node: the baseline is where conformance is checked.
+    return [...(await ensureUpstreamComponents(ctx, this.components, arch)), await ensureWorkloadImages(ctx, arch), await ensureE2eImages(ctx, arch)];
   }
 
   /** Said before anything boots: a topology this distribution cannot form (both architectures are built). */

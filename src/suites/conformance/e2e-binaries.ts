@@ -1,21 +1,23 @@
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunContext } from '../../core/context.js';
 import { ensureArtifact, hashFiles } from '../../core/artifact-cache.js';
 import { goVersion, hostRun } from '../../core/host-exec.js';
-import { fixturePath, projectRoot } from '../../core/paths.js';
+import { projectRoot } from '../../core/paths.js';
 import { hostArch } from '../../emulation/boards.js';
-import { aptCandidate, artifactContext } from '../../emulation/images/guest-images.js';
-import versions from '../../../fixtures/versions.json' with { type: 'json' };
+import { artifactContext } from '../../emulation/images/guest-images.js';
+import { E2E_KUBERNETES } from '../../cluster/e2e-images.js';
+import { goBuildEnv, kubernetesLdflags, prepareKubernetesBuildModule } from '../../cluster/kubernetes-module.js';
 
 /**
- * The end-to-end suite of the Kubernetes source the upstream binaries come
- * from, built for the host that runs it against any distribution's cluster:
- * a test tool, so it lives with the suite, not with a driver.
+ * The end-to-end suite of the Kubernetes version the baseline runs, built
+ * for the host that runs it against any distribution's cluster: a test tool,
+ * so it lives with the suite, not with a driver.
  */
 export interface E2eBinaries {
-  /** `e2e.test`, the Ginkgo suite binary. */
+  /** `e2e.test`, the Ginkgo v2 suite binary (`go test -c k8s.io/kubernetes/test/e2e`). */
   e2eTest: string;
-  /** `ginkgo` (vendored v1.11), which runs it in parallel. */
+  /** The Ginkgo v2 CLI at the version Kubernetes' go.mod pins: it runs e2e.test's parallel processes. */
   ginkgo: string;
   /** `test/conformance/testdata/conformance.yaml` of the version: the expected spec counts. */
   conformanceYaml: string;
@@ -23,36 +25,40 @@ export interface E2eBinaries {
   key: string;
 }
 
+export const GINKGO_CLI = 'github.com/onsi/ginkgo/v2/ginkgo';
+const E2E_PACKAGE = 'k8s.io/kubernetes/test/e2e';
+/** -vet=off: `go test -c` would otherwise vet the suite's packages, minutes for nothing the harness uses. */
+const TEST_FLAGS = ['-vet=off', '-trimpath'];
+
 /**
- * `e2e.test` and `ginkgo` from the Debian source tree the cluster binaries come
- * from (same reflect2/json-iterator fix), for the host's arch. Kind `kubernetes`
- * on purpose: artifacts of one kind share a build lock, and both builds use
- * (and fix) the one source tree; its own inputs give it its own key.
+ * e2e.test and ginkgo from k8s.io/kubernetes at the pinned tag, for the
+ * host's arch, with the version stamps (the suite reads its own version),
+ * and the version's conformance.yaml copied beside them.
  */
 export async function ensureE2eBinaries(ctx: RunContext): Promise<E2eBinaries> {
-  const k = versions.kubernetes;
+  const { module, version } = E2E_KUBERNETES;
   const arch = hostArch();
   const artifact = await ensureArtifact(artifactContext(ctx), {
-    kind: 'kubernetes',
-    label: `Kubernetes ${k.version} e2e suite (e2e.test, ginkgo) for ${arch}`,
+    kind: 'kubernetes-e2e',
+    label: `Kubernetes ${version} e2e suite (e2e.test, ginkgo) for ${arch}`,
     inputs: {
-      target: 'e2e',
-      arch,
-      source: k.debianSourceVersion,
-      go: await goVersion(),
-      reflect2: await aptCandidate(k.jsonFix.reflect2, 'amd64').catch(() => 'unknown'),
-      jsonIterator: await aptCandidate(k.jsonFix.jsonIterator, 'amd64').catch(() => 'unknown'),
-      script: hashFiles(projectRoot(), ['fixtures/build/kubernetes-e2e.sh']),
+      module, version, arch, packages: [E2E_PACKAGE, GINKGO_CLI], flags: TEST_FLAGS, ldflags: kubernetesLdflags(version),
+      go: await goVersion(), sources: hashFiles(projectRoot(), ['src/cluster/kubernetes-module.ts']),
     },
     build: async (out, work, signal) => {
-      ctx.progress.info(`building the Kubernetes ${k.version} e2e suite for ${arch} from Debian source (about 10 min on 2 cores, cached afterwards)`);
-      await hostRun('bash', [fixturePath('build', 'kubernetes-e2e.sh'), k.debianSourceVersion, arch, out, join(ctx.cacheDir, 'src', 'kubernetes')], {
-        signal,
-        env: { ...process.env, GOCACHE: join(ctx.cacheDir, 'go-build') },
-        onLine: (line) => line.startsWith('== ') && ctx.progress.info(line.slice(3)),
-      });
+      ctx.progress.info(`building the Kubernetes ${version} e2e suite for ${arch} from ${module}@${version} (10-20 min cold on 2 cores, cached afterwards)`);
+      const prepared = await prepareKubernetesBuildModule(work, ctx.cacheDir, E2E_KUBERNETES, [E2E_PACKAGE, GINKGO_CLI], signal);
+      const env = goBuildEnv(ctx.cacheDir, arch);
+      const go = (args: string[]) => hostRun('go', args, { cwd: prepared.dir, env, signal });
+      await go(['test', '-c', ...TEST_FLAGS, '-ldflags', kubernetesLdflags(version), '-o', join(out, 'e2e.test'), E2E_PACKAGE]);
+      await go(['build', '-trimpath', '-ldflags', '-s -w', '-o', join(out, 'ginkgo'), GINKGO_CLI]);
+      copyFileSync(join(prepared.sourceDir, 'test', 'conformance', 'testdata', 'conformance.yaml'), join(out, 'conformance.yaml'));
+      // Provenance: the exact module graph and toolchain that built them.
+      copyFileSync(join(prepared.dir, 'go.mod'), join(out, 'go.mod'));
+      copyFileSync(join(prepared.dir, 'go.sum'), join(out, 'go.sum'));
+      writeFileSync(join(out, 'go-version.txt'), `${prepared.goVersion}\n`);
     },
   });
   const file = (name: string) => join(artifact.dir, name);
-  return { e2eTest: file('e2e.test'), ginkgo: file('ginkgo'), conformanceYaml: file('conformance.yaml'), version: k.version, key: artifact.key };
+  return { e2eTest: file('e2e.test'), ginkgo: file('ginkgo'), conformanceYaml: file('conformance.yaml'), version, key: artifact.key };
 }

@@ -6,14 +6,14 @@ import type { E2eExit } from './verdict.js';
 
 const log = logger('conformance');
 
-/** One run of `ginkgo ... e2e.test -- ...` on the host against a cluster's apiserver. */
+/** One run of `ginkgo ... e2e.test -- ...` (the Ginkgo v2 CLI) on the host against a cluster's apiserver. */
 export interface E2eRunRequest {
   ginkgo: string;
   e2eTest: string;
   kubeconfigPath: string;
   /** The context of that file to use; absent: its current-context. */
   kubeContext?: string;
-  /** Where junit_NN.xml and e2e.log are written (verbatim, in the run dir). */
+  /** Where junit_01.xml and e2e.log are written (verbatim, in the run dir). */
   reportDir: string;
   focus: string;
   skip: string;
@@ -36,17 +36,21 @@ export interface E2eOutcome extends E2eExit {
   progress: E2eProgress;
 }
 
-/** Exactly the argv the host runs; also what the docs show. */
+/**
+ * Exactly the argv the host runs; also what the docs show. The Ginkgo v2 CLI,
+ * not e2e.test alone: only the CLI runs a suite's parallel processes (it
+ * starts them and serves their shared state); e2e.test by itself runs serially.
+ */
 export function e2eArgv(request: Omit<E2eRunRequest, 'signal' | 'onProgress' | 'graceMs'>): string[] {
   const secs = (ms: number) => `${Math.ceil(ms / 1000)}s`;
   return [
-    `-nodes=${request.nodes}`,
-    '-noColor',
+    `--nodes=${request.nodes}`,
+    '--no-color',
     '-v',
-    `-focus=${request.focus}`,
-    ...(request.skip ? [`-skip=${request.skip}`] : []),
-    // A backstop only: Go's test timeout dumps goroutines and writes no JUnit, so the harness interrupts first.
-    `-timeout=${secs(request.timeoutMs + 15 * 60_000)}`,
+    `--focus=${request.focus}`,
+    ...(request.skip ? [`--skip=${request.skip}`] : []),
+    // A backstop only (Ginkgo's own default is 1h): the harness interrupts first, so the report says why.
+    `--timeout=${secs(request.timeoutMs + 15 * 60_000)}`,
     request.e2eTest,
     '--',
     `--kubeconfig=${request.kubeconfigPath}`,
@@ -154,16 +158,29 @@ export interface E2eProgress {
   ranReported?: number;
 }
 
+/** A spec's closing line in Ginkgo v2's verbose output: "• [2.345 seconds]", "• [FAILED] [30.1 seconds]", "• [INTERRUPTED] ...". */
+const V2_DENOTER = /^\u2022 (?:\[(FAILED|TIMEDOUT|INTERRUPTED|ABORTED|PANICKED!?)\] )?\[[\d.]+ seconds\]/;
+const V1_FAILURE = /^\u2022(\s+Failure|\.\.\. Timeout|! Panic)/;
+/** Ginkgo v2's source location of a spec, module-relative (-trimpath): "k8s.io/kubernetes@v1.35.4/test/e2e/common/node/pods.go:230". */
+const V2_LOCATION = /^[\w.-]+\/\S+\.go:\d+$/;
+/** Ginkgo v2's suite-level nodes, which are not specs: "[SynchronizedBeforeSuite] PASSED [1.2 seconds]". */
+const V2_SUITE_NODE = /^\[(?:Synchronized|Report)?(?:Before|After)Suite\]|^\[DeferCleanup \(Suite\)\]/;
+
 /**
- * Reads Ginkgo v1's verbose, colourless console output line by line. A
- * finished spec is a line starting with its denoter: "•" (passed), "• [SLOW
- * TEST:...]", "• Failure [...]", "•... Timeout [...]", "•! Panic [...]".
+ * Reads Ginkgo's verbose, colourless console output line by line (v2, and
+ * v1 for older versions' logs). A finished spec is a line starting with "•":
+ * v2 "• [2.3 seconds]", "• [FAILED] [12.3 seconds]" (TIMEDOUT, INTERRUPTED,
+ * ABORTED, PANICKED); v1 "•", "• [SLOW TEST:...]", "• Failure [...]",
+ * "•... Timeout [...]", "•! Panic [...]". In a serial run the spec's text
+ * comes before it runs; in a v2 parallel run only after its closing line, so
+ * there `current` is the last one finished.
  */
 export class E2eProgressCounter {
   readonly state: E2eProgress = { finished: 0, failed: 0 };
-  /** Lines since the last separator: a spec's block starts with its containers' texts, then its own, indented. */
+  /** Lines since the last delimiter. */
   #sinceSeparator = Number.POSITIVE_INFINITY;
-  #containers = '';
+  #afterDenoter = false;
+  #opening: string | undefined;
 
   /** True when the line changed what is worth showing (the plan is known, a spec started or finished). */
   feed(line: string): boolean {
@@ -179,14 +196,39 @@ export class E2eProgressCounter {
       this.state.ranReported = Number(match[1]);
       return false;
     }
-    if (text.startsWith('\u2022')) {
-      this.state.finished += 1;
-      if (/^\u2022(\s+Failure|\.\.\. Timeout|! Panic)/.test(text)) this.state.failed += 1;
+    if (text.startsWith('\u2022')) return this.#finished(V2_DENOTER.exec(text)?.[1] !== undefined || V1_FAILURE.test(text));
+    return this.#specText(text);
+  }
+
+  #finished(failed: boolean): boolean {
+    this.state.finished += 1;
+    if (failed) this.state.failed += 1;
+    this.#afterDenoter = true;
+    return true;
+  }
+
+  /**
+   * A spec's text opens right after the delimiter (v2 serial, v1) or right
+   * after its closing line (v2 parallel); it counts once the next line shows
+   * which Ginkgo wrote it: v2 follows it with its source location, v1 with
+   * the spec's own text, indented (the first line held its containers).
+   */
+  #specText(text: string): boolean {
+    const opening = this.#opening;
+    this.#opening = undefined;
+    const opensSpec = (this.#sinceSeparator === 1 || this.#afterDenoter) && text.startsWith('[') && !V2_SUITE_NODE.test(text);
+    this.#afterDenoter = false;
+    if (opensSpec) {
+      // A failed spec's closing block marks the failing node: "[sig-node] Pods [It] should ...".
+      this.#opening = text.trim().replace(/ \[It\] /, ' ');
+      return false;
+    }
+    if (opening && V2_LOCATION.test(text)) {
+      this.state.current = opening;
       return true;
     }
-    if (this.#sinceSeparator === 1 && /^\[/.test(text)) this.#containers = text.trim();
-    else if (this.#sinceSeparator === 2 && this.#containers && /^ {2}\S/.test(text)) {
-      this.state.current = `${this.#containers} ${text.trim()}`;
+    if (opening && this.#sinceSeparator === 2 && /^ {2}\S/.test(text)) {
+      this.state.current = `${opening} ${text.trim()}`;
       return true;
     }
     return false;

@@ -1,49 +1,43 @@
 import { stringify as toYaml } from 'yaml';
 import { UsageError } from '../../core/errors.js';
 import { hostRun } from '../../core/host-exec.js';
+import { LOCAL_E2E_REGISTRIES } from '../../cluster/e2e-images.js';
 
 /**
- * Where the e2e suite takes its images from. Kubernetes v1.20's suite reads
- * the registries of test/utils/image/manifest.go from the YAML file named by
- * KUBE_TEST_REPO_LIST (keys below, with their defaults); an image is
- * `<registry>/<name>:<tag>`.
+ * Where the e2e suite takes its images from. Kubernetes v1.35's suite reads
+ * the registries of test/utils/image/manifest.go (RegistryList) from the
+ * YAML file named by KUBE_TEST_REPO_LIST (keys below, with their defaults);
+ * an image is `<registry>/<name>:<tag>`.
  */
 export const E2E_REGISTRY_DEFAULTS = {
-  gcAuthenticatedRegistry: 'gcr.io/authenticated-image-pulling',
-  dockerLibraryRegistry: 'docker.io/library',
-  dockerGluster: 'docker.io/gluster',
-  e2eRegistry: 'gcr.io/kubernetes-e2e-test-images',
-  e2eVolumeRegistry: 'gcr.io/kubernetes-e2e-test-images/volume',
-  promoterE2eRegistry: 'k8s.gcr.io/e2e-test-images',
-  buildImageRegistry: 'k8s.gcr.io/build-image',
-  invalidRegistry: 'invalid.com/invalid',
-  gcRegistry: 'k8s.gcr.io',
-  sigStorageRegistry: 'k8s.gcr.io/sig-storage',
-  gcrReleaseRegistry: 'gcr.io/gke-release',
+  promoterE2eRegistry: 'registry.k8s.io/e2e-test-images',
+  buildImageRegistry: 'registry.k8s.io/build-image',
+  invalidRegistry: 'invalid.registry.k8s.io/invalid',
+  gcEtcdRegistry: 'registry.k8s.io',
+  gcRegistry: 'registry.k8s.io',
+  sigStorageRegistry: 'registry.k8s.io/sig-storage',
   privateRegistry: 'gcr.io/k8s-authenticated-test',
-  sampleRegistry: 'gcr.io/google-samples',
+  dockerLibraryRegistry: 'docker.io/library',
+  cloudProviderGcpRegistry: 'registry.k8s.io/cloud-provider-gcp',
 } as const;
 
 /**
- * On this project's own nodes: the Docker library images come from the
- * locally built stand-ins (fixtures/build/workload-images.sh imports
- * edgeproof.local/e2e-library/{nginx:1.14-alpine,busybox:1.29} on every node).
- * Every other registry stays as it is: a spec that needs one of its images
- * fails on the pull, which is the truth about this cluster.
+ * On this project's own nodes: the e2e images come from the ones built here
+ * and imported on every node (cluster/e2e-images.ts: agnhost from the
+ * Kubernetes module, stand-ins for busybox, nginx and pause). Every other
+ * registry stays as it is: a spec that needs one of its images fails on the
+ * pull, which is the truth about this cluster.
  */
-export const LOCAL_E2E_LIBRARY = 'edgeproof.local/e2e-library';
-export const LOCAL_E2E_IMAGES = [`${LOCAL_E2E_LIBRARY}/nginx:1.14-alpine`, `${LOCAL_E2E_LIBRARY}/busybox:1.29`];
-
 export function localRepoList(): string {
-  return toYaml({ dockerLibraryRegistry: LOCAL_E2E_LIBRARY });
+  return toYaml({ ...LOCAL_E2E_REGISTRIES });
 }
 
 /** The release team's image of the version: e2e.test, ginkgo and the go-runner (hydrophone's default --image). */
-export function conformanceImage(version: string, registry = 'k8s.gcr.io'): string {
+export function conformanceImage(version: string, registry = 'registry.k8s.io'): string {
   return `${registry}/conformance:${version}`;
 }
 
-/** `e2e.test --list-images` (v1.20 has the flag): every image the suite may run, as it would pull them. */
+/** `e2e.test --list-images`: every image the suite may run, as it would pull them. */
 export async function listE2eImages(e2eTest: string, signal?: AbortSignal): Promise<string[]> {
   const { stdout } = await hostRun(e2eTest, ['--list-images'], { env: { ...process.env, KUBE_TEST_REPO_LIST: '' }, ...(signal ? { signal } : {}) });
   return parseImageList(stdout);
@@ -51,6 +45,21 @@ export async function listE2eImages(e2eTest: string, signal?: AbortSignal): Prom
 
 export function parseImageList(text: string): string[] {
   return [...new Set(text.split('\n').map((l) => l.trim()).filter((l) => /^[a-z0-9.-]+(:\d+)?\/\S+:\S+$/i.test(l)))].sort();
+}
+
+/**
+ * The image the suite pulls for a name `--list-images` prints under a repo
+ * list. Images of manifest.go are printed with the list's registries already;
+ * the CSI drivers' manifests are printed as written and mapped only when
+ * deployed (ReplaceRegistryInImageURL: a registry that is exactly one of the
+ * defaults becomes the list's value for that key).
+ */
+export function pulledAs(listed: string, repoList: Partial<Record<keyof typeof E2E_REGISTRY_DEFAULTS, string>>): string {
+  const slash = listed.lastIndexOf('/');
+  const registry = listed.slice(0, slash);
+  const key = (Object.keys(E2E_REGISTRY_DEFAULTS) as (keyof typeof E2E_REGISTRY_DEFAULTS)[]).find((k) => k !== 'gcEtcdRegistry' && E2E_REGISTRY_DEFAULTS[k] === registry);
+  const mapped = key ? repoList[key] : undefined;
+  return mapped ? `${mapped}${listed.slice(slash)}` : listed;
 }
 
 const MIRROR = /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?(\/[a-z0-9._-]+)*$/;
