@@ -10,11 +10,11 @@ import { importEdges, layerViolations, readSourceTree, type LayerRules } from '.
 const LAYERS: LayerRules = {
   cli: ['run', 'suites', 'reports', 'bench', 'distros', 'cluster', 'emulation', 'components', 'core'],
   run: ['suites', 'reports', 'bench', 'distros', 'cluster', 'emulation', 'components', 'core'],
-  suites: ['reports', 'bench', 'cluster', 'emulation', 'core'],
+  suites: ['reports', 'bench', 'cluster', 'emulation', 'components', 'core'],
   reports: ['bench', 'core'],
   bench: ['core'],
   distros: ['cluster', 'emulation', 'components', 'core'],
-  cluster: ['emulation', 'core'],
+  cluster: ['emulation', 'components', 'core'],
   emulation: ['core'],
   components: ['core'],
   core: [],

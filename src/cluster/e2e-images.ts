@@ -7,7 +7,7 @@ import type { Arch } from '../emulation/boards.js';
 import { aptCandidate, artifactContext, type DiskPayload } from '../emulation/images/guest-images.js';
 import { goBuildEnv, kubernetesLdflags, prepareKubernetesBuildModule, type KubernetesModule } from './kubernetes-module.js';
 import { cacheState, type NeedsOptions, type RunNeeds } from './run-needs.js';
-import versions from '../../fixtures/versions.json' with { type: 'json' };
+import { findComponent } from '../components/component.js';
 
 /**
  * The images the Kubernetes e2e conformance suite runs, on every node
@@ -18,7 +18,7 @@ import versions from '../../fixtures/versions.json' with { type: 'json' };
  * module; the others are stand-ins (see fixtures/build/e2e-images.sh).
  */
 /** The e2e suite and agnhost come from the same Kubernetes release as the baseline cluster. */
-export const E2E_KUBERNETES: KubernetesModule = { module: 'k8s.io/kubernetes', version: versions.kubernetes.version };
+export const E2E_KUBERNETES: KubernetesModule = { module: 'k8s.io/kubernetes', version: findComponent('kubernetes').version };
 
 /** The e2e registry keys (manifest.go RegistryList) edgeproof points at its local images; every other key keeps its default. */
 export const LOCAL_E2E_REGISTRIES = {
