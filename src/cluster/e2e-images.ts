@@ -46,7 +46,7 @@ export const LOCAL_E2E_IMAGES: LocalE2eImage[] = [
   { ref: `${LOCAL_E2E_REGISTRIES.gcRegistry}/pause:3.10.1`, kind: 'pause', real: false },
 ];
 
-export const E2E_IMAGES_GUEST_DIR = '/opt/edgeproof/images/e2e';
+export const E2E_IMAGES_GUEST_DIR = '/opt/edgeproof/e2e-images';
 
 /** What shapes the e2e images for an arch (their cache key is the hash of these). */
 export async function e2eImagesInputs(arch: Arch): Promise<Record<string, unknown>> {

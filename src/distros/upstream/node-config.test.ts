@@ -7,6 +7,7 @@ import { parse } from 'yaml';
 import { fixturePath } from '../../core/paths.js';
 import { planCluster, type ClusterPlan, type MachineFacts } from './cluster-plan.js';
 import { findComponent } from '../../components/component.js';
+import { E2E_IMAGES_GUEST_DIR } from '../../cluster/e2e-images.js';
 import { GUEST, autostartScript, cniConfig, containerdConfig, kubeconfigYaml, kubeletConfig, localLoadBalancerConfig, overlayScript, podMasqueradeRule, stageServices, superviseCommand } from './node-config.js';
 
 const vm = (name: string, address: string): MachineFacts => ({ name, address, arch: 'arm64', backend: 'qemu', cgroupRoot: '' });
@@ -59,6 +60,13 @@ describe('upstream cluster plan', () => {
   it('finds each built component where the catalog installs it', () => {
     const guestDir = (name: string) => findComponent(name).packaging.guestDir;
     expect([GUEST.bin, GUEST.etcd, GUEST.containerd, GUEST.runc, GUEST.cni]).toEqual(['kubernetes', 'etcd', 'containerd', 'runc', 'cni-plugins'].map(guestDir));
+  });
+
+  it('gives every payload a directory of its own: none inside another (an ssh board compares whole directories)', () => {
+    const dirs = [GUEST.bin, GUEST.etcd, GUEST.containerd, GUEST.runc, GUEST.cni, GUEST.images, GUEST.e2eImages];
+    expect(GUEST.e2eImages).toBe(E2E_IMAGES_GUEST_DIR);
+    for (const dir of dirs) expect(dirs.filter((other) => other !== dir && other.startsWith(`${dir}/`)), dir).toEqual([]);
+    expect(autostartScript(single, single.nodes[0]!)).toContain(`${GUEST.images}/*.tar ${GUEST.e2eImages}/*.tar`);
   });
 
   it('runs containerd 2 with its own runc and shim, and a kubelet that accepts cgroup v1', () => {

@@ -16,6 +16,8 @@ export const GUEST = {
   runc: '/opt/edgeproof/runc',
   cni: '/opt/edgeproof/cni',
   images: '/opt/edgeproof/images',
+  /** Beside images, not inside it: each payload owns its directory (an ssh board's copy compares whole directories). */
+  e2eImages: '/opt/edgeproof/e2e-images',
   pki: '/etc/kubernetes/pki',
   etc: '/etc/kubernetes',
   autostart: '/etc/edgeproof/autostart.sh',
@@ -358,7 +360,7 @@ export function autostartScript(plan: ClusterPlan, node: PlannedNode): string {
     '# Each payload of images has its own directory under the images dir (the e2e suite\'s in e2e/).',
     'images() {',
     `  setsid -f sh -c 'for i in $(seq 1 240); do [ -S /run/containerd/containerd.sock ] && break; sleep 0.5; done; ` +
-      `for f in ${GUEST.images}/*.tar ${GUEST.images}/*/*.tar; do [ -e "$f" ] || continue; ${GUEST.containerd}/ctr -n k8s.io images import --no-unpack "$f" || exit 1; done; touch /run/edgeproof/images-imported' ` +
+      `for f in ${GUEST.images}/*.tar ${GUEST.e2eImages}/*.tar; do [ -e "$f" ] || continue; ${GUEST.containerd}/ctr -n k8s.io images import --no-unpack "$f" || exit 1; done; touch /run/edgeproof/images-imported' ` +
       '</dev/null >/var/log/edgeproof/image-import.log 2>&1',
     '}',
     'case "${1:-all}" in',
