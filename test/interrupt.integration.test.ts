@@ -1,6 +1,6 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -19,6 +19,12 @@ interface Started {
   exited: Promise<number | null>;
 }
 
+/** The runs' reports dirs: the test's own temp dirs, removed once every run in the file has been read. */
+const reportDirs: string[] = [];
+afterAll(() => {
+  for (const dir of reportDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 /** Starts `edgeproof run --cold` (a boot, not a snapshot restore) and resolves once QEMU of that run is up (mid-boot). */
 function startRunUntilQemu(): Promise<Started> {
   return startRunUntil(['--suite', 'smoke', '--cold'], (runId) => qemuProcesses(sessionTag(runId)).length > 0, 5 * 60_000);
@@ -27,6 +33,7 @@ function startRunUntilQemu(): Promise<Started> {
 /** Starts `edgeproof run ARGS` and resolves once `reached(runId, reportsDir)` holds. */
 async function startRunUntil(args: string[], reached: (runId: string, reports: string) => boolean | Promise<boolean>, budgetMs: number): Promise<Started> {
   const reports = mkdtempSync(join(tmpdir(), 'ep-interrupt-'));
+  reportDirs.push(reports);
   const child = spawn(process.execPath, [cli, 'run', ...args, '--reports-dir', reports], { env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
